@@ -1,0 +1,253 @@
+// Command app is the Go counterpart of Smartcar's getting-started tutorial: a
+// server-rendered web app that sends the user through Smartcar Connect and shows their
+// vehicles.
+//
+// With no SMARTCAR_CLIENT_ID configured it starts the built-in sandbox in the same
+// process and talks to it, so the whole flow works offline on a fresh machine.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"smartcargo/internal/config"
+	"smartcargo/internal/sandbox"
+	"smartcargo/internal/smartcar"
+	"smartcargo/internal/web"
+	"smartcargo/static"
+	"smartcargo/templates"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run starts the app and blocks until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	a, err := start(ctx, args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	return a.wait()
+}
+
+// app is a started app: its servers are listening and serving.
+type app struct {
+	// URL is the app's base URL as a browser should use it (the redirect URI's host).
+	URL string
+	// SandboxURL is the in-process sandbox's origin, empty with real credentials.
+	SandboxURL string
+
+	log    *slog.Logger
+	cancel context.CancelFunc // stops every server: one failing stops the others
+	errc   chan error
+	n      int // number of servers whose result errc will carry
+}
+
+// start reads the configuration, listens, and serves in the background until ctx ends.
+// Listening happens before it returns, so the addresses are known and a taken port
+// fails at once.
+func start(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (*app, error) {
+	flags := flag.NewFlagSet("app", flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	flags.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: app [flags]\n\nServes the Smartcar getting-started app. Configured by SMARTCAR_* environment\nvariables, optionally from a .env file (see .env.example). Without SMARTCAR_CLIENT_ID\nit runs on the built-in sandbox.\n\nFlags:\n")
+		flags.PrintDefaults()
+	}
+	envFile := flags.String("env-file", ".env", "read environment variables from this file if it exists (real ones win)")
+	addr := flags.String("addr", "", "listen address (default localhost:$PORT)")
+	sandboxAddr := flags.String("sandbox-addr", "", "listen address of the built-in sandbox (default 127.0.0.1:$SANDBOX_PORT)")
+	if err := flags.Parse(args); err != nil {
+		return nil, err
+	}
+
+	getenv, err := config.WithDotEnv(getenv, *envFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	if *addr == "" {
+		*addr = net.JoinHostPort("localhost", strconv.Itoa(cfg.Port))
+	}
+	appLn, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w (set PORT to use another port)", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a := &app{log: log, cancel: cancel, errc: make(chan error, 2)}
+	fail := func(err error) (*app, error) {
+		cancel()
+		appLn.Close()
+		return nil, err
+	}
+	redirect := *cfg.RedirectURI
+
+	sc := smartcar.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Scopes:       cfg.Scopes,
+		Mode:         smartcar.Mode(cfg.Mode),
+		Endpoint: smartcar.Endpoint{
+			ConnectOrigin: cfg.ConnectOrigin.String(),
+			AuthOrigin:    cfg.AuthOrigin.String(),
+			APIOrigin:     cfg.APIOrigin.String(),
+		},
+	}
+	sandboxNote := ""
+	if cfg.Sandbox() {
+		// The sandbox registers the redirect URI exactly, so it must name the port the
+		// app really listens on (tests listen on port 0).
+		redirect = withPort(redirect, appLn.Addr())
+		if *sandboxAddr == "" {
+			*sandboxAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SandboxPort))
+		}
+		origin, err := a.startSandbox(ctx, *sandboxAddr, &sc, redirect.String())
+		if err != nil {
+			return fail(err)
+		}
+		a.SandboxURL = origin
+		sandboxNote = "Running on the built-in Smartcar sandbox: pick any brand and log in with any email and password."
+		log.Info("no SMARTCAR_CLIENT_ID set: using the built-in Smartcar sandbox (offline test mode); set credentials in .env to use real Smartcar",
+			"sandbox", origin)
+	}
+	sc.RedirectURL = redirect.String()
+
+	keys := cfg.SessionKeys
+	if len(keys) == 0 {
+		keys = [][]byte{randomKey(), randomKey()}
+		log.Warn("SESSION_SECRET not set: generated a random session key; sessions end when the app restarts")
+	}
+
+	handler, err := web.NewServer(web.Options{
+		Logger:        log,
+		Smartcar:      sc,
+		HTTPClient:    &http.Client{Timeout: cfg.UpstreamTimeout},
+		SessionKeys:   keys,
+		SecureCookies: redirect.Scheme == "https",
+		Templates:     templates.FS,
+		Static:        static.FS,
+		SandboxNote:   sandboxNote,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	a.URL = (&url.URL{Scheme: redirect.Scheme, Host: redirect.Host}).String()
+	a.serve(ctx, "app", appLn, handler)
+	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
+	return a, nil
+}
+
+// startSandbox starts the in-process sandbox with a freshly generated development
+// client and points sc at it. It returns the sandbox's origin.
+func (a *app) startSandbox(ctx context.Context, addr string, sc *smartcar.Config, redirect string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
+	}
+	client := sandbox.Client{ID: "dev-" + randomHex(8), Secret: randomHex(24), RedirectURIs: []string{redirect}}
+	h, err := sandbox.NewServer(sandbox.Options{
+		Clients:   []sandbox.Client{client},
+		Logger:    a.log.With("component", "sandbox"),
+		Templates: templates.FS,
+		Static:    static.FS,
+	})
+	if err != nil {
+		ln.Close()
+		return "", err
+	}
+	origin := "http://" + ln.Addr().String()
+	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
+	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
+	a.serve(ctx, "sandbox", ln, h)
+	return origin, nil
+}
+
+// serve runs one HTTP server on ln until ctx ends, then shuts it down, giving in-flight
+// requests (a token exchange, say) a few seconds to finish.
+func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.n++
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	go func() {
+		select {
+		case err := <-done:
+			a.cancel()
+			a.errc <- fmt.Errorf("%s: %w", name, err)
+			return
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: shutdown: %w", name, err)
+		}
+		a.errc <- err
+	}()
+}
+
+// wait blocks until every server has stopped and returns the first error.
+func (a *app) wait() error {
+	defer a.cancel()
+	var first error
+	for range a.n {
+		if err := <-a.errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		a.log.Info("stopped")
+	}
+	return first
+}
+
+// withPort returns u with its port replaced by the port of addr when they differ.
+func withPort(u url.URL, addr net.Addr) url.URL {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || u.Port() == strconv.Itoa(tcp.Port) {
+		return u
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
+	return u
+}
+
+func randomKey() []byte {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return b
+}
+
+func randomHex(n int) string {
+	return fmt.Sprintf("%x", randomKey()[:n])
+}
