@@ -1,0 +1,285 @@
+package web
+
+import (
+	"crypto/rand"
+	"html"
+	"io/fs"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smartcargo/internal/smartcar"
+	"smartcargo/static"
+	"smartcargo/templates"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testApp is the web app on a loopback server, with a browser-like client: a cookie
+// jar, and redirects not followed so each one can be checked.
+type testApp struct {
+	t      *testing.T
+	srv    *httptest.Server
+	client *http.Client
+	clock  *fakeClock
+	keys   [][]byte
+}
+
+
+func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *Options)) *testApp {
+	t.Helper()
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	clock := newFakeClock()
+	keys := [][]byte{randomKey(32), randomKey(32)}
+	o := Options{
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Smartcar: smartcar.Config{
+			ClientID:     "test-client",
+			ClientSecret: "test-secret",
+			RedirectURL:  srv.URL + "/exchange",
+			Scopes:       []string{"read_vehicle_info"},
+			Mode:         smartcar.ModeTest,
+			Endpoint:     endpoint,
+		},
+		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
+		SessionKeys: keys,
+		Templates:   templates.FS,
+		Static:      static.FS,
+		Now:         clock.Now,
+	}
+	for _, c := range configure {
+		c(&o)
+	}
+	var err error
+	h, err = NewServer(o)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	jar, _ := cookiejar.New(nil)
+	return &testApp{
+		t:     t,
+		srv:   srv,
+		clock: clock,
+		keys:  keys,
+		client: &http.Client{
+			Jar:           jar,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+func fakeEndpoint(f *fakeSmartcar) smartcar.Endpoint {
+	return smartcar.Endpoint{ConnectOrigin: f.srv.URL, AuthOrigin: f.srv.URL, APIOrigin: f.srv.URL}
+}
+
+func randomKey(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// response is a finished request: status, headers and body.
+type response struct {
+	*http.Response
+	body string
+}
+
+func (a *testApp) do(req *http.Request) *response {
+	a.t.Helper()
+	resp, err := a.client.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("read body: %v", err)
+	}
+	return &response{Response: resp, body: string(b)}
+}
+
+func (a *testApp) get(path string) *response {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return a.do(req)
+}
+
+// post sends a form the way a browser on our own pages would (same-origin).
+func (a *testApp) post(path string, form url.Values, header ...string) *response {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Origin", a.srv.URL)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return a.do(req)
+}
+
+// startConnect loads /login and returns the state in its Connect link.
+func (a *testApp) startConnect() (connectURL *url.URL, state string) {
+	a.t.Helper()
+	r := a.get("/login")
+	if r.StatusCode != http.StatusOK {
+		a.t.Fatalf("GET /login: status %d", r.StatusCode)
+	}
+	href := attr(r.body, "connect-button", "href")
+	u, err := url.Parse(href)
+	if err != nil || href == "" {
+		a.t.Fatalf("connect link %q: %v", href, err)
+	}
+	return u, u.Query().Get("state")
+}
+
+// connectFake walks the whole flow against the fake with n new vehicles.
+func (a *testApp) connectFake(f *fakeSmartcar, n int) []string {
+	a.t.Helper()
+	_, state := a.startConnect()
+	code, ids := f.grant(n)
+	r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/vehicle" {
+		a.t.Fatalf("exchange: status %d, location %q, body %s", r.StatusCode, r.Header.Get("Location"), text(r.body))
+	}
+	return ids
+}
+
+func (r *response) wantStatus(t *testing.T, want int) {
+	t.Helper()
+	if r.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d; page: %s", r.Request.Method, r.Request.URL.Path, r.StatusCode, want, text(r.body))
+	}
+}
+
+func (r *response) wantRedirect(t *testing.T, location string) {
+	t.Helper()
+	if r.StatusCode < 300 || r.StatusCode > 399 || r.Header.Get("Location") != location {
+		t.Fatalf("%s %s: status %d location %q, want a redirect to %q", r.Request.Method, r.Request.URL.Path,
+			r.StatusCode, r.Header.Get("Location"), location)
+	}
+}
+
+// The HTML helpers below are selector-ish: they find an element by id (or count a
+// class) and look at its text or attributes, so tests do not depend on the rest of
+// the markup.
+
+var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// text returns the visible text of an HTML fragment, whitespace collapsed.
+func text(s string) string {
+	return strings.Join(strings.Fields(html.UnescapeString(tagRE.ReplaceAllString(s, " "))), " ")
+}
+
+// element returns the outer HTML of the element with that id ("" if none). Nested
+// elements of the same tag name are handled.
+func element(doc, id string) string {
+	i := strings.Index(doc, `id="`+id+`"`)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndex(doc[:i], "<")
+	tag := regexp.MustCompile(`^<([a-zA-Z0-9]+)`).FindStringSubmatch(doc[start:])
+	if tag == nil {
+		return ""
+	}
+	name := tag[1]
+	open := regexp.MustCompile(`<` + name + `[\s>]`)
+	closing := "</" + name + ">"
+	depth, pos := 0, start
+	for pos < len(doc) {
+		o := open.FindStringIndex(doc[pos:])
+		c := strings.Index(doc[pos:], closing)
+		if c < 0 {
+			return doc[start:]
+		}
+		if o != nil && o[0] < c {
+			depth++
+			pos += o[1]
+			continue
+		}
+		depth--
+		pos += c + len(closing)
+		if depth == 0 {
+			return doc[start:pos]
+		}
+	}
+	return doc[start:]
+}
+
+// textOf returns the text of the element with that id.
+func textOf(doc, id string) string { return text(element(doc, id)) }
+
+// attr returns an attribute of the element with that id.
+func attr(doc, id, name string) string {
+	el := element(doc, id)
+	end := strings.Index(el, ">")
+	if end < 0 {
+		return ""
+	}
+	m := regexp.MustCompile(`\s` + name + `="([^"]*)"`).FindStringSubmatch(el[:end])
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// count returns how many elements carry the class.
+func count(doc, class string) int {
+	return len(regexp.MustCompile(`class="([^"]* )?` + regexp.QuoteMeta(class) + `( [^"]*)?"`).FindAllString(doc, -1))
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func testTemplates() fs.FS { return templates.FS }
+
+func discardLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(t *testing.T, method, target string) *http.Request {
+	t.Helper()
+	return httptest.NewRequest(method, target, nil)
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"smartcargo/internal/page"
+)
+
+// appName is shown in the header and titles.
+const appName = "Smartcar Garage"
+
+// basePage is embedded in every page struct: what the layout needs.
+type basePage struct {
+	// Title is the page's <title> (the app name is appended).
+	Title string
+	// SignedIn shows the header's navigation and the log-out button.
+	SignedIn bool
+	// Units is the unit system in use ("metric" or "imperial"), for the toggle.
+	Units string
+	// Flash is a one-time message (after a command or a redirect).
+	Flash flash
+
+	// Filled in by the renderer.
+	AppName     string
+	SandboxNote string
+}
+
+// basePart lets the renderer fill the shared fields of any page struct.
+type basePart interface{ base() *basePage }
+
+func (b *basePage) base() *basePage { return b }
+
+// renderer renders the app's pages: one parsed template set per page.
+type renderer struct {
+	pages       *page.Renderer
+	log         *slog.Logger
+	sandboxNote string
+}
+
+func newRenderer(fsys fs.FS, log *slog.Logger, sandboxNote string) (*renderer, error) {
+	p, err := page.New(page.Options{
+		FS:     fsys,
+		Layout: []string{"app/layout.html"},
+		Pages:  "app/*.html",
+		Funcs:  templateFuncs(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range pageNames {
+		if !p.Has(name) {
+			return nil, fmt.Errorf("template app/%s.html is missing", name)
+		}
+	}
+	return &renderer{pages: p, log: log, sandboxNote: sandboxNote}, nil
+}
+
+// pageNames are the pages the handlers render; NewServer fails if one is missing.
+var pageNames = []string{"login", "vehicles", "error"}
+
+// render writes the page with that status. A page that fails to render becomes the
+// static fallback page (500), and the failure is logged.
+func (rd *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, data basePart) {
+	b := data.base()
+	b.AppName = appName
+	b.SandboxNote = rd.sandboxNote
+	if b.Units == "" {
+		b.Units = "metric"
+	}
+	w.Header().Set("Cache-Control", "no-store") // pages hold per-user data
+	if err := rd.pages.Render(w, status, name, data); err != nil {
+		rd.log.Error("render failed", "request_id", middleware.GetReqID(r.Context()),
+			"page", name, "err", err)
+	}
+}
+
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{}
+}

@@ -1,0 +1,95 @@
+// Package web is the app users see: Smartcar Connect login, the token exchange and the
+// vehicle pages, rendered on the server from html/template.
+//
+// NewServer builds the whole HTTP surface (routes.go lists it) from explicit options; it
+// keeps no package-level state, so tests can run several servers side by side.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"smartcargo/internal/smartcar"
+)
+
+// Options are the dependencies of the web app. cmd/app fills them from the configuration.
+type Options struct {
+	// Logger receives the access log and every error; nil discards.
+	Logger *slog.Logger
+	// Smartcar is the app's Smartcar registration (client id and secret, redirect URI,
+	// scopes, Connect mode and origins).
+	Smartcar smartcar.Config
+	// HTTPClient makes every upstream call (token exchange, refresh, API). It should have
+	// a timeout. nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// SessionKeys are gorilla/securecookie key pairs: hash key, block key, then older
+	// pairs for rotation. The block key must be 16, 24 or 32 bytes (AES), because the
+	// cookie holds tokens and must be encrypted as well as signed.
+	SessionKeys [][]byte
+	// SecureCookies marks the session cookie Secure and turns on HSTS; set it when the
+	// app is served over https.
+	SecureCookies bool
+	// Templates holds app/layout.html and app/*.html (templates.FS).
+	Templates fs.FS
+	// Static is served under /static/ (static.FS).
+	Static fs.FS
+	// Now is the clock; nil means time.Now. Token expiry is judged with it.
+	Now func() time.Time
+	// SandboxNote, when not empty, is shown on every page (e.g. how to log in to the
+	// built-in sandbox).
+	SandboxNote string
+}
+
+// NewServer checks the options, parses every template once and returns the app's
+// handler. It fails on a missing dependency or a template that does not parse.
+func NewServer(o Options) (http.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var errs []error
+	if o.Templates == nil {
+		errs = append(errs, errors.New("web: Options.Templates is nil"))
+	}
+	if o.Static == nil {
+		errs = append(errs, errors.New("web: Options.Static is nil"))
+	}
+	if o.Smartcar.ClientID == "" {
+		errs = append(errs, errors.New("web: Options.Smartcar.ClientID is empty"))
+	}
+	if o.Smartcar.RedirectURL == "" {
+		errs = append(errs, errors.New("web: Options.Smartcar.RedirectURL is empty"))
+	}
+	sessions, err := newSessionStore(o.SessionKeys, o.SecureCookies)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	pages, err := newRenderer(o.Templates, o.Logger, o.SandboxNote)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	sc := o.Smartcar // a copy: the caller's struct may change after we return
+	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now}
+	return addRoutes(routeDeps{
+		log:      o.Logger,
+		pages:    pages,
+		sessions: sessions,
+		up:       up,
+		static:   o.Static,
+		secure:   o.SecureCookies,
+		now:      o.Now,
+	}), nil
+}

@@ -1,0 +1,250 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// This file is the only one that touches sessions.Session.Values. Values hold strings
+// and int64 only, so gob needs no registration, and keys are short: the whole session
+// travels in one cookie that must stay well under 4 KB.
+
+const (
+	sessionCookie = "smartcar_session"
+	// sessionMaxAge matches the life of a Smartcar refresh token (60 days).
+	sessionMaxAge = 60 * 24 * 60 * 60
+	// maxConnections bounds the token sets kept by "Connect another vehicle"; the
+	// oldest is dropped beyond it, which keeps the cookie small.
+	maxConnections = 8
+)
+
+// connection is one token set from one Connect flow. A user who connects several
+// times (other vehicles, other brands) has several.
+type connection struct {
+	// ID names the connection in URLs; it is unique within the session.
+	ID           int64
+	AccessToken  string
+	RefreshToken string
+	Expiry       time.Time
+}
+
+// flash is a one-time message shown on the next page.
+type flash struct {
+	Kind    string // "success" or "error"
+	Message string
+}
+
+// session is the typed view of the cookie.
+type session struct {
+	raw *sessions.Session
+
+	// State is the OAuth state of the Connect flow in progress, if any.
+	State string
+	// Connections, newest first.
+	Connections []connection
+	// NextID is the ID the next connection gets.
+	NextID int64
+	// Units is "metric" or "imperial".
+	Units string
+	// Flash is shown once, then cleared.
+	Flash flash
+	// Rejected is true when a cookie was sent but could not be verified or decrypted
+	// (tampered, or signed with a retired key): it is treated as no session.
+	Rejected bool
+}
+
+// sessionStore reads and writes sessions in an encrypted and signed cookie.
+type sessionStore struct {
+	store *sessions.CookieStore
+}
+
+func newSessionStore(keys [][]byte, secure bool) (*sessionStore, error) {
+	if len(keys) < 2 {
+		return nil, errors.New("web: Options.SessionKeys needs at least a hash key and a block key")
+	}
+	if len(keys)%2 != 0 {
+		return nil, errors.New("web: Options.SessionKeys must come in pairs (hash key, block key)")
+	}
+	for i, k := range keys {
+		if i%2 == 0 && len(k) < 32 {
+			return nil, fmt.Errorf("web: session hash key %d is %d bytes, want at least 32", i/2, len(k))
+		}
+		if i%2 == 1 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
+			return nil, fmt.Errorf("web: session block key %d is %d bytes, want 16, 24 or 32 (AES)", i/2, len(k))
+		}
+	}
+	s := sessions.NewCookieStore(keys...)
+	// Set every option: the library's defaults changed in 2024 to SameSite=None and
+	// Secure. Lax (not Strict) lets the cookie ride along on the redirect back from
+	// Connect, where the state is checked.
+	s.Options = &sessions.Options{
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	s.MaxAge(sessionMaxAge) // also bounds the age securecookie accepts
+	return &sessionStore{store: s}, nil
+}
+
+// load reads the session of r. A missing cookie gives an empty session; a cookie that
+// fails verification gives an empty session with Rejected set, never an error.
+func (s *sessionStore) load(r *http.Request) *session {
+	raw, err := s.store.New(r, sessionCookie)
+	sess := &session{raw: raw, Units: "metric"}
+	if err != nil {
+		sess.Rejected = true
+		raw.Values = map[any]any{}
+		return sess
+	}
+	v := raw.Values
+	sess.State = str(v["state"])
+	if u := str(v["units"]); u == "imperial" {
+		sess.Units = u
+	}
+	sess.Flash = flash{Kind: str(v["fk"]), Message: str(v["fm"])}
+	sess.NextID = num(v["next"])
+	n := num(v["n"])
+	for i := range min(n, maxConnections) {
+		c := connection{
+			ID:           num(v[key(i, "id")]),
+			AccessToken:  str(v[key(i, "at")]),
+			RefreshToken: str(v[key(i, "rt")]),
+		}
+		if exp := num(v[key(i, "exp")]); exp != 0 {
+			c.Expiry = time.Unix(exp, 0)
+		}
+		if c.RefreshToken == "" && c.AccessToken == "" {
+			continue
+		}
+		sess.Connections = append(sess.Connections, c)
+	}
+	return sess
+}
+
+// save writes the session back into the response's cookie. It must be called before
+// anything is written to w.
+func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *session) error {
+	v := map[any]any{}
+	if sess.State != "" {
+		v["state"] = sess.State
+	}
+	if sess.Units != "" && sess.Units != "metric" {
+		v["units"] = sess.Units
+	}
+	if sess.Flash.Message != "" {
+		v["fk"] = sess.Flash.Kind
+		v["fm"] = sess.Flash.Message
+	}
+	if sess.NextID != 0 {
+		v["next"] = sess.NextID
+	}
+	conns := sess.Connections
+	if len(conns) > maxConnections {
+		conns = conns[:maxConnections]
+	}
+	if len(conns) > 0 {
+		v["n"] = int64(len(conns))
+	}
+	for i, c := range conns {
+		i := int64(i)
+		v[key(i, "id")] = c.ID
+		v[key(i, "at")] = c.AccessToken
+		v[key(i, "rt")] = c.RefreshToken
+		if !c.Expiry.IsZero() {
+			v[key(i, "exp")] = c.Expiry.Unix()
+		}
+	}
+	sess.raw.Values = v
+	if len(v) == 0 {
+		// Nothing left to remember: delete the cookie rather than send an empty one.
+		sess.raw.Options.MaxAge = -1
+	} else {
+		sess.raw.Options.MaxAge = sessionMaxAge
+	}
+	if err := sess.raw.Save(r, w); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// clear forgets everything and deletes the cookie.
+func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *session) error {
+	*sess = session{raw: sess.raw, Units: "metric"}
+	return s.save(w, r, sess)
+}
+
+// addConnection puts a new token set first and gives it an ID. Beyond maxConnections
+// the oldest is dropped.
+func (sess *session) addConnection(c connection) connection {
+	sess.NextID++
+	c.ID = sess.NextID
+	sess.Connections = append([]connection{c}, sess.Connections...)
+	if len(sess.Connections) > maxConnections {
+		sess.Connections = sess.Connections[:maxConnections]
+	}
+	return c
+}
+
+// connection returns the connection with that ID.
+func (sess *session) connection(id int64) (connection, bool) {
+	for _, c := range sess.Connections {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return connection{}, false
+}
+
+// updateConnection replaces the stored tokens of c.ID, reporting whether it was found.
+func (sess *session) updateConnection(c connection) bool {
+	for i := range sess.Connections {
+		if sess.Connections[i].ID == c.ID {
+			sess.Connections[i] = c
+			return true
+		}
+	}
+	return false
+}
+
+// removeConnection forgets the connection with that ID.
+func (sess *session) removeConnection(id int64) {
+	out := sess.Connections[:0]
+	for _, c := range sess.Connections {
+		if c.ID != id {
+			out = append(out, c)
+		}
+	}
+	sess.Connections = out
+}
+
+// takeFlash returns the flash message and clears it; the caller saves the session.
+func (sess *session) takeFlash() flash {
+	f := sess.Flash
+	sess.Flash = flash{}
+	return f
+}
+
+func key(i int64, field string) string { return "c" + strconv.FormatInt(i, 10) + field }
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func num(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+// hasSessionCookie reports whether r carries a session cookie at all (without
+// decoding it), so an error page can show the log-out button.
+func hasSessionCookie(r *http.Request) bool {
+	_, err := r.Cookie(sessionCookie)
+	return err == nil
+}

@@ -1,0 +1,484 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoginPage(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+
+	r := a.get("/")
+	r.wantRedirect(t, "/login")
+
+	r = a.get("/login")
+	r.wantStatus(t, http.StatusOK)
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+	} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if got := r.Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("HSTS on plain http: %q", got)
+	}
+	href, err := url.Parse(attr(r.body, "connect-button", "href"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(href.String(), f.srv.URL+"/oauth/authorize?") {
+		t.Errorf("connect link %s does not go to Connect", href)
+	}
+	q := href.Query()
+	for k, want := range map[string]string{
+		"response_type": "code", "client_id": "test-client", "redirect_uri": a.srv.URL + "/exchange",
+		"mode": "test", "scope": "read_vehicle_info",
+	} {
+		if got := q.Get(k); got != want {
+			t.Errorf("connect link %s = %q, want %q", k, got, want)
+		}
+	}
+	if len(q.Get("state")) < 20 {
+		t.Errorf("state %q is too short to be random", q.Get("state"))
+	}
+	c := cookieNamed(r.Response, sessionCookie)
+	if c == nil {
+		t.Fatal("no session cookie")
+	}
+	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" || c.MaxAge != sessionMaxAge {
+		t.Errorf("cookie attributes: HttpOnly=%v SameSite=%v Secure=%v Path=%q MaxAge=%d", c.HttpOnly, c.SameSite, c.Secure, c.Path, c.MaxAge)
+	}
+	// A second visit makes a new state: each Connect attempt has its own.
+	_, state2 := a.startConnect()
+	if state2 == q.Get("state") {
+		t.Error("state reused across login views")
+	}
+}
+
+func TestSecureCookiesAndHSTS(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f), func(o *Options) { o.SecureCookies = true })
+	// The cookie jar would drop a Secure cookie over http, so read the raw answer.
+	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/login", nil)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got == "" {
+		t.Error("no HSTS with SecureCookies")
+	}
+	if c := cookieNamed(resp, sessionCookie); c == nil || !c.Secure {
+		t.Errorf("session cookie not Secure: %+v", c)
+	}
+}
+
+func TestExchangeFlowAndVehicleList(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+
+	ids := a.connectFake(f, 3)
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Fatalf("%d vehicle rows, want 3: %s", n, textOf(r.body, "vehicles"))
+	}
+	table := textOf(r.body, "vehicles")
+	for _, id := range ids {
+		v := f.vehicles[id]
+		for _, want := range []string{id, v.Make, v.Model} {
+			if !strings.Contains(table, want) {
+				t.Errorf("table lacks %q: %s", want, table)
+			}
+		}
+	}
+	// The session cookie holds the tokens encrypted: no token in clear.
+	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
+		if strings.Contains(c.Value, "access-") || strings.Contains(c.Value, "refresh-") {
+			t.Errorf("cookie %s carries a token in clear", c.Name)
+		}
+	}
+
+	r = a.post("/logout", nil)
+	r.wantRedirect(t, "/login")
+	a.get("/vehicle").wantRedirect(t, "/login")
+}
+
+func TestVehicleWithoutSession(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	a.get("/vehicle").wantRedirect(t, "/login")
+	if f.requests.Load() != 0 {
+		t.Errorf("%d upstream requests without a session", f.requests.Load())
+	}
+}
+
+func TestExchangeRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		// query builds the /exchange query from the session's state and a valid code.
+		query      func(state, code string) url.Values
+		noLogin    bool // the browser never loaded /login: no state in session
+		wantStatus int
+		wantID     string // an element the page must have
+		wantText   string
+	}{
+		{"no state in session", func(s, c string) url.Values { return url.Values{"code": {c}, "state": {"whatever"}} },
+			true, 400, "login-link", "expired"},
+		{"state missing", func(s, c string) url.Values { return url.Values{"code": {c}} },
+			false, 400, "login-link", "did not match"},
+		{"state mismatch", func(s, c string) url.Values { return url.Values{"code": {c}, "state": {s + "x"}} },
+			false, 400, "login-link", "did not match"},
+		{"no code", func(s, c string) url.Values { return url.Values{"state": {s}} },
+			false, 400, "login-link", "without an authorization code"},
+		{"garbage code", func(s, c string) url.Values { return url.Values{"code": {"not-a-code"}, "state": {s}} },
+			false, 400, "reconnect-button", "Connect your vehicle again"},
+		{"access denied", func(s, c string) url.Values {
+			return url.Values{"error": {"access_denied"}, "error_description": {"User denied access to application."}, "state": {s}}
+		}, false, 200, "login-link", "You chose not to give this app access"},
+		{"vehicle incompatible", func(s, c string) url.Values {
+			return url.Values{"error": {"vehicle_incompatible"}, "error_description": {"<script>alert(1)</script>"}, "state": {s}}
+		}, false, 400, "login-link", "not compatible"},
+		{"unknown connect error", func(s, c string) url.Values {
+			return url.Values{"error": {"server_error"}, "state": {s}}
+		}, false, 502, "login-link", "could not finish"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeSmartcar(t)
+			a := newTestApp(t, fakeEndpoint(f))
+			f.redirectURI = a.srv.URL + "/exchange"
+			state := ""
+			if !tc.noLogin {
+				_, state = a.startConnect()
+			}
+			code, _ := f.grant(1)
+			r := a.get("/exchange?" + tc.query(state, code).Encode())
+			r.wantStatus(t, tc.wantStatus)
+			if element(r.body, tc.wantID) == "" {
+				t.Errorf("page lacks #%s: %s", tc.wantID, text(r.body))
+			}
+			if !strings.Contains(text(r.body), tc.wantText) {
+				t.Errorf("page lacks %q: %s", tc.wantText, text(r.body))
+			}
+			if strings.Contains(r.body, "<script>") {
+				t.Error("page echoes markup from the query")
+			}
+			// Whatever happened, the state is used up: the same answer again is refused.
+			if !tc.noLogin {
+				again := a.get("/exchange?" + tc.query(state, code).Encode())
+				again.wantStatus(t, http.StatusBadRequest)
+			}
+			a.get("/vehicle").wantRedirect(t, "/login")
+		})
+	}
+}
+
+func TestExchangeReusedCode(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+
+	_, state := a.startConnect()
+	code, _ := f.grant(1)
+	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+
+	// A second Connect answered with the old code: the state is fine, the code is not.
+	_, state = a.startConnect()
+	r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
+	r.wantStatus(t, http.StatusBadRequest)
+	if element(r.body, "reconnect-button") == "" {
+		t.Errorf("no reconnect button: %s", text(r.body))
+	}
+	if strings.Contains(r.body, code) {
+		t.Error("the page shows the authorization code")
+	}
+}
+
+func TestTamperedCookie(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+
+	u := mustURL(a.srv.URL)
+	cookies := a.client.Jar.Cookies(u)
+	if len(cookies) != 1 {
+		t.Fatalf("%d cookies", len(cookies))
+	}
+	c := cookies[0]
+	v := []byte(c.Value)
+	v[len(v)/2] ^= 0x01 // flip one bit: the MAC no longer matches
+	if v[len(v)/2] == '=' || v[len(v)/2] == '-' {
+		v[len(v)/2] = 'A'
+	}
+	a.client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
+
+	before := f.requests.Load()
+	a.get("/vehicle").wantRedirect(t, "/login")
+	if f.requests.Load() != before {
+		t.Error("a tampered cookie reached Smartcar")
+	}
+	r := a.get("/login")
+	r.wantStatus(t, http.StatusOK)
+	if element(r.body, "connect-button") == "" {
+		t.Errorf("login page broken: %s", text(r.body))
+	}
+
+	// A cookie from a server with other keys is just as unreadable.
+	b := newTestApp(t, fakeEndpoint(f))
+	b.client.Jar.SetCookies(mustURL(b.srv.URL), []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
+	b.get("/vehicle").wantRedirect(t, "/login")
+	r = b.get("/login")
+	if element(r.body, "login-reason") == "" {
+		t.Errorf("no explanation for the unreadable session: %s", text(r.body))
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+	u := mustURL(a.srv.URL)
+	old := a.client.Jar.Cookies(u)
+
+	// A server with new keys that still knows the old pair reads the old cookie.
+	b := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+		o.SessionKeys = [][]byte{randomKey(32), randomKey(32), a.keys[0], a.keys[1]}
+	})
+	b.client.Jar.SetCookies(mustURL(b.srv.URL), old)
+	b.get("/vehicle").wantStatus(t, http.StatusOK)
+}
+
+func TestRefreshExpiredToken(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 2)
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
+	if n := f.refreshes(); n != 0 {
+		t.Fatalf("%d refreshes before expiry", n)
+	}
+
+	// Two hours later, the access token is dead on both sides.
+	a.clock.Advance(2*time.Hour + time.Minute)
+	f.expireAccessTokens()
+
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 2 {
+		t.Fatalf("%d rows after refresh", n)
+	}
+	if n := f.refreshes(); n != 1 {
+		t.Fatalf("%d refreshes, want exactly 1 for one page view", n)
+	}
+	if cookieNamed(r.Response, sessionCookie) == nil {
+		t.Fatal("refreshed tokens were not saved in the session")
+	}
+	// The saved token works: no further refresh.
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
+	if n := f.refreshes(); n != 1 {
+		t.Fatalf("%d refreshes, the refreshed token was not used", n)
+	}
+}
+
+func TestRefreshRefused(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+	a.clock.Advance(3 * time.Hour)
+	f.mu.Lock()
+	clear(f.refresh) // refresh tokens revoked
+	f.mu.Unlock()
+
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusBadRequest)
+	if element(r.body, "reconnect-button") == "" {
+		t.Errorf("no reconnect offer: %s", text(r.body))
+	}
+	// The dead connection is forgotten, so the user is not stuck on this page.
+	a.get("/vehicle").wantRedirect(t, "/login")
+}
+
+func TestSmartcarErrorPages(t *testing.T) {
+	tests := []struct {
+		status         int
+		typ, code      string
+		suggested      string
+		retryAfter     string
+		wantAction     string // id of the action element
+		wantText       string
+		dropConnection bool
+	}{
+		{401, "AUTHENTICATION", "", "", "", "reconnect-button", "Connect your vehicle again", true},
+		{403, "PERMISSION", "", "", "", "reconnect-button", "permission", false},
+		{409, "VEHICLE_STATE", "ASLEEP", "Your car is asleep. Try again in a minute.", "", "retry-link", "Your car is asleep", false},
+		{429, "RATE_LIMIT", "VEHICLE", "", "60", "retry-link", "wait 60 seconds", false},
+		{500, "SERVER", "INTERNAL", "", "", "retry-link", "try again", false},
+		{502, "UPSTREAM", "NO_RESPONSE", "", "", "retry-link", "try again", false},
+		{501, "COMPATIBILITY", "VEHICLE_NOT_CAPABLE", "", "", "error-action", "does not support", false},
+		{400, "CONNECTED_SERVICES_ACCOUNT", "VEHICLE_MISSING", "", "", "retry-link", "car maker", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.typ, func(t *testing.T) {
+			f := newFakeSmartcar(t)
+			a := newTestApp(t, fakeEndpoint(f))
+			f.redirectURI = a.srv.URL + "/exchange"
+			ids := a.connectFake(f, 1)
+			f.failOn(ids[0], fakeError{Status: tc.status, RetryAfter: tc.retryAfter,
+				Body: errorJSON(tc.status, tc.typ, tc.code, "developer text", tc.suggested)})
+
+			r := a.get("/vehicle")
+			r.wantStatus(t, tc.status)
+			if element(r.body, tc.wantAction) == "" {
+				t.Errorf("no #%s: %s", tc.wantAction, text(r.body))
+			}
+			if !strings.Contains(strings.ToLower(text(r.body)), strings.ToLower(tc.wantText)) {
+				t.Errorf("page lacks %q: %s", tc.wantText, text(r.body))
+			}
+			if got := textOf(r.body, "smartcar-request-id"); got != "req-"+strings.ToLower(tc.typ) {
+				t.Errorf("smartcar request id %q", got)
+			}
+			if strings.Contains(r.body, "developer text") {
+				t.Error("the page shows Smartcar's developer description")
+			}
+			next := a.get("/vehicle")
+			if tc.dropConnection {
+				next.wantRedirect(t, "/login")
+			} else {
+				next.wantStatus(t, tc.status)
+			}
+		})
+	}
+}
+
+func TestUpstreamNotJSON(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 1)
+	f.failOn(ids[0], fakeError{Status: 502, Body: "<html>Bad gateway</html>"})
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusBadGateway)
+	if element(r.body, "retry-link") == "" {
+		t.Errorf("no retry: %s", text(r.body))
+	}
+}
+
+func TestUpstreamDown(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+	f.srv.Close()
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusBadGateway)
+	if !strings.Contains(text(r.body), "could not reach Smartcar") {
+		t.Errorf("page: %s", text(r.body))
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+
+	tests := []struct {
+		name   string
+		header []string
+	}{
+		{"cross-site fetch metadata", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"foreign origin", []string{"Sec-Fetch-Site", "", "Origin", "https://evil.example"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.post("/logout", nil, tc.header...)
+			r.wantStatus(t, http.StatusForbidden)
+			if textOf(r.body, "error-title") != "Request refused" {
+				t.Errorf("page: %s", text(r.body))
+			}
+			// Still logged in.
+			a.get("/vehicle").wantStatus(t, http.StatusOK)
+		})
+	}
+	a.post("/logout", nil).wantRedirect(t, "/login")
+}
+
+func TestMiscRoutes(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+
+	r := a.get("/healthz")
+	r.wantStatus(t, http.StatusOK)
+	if r.body != "ok" {
+		t.Errorf("healthz body %q", r.body)
+	}
+	r = a.get("/static/css/app.css")
+	r.wantStatus(t, http.StatusOK)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("css content type %q", r.Header.Get("Content-Type"))
+	}
+	r = a.get("/no/such/page")
+	r.wantStatus(t, http.StatusNotFound)
+	if textOf(r.body, "error-title") != "Page not found" {
+		t.Errorf("404 page: %s", text(r.body))
+	}
+	r = a.get("/logout")
+	r.wantStatus(t, http.StatusMethodNotAllowed)
+	if r.Header.Get("Content-Security-Policy") == "" {
+		t.Error("error pages lack the security headers")
+	}
+}
+
+func TestPanicBecomesErrorPage(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	_ = a
+	pages, err := newRenderer(testTemplates(), discardLogger(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &errorResponder{log: discardLogger(t), pages: pages}
+	h := recoverToErrorPage(e)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	w := newRecorder()
+	h.ServeHTTP(w, mustRequest(t, "GET", "/vehicle"))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", w.Code)
+	}
+	if textOf(w.Body.String(), "error-title") == "" || strings.Contains(w.Body.String(), "boom") {
+		t.Errorf("panic page: %s", text(w.Body.String()))
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func TestVehicleListFollowsPaging(t *testing.T) {
+	f := newFakeSmartcar(t)
+	f.pageSize = 10
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 25)
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 25 {
+		t.Fatalf("%d rows, want all 25", n)
+	}
+}
