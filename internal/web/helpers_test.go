@@ -3,8 +3,8 @@ package web
 import (
 	"crypto/rand"
 	"html"
-	"io/fs"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -52,7 +52,6 @@ type testApp struct {
 	clock  *fakeClock
 	keys   [][]byte
 }
-
 
 func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *Options)) *testApp {
 	t.Helper()
@@ -261,7 +260,7 @@ func attr(doc, id, name string) string {
 
 // count returns how many elements carry the class.
 func count(doc, class string) int {
-	return len(regexp.MustCompile(`class="([^"]* )?` + regexp.QuoteMeta(class) + `( [^"]*)?"`).FindAllString(doc, -1))
+	return len(regexp.MustCompile(`class="([^"]* )?`+regexp.QuoteMeta(class)+`( [^"]*)?"`).FindAllString(doc, -1))
 }
 
 func cookieNamed(resp *http.Response, name string) *http.Cookie {
