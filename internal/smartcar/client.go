@@ -155,6 +155,8 @@ type call struct {
 	query  url.Values
 	body   any // JSON-encoded when non-nil
 	opts   []RequestOption
+	// header, when non-nil, receives the headers of a successful answer.
+	header *http.Header
 }
 
 // do performs c, retries one short 429, and decodes a 2xx body into out (when out
@@ -190,6 +192,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (Meta, error) {
 		}
 		meta := metaFrom(header)
 		if status >= 200 && status < 300 {
+			if cl.header != nil {
+				*cl.header = header
+			}
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := json.Unmarshal(body, out); err != nil {
 					return meta, fmt.Errorf("smartcar: %s %s: decoding response: %w", cl.method, cl.path, err)
@@ -383,23 +388,5 @@ type Attributes struct {
 // Attributes returns a vehicle's id, make, model and year: GET /v2.0/vehicles/{id}
 // (permission read_vehicle_info).
 func (c *Client) Attributes(ctx context.Context, vehicleID string, opts ...RequestOption) (*Attributes, error) {
-	var a Attributes
-	if err := c.get(ctx, vehicleID, "", opts, &a, &a.Meta); err != nil {
-		return nil, err
-	}
-	return &a, nil
-}
-
-// get reads GET /v2.0/vehicles/{id}{sub} into out and its Meta into meta.
-func (c *Client) get(ctx context.Context, vehicleID, sub string, opts []RequestOption, out any, meta *Meta) error {
-	p, err := vehiclePath(vehicleID, sub)
-	if err != nil {
-		return err
-	}
-	m, err := c.do(ctx, call{method: http.MethodGet, path: p, opts: opts}, out)
-	if err != nil {
-		return err
-	}
-	*meta = m
-	return nil
+	return getVehicle[Attributes](ctx, c, vehicleID, "", nil, opts)
 }

@@ -217,18 +217,20 @@ func (c *Config) Exchange(ctx context.Context, code string) (*oauth2.Token, erro
 	return tok, nil
 }
 
-// Client returns an API client whose requests are authorised by ts. Its transport is
-// an oauth2.Transport over the transport of the *http.Client found in ctx under
-// oauth2.HTTPClient (else http.DefaultClient); that client's Timeout, Jar and
-// CheckRedirect are kept. ts is used as is: pass the result of TokenSource (or an
-// oauth2.ReuseTokenSource) so that tokens are cached and refreshed.
+// Client returns an API client whose requests carry "Authorization: Bearer" with a
+// token from ts (unless a call sets its own Authorization, see Unsubscribe). It uses
+// the transport of the *http.Client found in ctx under oauth2.HTTPClient (else
+// http.DefaultClient) and keeps that client's Timeout, Jar and CheckRedirect. ts is
+// used as is: pass the result of TokenSource (or an oauth2.ReuseTokenSource) so that
+// tokens are cached and refreshed. A token source failure is returned by the call,
+// as an *Error when the token endpoint refused the refresh.
 func (c *Config) Client(ctx context.Context, ts oauth2.TokenSource) *Client {
 	base := http.DefaultClient
 	if hc, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok && hc != nil {
 		base = hc
 	}
 	hc := &http.Client{
-		Transport:     &oauth2.Transport{Source: ts, Base: base.Transport},
+		Transport:     &bearerTransport{source: ts, base: base.Transport},
 		Timeout:       base.Timeout,
 		Jar:           base.Jar,
 		CheckRedirect: base.CheckRedirect,
@@ -257,4 +259,33 @@ func convertOAuthError(err error, secrets ...string) error {
 	}
 	e.redact(secrets...)
 	return e
+}
+
+// bearerTransport adds the token from source to each request, like
+// oauth2.Transport, except that it leaves a request alone that already carries an
+// Authorization header (unsubscribing uses the management token).
+type bearerTransport struct {
+	source oauth2.TokenSource
+	base   http.RoundTripper
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if req.Header.Get("Authorization") != "" {
+		return base.RoundTrip(req)
+	}
+	tok, err := t.source.Token()
+	if err != nil {
+		// A RoundTripper must close the body even on error.
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r2 := req.Clone(req.Context())
+	tok.SetAuthHeader(r2)
+	return base.RoundTrip(r2)
 }
