@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lineWriter collects output and reports the listening origin once printed.
+type lineWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	origin chan string
+	sent   bool
+	tee    io.Writer
+}
+
+var reListening = regexp.MustCompile(`listening on (http://\S+)`)
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tee.Write(p)
+	w.buf.Write(p)
+	if m := reListening.FindStringSubmatch(w.buf.String()); m != nil && !w.sent {
+		w.sent = true
+		w.origin <- m[1]
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func start(t *testing.T, args []string, env map[string]string) (origin string, out *lineWriter, stop func() error) {
+	t.Helper()
+	out = &lineWriter{origin: make(chan string, 1), tee: t.Output()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, out) }()
+	select {
+	case origin = <-out.origin:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run returned before listening: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("sandbox did not start")
+	}
+	return origin, out, func() error { cancel(); return <-done }
+}
+
+func TestRunDevClient(t *testing.T) {
+	origin, out, stop := start(t, []string{"--addr", "127.0.0.1:0"}, nil)
+	for _, want := range []string{"SMARTCAR_API_ORIGIN=" + origin, "SMARTCAR_AUTH_ORIGIN=" + origin + "/oauth/token", "SMARTCAR_CLIENT_ID=", "SMARTCAR_CLIENT_SECRET="} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	id := regexp.MustCompile(`SMARTCAR_CLIENT_ID=(\S+)`).FindStringSubmatch(out.String())[1]
+	resp, err := http.Get(origin + "/oauth/authorize?response_type=code&mode=test&client_id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("authorize with the dev client: status %d", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+func TestRunClients(t *testing.T) {
+	origin, out, stop := start(t,
+		[]string{"--addr", "127.0.0.1:0", "--client", "app:s3cret:https://example.com/auth", "--client", "app:s3cret:http://localhost:9000/cb"},
+		map[string]string{"SANDBOX_CLIENTS": "other:pw:https://other.example/cb"})
+	defer stop()
+	if strings.Contains(out.String(), "development client") {
+		t.Errorf("dev client registered although clients were given")
+	}
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"client_id=app&redirect_uri=https://example.com/auth", 200},
+		{"client_id=app&redirect_uri=http://localhost:9000/cb", 200},
+		{"client_id=other&redirect_uri=https://other.example/cb", 200},
+		{"client_id=app&redirect_uri=https://other.example/cb", 400},
+	} {
+		resp, err := http.Get(origin + "/oauth/authorize?mode=test&" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.query, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"bad client flag", []string{"--client", "only-id"}, nil},
+		{"bad client env", nil, map[string]string{"SANDBOX_CLIENTS": "a:b"}},
+		{"bad seed", nil, map[string]string{"SANDBOX_SEED": "x"}},
+		{"extra args", []string{"serve"}, nil},
+		{"bad addr", []string{"--addr", "256.0.0.1:99999"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var buf bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"-addr", "-client", "-seed", "-dev-redirect-uri"} {
+		if !strings.Contains(buf.String(), f) {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+}

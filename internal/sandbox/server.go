@@ -1,0 +1,211 @@
+// Package sandbox is an offline emulator of Smartcar test mode: the Connect pages,
+// the token endpoint and the v2.0 vehicle API, all on one origin, faithful enough that
+// apps written with the official SDKs cannot tell the difference.
+//
+// It deliberately shares no types with internal/smartcar: its wire format is pinned by
+// golden files written from the protocol notes, so a mismatch cannot hide in a struct
+// both sides use.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"smartcargo/internal/page"
+)
+
+// Client is an application registered with the sandbox.
+type Client struct {
+	ID, Secret string
+	// RedirectURIs are the registered redirect URIs; the first one is the default
+	// used when Connect gets none (or Node's literal "undefined").
+	RedirectURIs []string
+}
+
+// DevClient returns a development client with a random id and secret, registered for
+// one redirect URI.
+func DevClient(redirectURI string) Client {
+	return Client{ID: newID(), Secret: newID(), RedirectURIs: []string{redirectURI}}
+}
+
+// Options configure NewServer.
+type Options struct {
+	// Clients are the registered apps.
+	Clients []Client
+	// Logger receives the sandbox's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for every expiry and timestamp; nil means time.Now.
+	Now func() time.Time
+	// Seed seeds the random vehicle data, making it deterministic; 0 picks a random
+	// seed. Ids, tokens and codes are always random.
+	Seed uint64
+	// Templates holds sandbox/*.html (templates.FS).
+	Templates fs.FS
+	// Static is served under /static/ (static.FS).
+	Static fs.FS
+}
+
+// server holds the sandbox's dependencies. Handlers are made from it in routes.go.
+type server struct {
+	log     *slog.Logger
+	now     func() time.Time
+	clients map[string]Client
+	pages   *page.Renderer
+	static  fs.FS
+	store   *store
+	rnd     *lockedRand
+}
+
+// NewServer returns the sandbox as an http.Handler. It fails if a client is invalid or
+// a template does not parse.
+func NewServer(o Options) (http.Handler, error) {
+	s := &server{
+		log:     o.Logger,
+		now:     o.Now,
+		clients: map[string]Client{},
+		static:  o.Static,
+		store:   newStore(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var errs []error
+	for _, c := range o.Clients {
+		if c.ID == "" || c.Secret == "" {
+			errs = append(errs, fmt.Errorf("sandbox: client %q: id and secret are required", c.ID))
+			continue
+		}
+		if len(c.RedirectURIs) == 0 {
+			errs = append(errs, fmt.Errorf("sandbox: client %q: at least one redirect URI is required", c.ID))
+			continue
+		}
+		// The same id twice adds redirect URIs (as the --client flag documents).
+		if old, ok := s.clients[c.ID]; ok {
+			if old.Secret != c.Secret {
+				errs = append(errs, fmt.Errorf("sandbox: client %q registered twice with different secrets", c.ID))
+				continue
+			}
+			old.RedirectURIs = append(old.RedirectURIs, c.RedirectURIs...)
+			s.clients[c.ID] = old
+			continue
+		}
+		c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
+		s.clients[c.ID] = c
+	}
+	if o.Templates == nil {
+		errs = append(errs, errors.New("sandbox: Options.Templates is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	pages, err := page.New(page.Options{
+		FS:     o.Templates,
+		Layout: []string{"sandbox/layout.html"},
+		Pages:  "sandbox/*.html",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	for _, name := range []string{"preamble", "brands", "login", "grant", "error"} {
+		if !pages.Has(name) {
+			return nil, fmt.Errorf("sandbox: template sandbox/%s.html is missing", name)
+		}
+	}
+	s.pages = pages
+	seed := o.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s.rnd = &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	return s.routes(), nil
+}
+
+// lockedRand makes one seeded generator safe for concurrent handlers.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+// Float64 returns a number in [0, 1).
+func (l *lockedRand) Float64() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Float64()
+}
+
+// IntN returns a number in [0, n).
+func (l *lockedRand) IntN(n int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.IntN(n)
+}
+
+// between returns a number in [lo, hi) rounded to the given decimals.
+func (l *lockedRand) between(lo, hi float64, decimals int) float64 {
+	return round(lo+(hi-lo)*l.Float64(), decimals)
+}
+
+// ctxKey is the type of the sandbox's context keys.
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// requestID returns the request's sc-request-id.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// commonHeaders gives every response a lower-case sc-request-id and the security
+// headers, and keeps the id in the context for error bodies and logs.
+func (s *server) commonHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newID()
+		h := w.Header()
+		h["sc-request-id"] = []string{id} // written directly: Go would canonicalise it
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// recoverer turns a panic into a JSON error for API paths and the error page for
+// people, never a bodiless 500. http.ErrAbortHandler is re-raised as net/http expects.
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			err := fmt.Errorf("panic: %v", v)
+			if isAPIPath(r.URL.Path) {
+				writeAPIError(w, r, s.log, err)
+				return
+			}
+			s.connectFail(w, r, err)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isAPIPath tells API requests (JSON errors) from pages (HTML errors).
+func isAPIPath(p string) bool {
+	return strings.HasPrefix(p, "/v") || strings.HasPrefix(p, "/oauth/token")
+}

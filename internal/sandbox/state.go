@@ -1,0 +1,249 @@
+package sandbox
+
+import (
+	"sync"
+	"time"
+)
+
+// Lifetimes (§3.3).
+const (
+	codeLifetime       = 10 * time.Minute
+	accessLifetime     = 2 * time.Hour
+	refreshLifetime    = 60 * 24 * time.Hour
+	refreshGrace       = time.Minute // a used refresh token keeps working this long
+	connectLifetime    = time.Hour   // an unfinished Connect session is forgotten after this
+	maxConnectSessions = 10000       // bounds memory if something loops on /oauth/authorize
+)
+
+// grant is what a user approved on the grant screen for one app. Every token derived
+// from one approval (by exchange and refreshes) shares it, so a disconnect through any
+// of them is seen by all.
+type grant struct {
+	ClientID string
+	UserID   string
+	Email    string
+	Scopes   []string
+	Vehicles []*vehicle
+	revoked  map[string]bool // vehicle id → disconnected; guarded by store.mu
+}
+
+// authCode is an issued authorization code.
+type authCode struct {
+	Grant       *grant
+	RedirectURI string
+	Expires     time.Time
+}
+
+// accessToken is an issued bearer token.
+type accessToken struct {
+	Grant   *grant
+	Expires time.Time
+}
+
+// refreshToken is an issued refresh token. UsedAt is set on first use; from then on it
+// works until UsedAt+refreshGrace.
+type refreshToken struct {
+	Grant   *grant
+	Expires time.Time
+	UsedAt  time.Time
+}
+
+// store is the sandbox's in-memory state. Every field is guarded by mu.
+type store struct {
+	mu       sync.Mutex
+	sessions map[string]*connectSession
+	codes    map[string]*authCode
+	access   map[string]*accessToken
+	refresh  map[string]*refreshToken
+	// approvals remembers (client, user, scope) triples already approved, for
+	// approval_prompt=auto.
+	approvals map[string]bool
+}
+
+func newStore() *store {
+	return &store{
+		sessions:  map[string]*connectSession{},
+		codes:     map[string]*authCode{},
+		access:    map[string]*accessToken{},
+		refresh:   map[string]*refreshToken{},
+		approvals: map[string]bool{},
+	}
+}
+
+// putSession stores a new Connect session, dropping expired ones first.
+func (s *store) putSession(cs *connectSession, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sessions) >= maxConnectSessions/2 {
+		for id, old := range s.sessions {
+			if now.Sub(old.Created) > connectLifetime {
+				delete(s.sessions, id)
+			}
+		}
+	}
+	if len(s.sessions) >= maxConnectSessions {
+		// Still full of live sessions: forget an arbitrary one rather than grow.
+		for id := range s.sessions {
+			delete(s.sessions, id)
+			break
+		}
+	}
+	s.sessions[cs.ID] = cs
+}
+
+// session returns a live Connect session. The caller may modify it only through
+// updateSession.
+func (s *store) session(id string, now time.Time) (connectSession, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, ok := s.sessions[id]
+	if !ok || now.Sub(cs.Created) > connectLifetime {
+		return connectSession{}, false
+	}
+	return *cs, true
+}
+
+// updateSession applies f to a live session under the lock.
+func (s *store) updateSession(id string, now time.Time, f func(*connectSession)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, ok := s.sessions[id]
+	if !ok || now.Sub(cs.Created) > connectLifetime {
+		return false
+	}
+	f(cs)
+	return true
+}
+
+// endSession forgets a session (after approve or deny: it is single-use).
+func (s *store) endSession(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, id)
+}
+
+// issueCode stores a new authorization code.
+func (s *store) issueCode(g *grant, redirectURI string, now time.Time) string {
+	code := newID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, ac := range s.codes {
+		if now.After(ac.Expires) {
+			delete(s.codes, c)
+		}
+	}
+	s.codes[code] = &authCode{Grant: g, RedirectURI: redirectURI, Expires: now.Add(codeLifetime)}
+	return code
+}
+
+// takeCode removes and returns a code: codes are single-use, and a failed exchange
+// (wrong redirect_uri) also burns it, as RFC 6749 §10.5 suggests.
+func (s *store) takeCode(code string, now time.Time) (*authCode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ac, ok := s.codes[code]
+	if !ok {
+		return nil, false
+	}
+	delete(s.codes, code)
+	if now.After(ac.Expires) {
+		return nil, false
+	}
+	return ac, true
+}
+
+// tokenPair is a freshly issued access and refresh token.
+type tokenPair struct {
+	Access, Refresh string
+}
+
+// issueTokens creates a new token pair for a grant.
+func (s *store) issueTokens(g *grant, now time.Time) tokenPair {
+	p := tokenPair{Access: newID(), Refresh: newID()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access[p.Access] = &accessToken{Grant: g, Expires: now.Add(accessLifetime)}
+	s.refresh[p.Refresh] = &refreshToken{Grant: g, Expires: now.Add(refreshLifetime)}
+	return p
+}
+
+// useRefresh marks a refresh token used and returns its grant. ok is false for an
+// unknown, expired or used-too-long-ago token; known tells unknown apart.
+func (s *store) useRefresh(token string, now time.Time) (g *grant, known, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt, found := s.refresh[token]
+	if !found {
+		return nil, false, false
+	}
+	if now.After(rt.Expires) || (!rt.UsedAt.IsZero() && now.After(rt.UsedAt.Add(refreshGrace))) {
+		return nil, true, false
+	}
+	if rt.UsedAt.IsZero() {
+		rt.UsedAt = now
+	}
+	return rt.Grant, true, true
+}
+
+// lookupAccess returns the grant of a live access token.
+func (s *store) lookupAccess(token string, now time.Time) (*grant, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.access[token]
+	if !ok || !now.Before(at.Expires) {
+		return nil, false
+	}
+	return at.Grant, true
+}
+
+// activeVehicles returns the grant's vehicles that are not disconnected.
+func (s *store) activeVehicles(g *grant) []*vehicle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*vehicle, 0, len(g.Vehicles))
+	for _, v := range g.Vehicles {
+		if !g.revoked[v.ID] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// grantedVehicle returns the vehicle of the grant with that id, unless disconnected.
+func (s *store) grantedVehicle(g *grant, id string) (*vehicle, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.revoked[id] {
+		return nil, false
+	}
+	for _, v := range g.Vehicles {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// revoke disconnects a vehicle from the grant.
+func (s *store) revoke(g *grant, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.revoked == nil {
+		g.revoked = map[string]bool{}
+	}
+	g.revoked[id] = true
+}
+
+// approved reports whether this user already approved this scope for this client.
+func (s *store) approved(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.approvals[key]
+}
+
+// approve remembers an approval.
+func (s *store) approve(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.approvals[key] = true
+}
