@@ -1,0 +1,309 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Targets from issue 6.
+const (
+	targetLoginRatio   = 0.6 // app /login ≥ 0.6× the bare handler
+	targetVehicleRatio = 3.5 // /vehicle with 50 vehicles ≤ 3.5× the API latency
+	targetRSS          = 30  // MB, the app's VmHWM under the /login load
+	targetAPIRatio     = 0.5 // sandbox odometer ≥ 0.5× the bare handler
+	vehicleTargetN     = 50
+)
+
+// report is everything one run measured.
+type report struct {
+	Started time.Time
+	Took    time.Duration
+	Opts    options
+	Machine machineInfo
+
+	Login      map[string][]loadResult
+	LoginBytes int
+	AppMem     procMem
+	ExpressMem procMem
+
+	APILatency time.Duration
+	Vehicle    []vehicleTiming
+
+	API        map[string][]loadResult
+	APIBytes   int
+	SandboxMem procMem
+
+	Micro         []microResult
+	MicroProblems []string
+
+	Notes []string
+}
+
+func (r *report) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// medianRPS of a server's runs, 0 when it was not measured.
+func medianRPS(rs []loadResult) float64 {
+	var xs []float64
+	for _, r := range rs {
+		xs = append(xs, r.RPS())
+	}
+	return median(xs)
+}
+
+// check is one target's verdict.
+type check struct {
+	Name, Figure, Target, Verdict string
+}
+
+func verdict(measured bool, ok bool) string {
+	switch {
+	case !measured:
+		return "not measured"
+	case ok:
+		return "met"
+	default:
+		return "**not met**"
+	}
+}
+
+func (r *report) checks() []check {
+	var cs []check
+	app, bare := medianRPS(r.Login["app"]), medianRPS(r.Login["bare net/http"])
+	ratio := 0.0
+	if bare > 0 {
+		ratio = app / bare
+	}
+	cs = append(cs, check{"/login throughput vs bare net/http",
+		fmt.Sprintf("%.0f / %.0f req/s = %.2f×", app, bare, ratio), fmt.Sprintf("≥ %.1f×", targetLoginRatio),
+		verdict(app > 0 && bare > 0, ratio >= targetLoginRatio)})
+
+	var v50 time.Duration
+	for _, v := range r.Vehicle {
+		if v.Target == "app" && v.N == vehicleTargetN {
+			v50 = medianDur(v.Times)
+		}
+	}
+	lat := r.Opts.Latency
+	cs = append(cs, check{fmt.Sprintf("/vehicle with %d vehicles vs API latency", vehicleTargetN),
+		fmt.Sprintf("%s / %s = %.2f×", ms(v50), ms(lat), float64(v50)/float64(lat)), fmt.Sprintf("≤ %.1f×", targetVehicleRatio),
+		verdict(v50 > 0 && lat > 0, float64(v50) <= targetVehicleRatio*float64(lat))})
+
+	hwm := r.AppMem.HWM
+	cs = append(cs, check{"app memory under the /login load (VmHWM)",
+		mb(hwm), fmt.Sprintf("≤ %d MB", targetRSS), verdict(hwm > 0, float64(hwm) <= targetRSS*1024*1024)})
+
+	sb, sbare := medianRPS(r.API["sandbox"]), medianRPS(r.API["bare net/http"])
+	aratio := 0.0
+	if sbare > 0 {
+		aratio = sb / sbare
+	}
+	cs = append(cs, check{"sandbox GET …/odometer vs bare net/http",
+		fmt.Sprintf("%.0f / %.0f req/s = %.2f×", sb, sbare, aratio), fmt.Sprintf("≥ %.1f×", targetAPIRatio),
+		verdict(sb > 0 && sbare > 0, aratio >= targetAPIRatio)})
+	return cs
+}
+
+// summary is the short text printed at the end of a run.
+func (r *report) summary() string {
+	var b strings.Builder
+	for _, c := range r.checks() {
+		fmt.Fprintf(&b, "%-45s %-32s target %-8s %s\n", c.Name, c.Figure, c.Target, strings.Trim(c.Verdict, "*"))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "–"
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	}
+}
+
+func mb(b int64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f MB", float64(b)/(1024*1024))
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	o := r.Opts
+	m := r.Machine
+
+	w("# Performance\n\n")
+	w("Written by `make bench` (`cmd/bench`); do not edit by hand, run it again. Measured %s, the run took %s.\n\n",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second))
+	if o.Quick {
+		w("> **Quick smoke run** (`-quick`): one short run per figure. These numbers are not the reference figures.\n\n")
+	}
+
+	w("## Targets\n\n| What | Measured | Target | Verdict |\n|---|---|---|---|\n")
+	for _, c := range r.checks() {
+		w("| %s | %s | %s | %s |\n", c.Name, c.Figure, c.Target, c.Verdict)
+	}
+	w("\n")
+
+	w("## Machine and method\n\n")
+	w("- Machine: %d CPUs (`nproc`), %s, %s, memory %s.\n", m.NProc, m.CPU, m.Kernel, m.Mem)
+	w("- Toolchains: %s; Node %s. Load generator: %s.\n", m.Go, m.Node, m.Loadgen)
+	if m.Commit != "" {
+		w("- Code: commit %s.\n", m.Commit)
+	}
+	args := "bench"
+	if len(o.Args) > 0 {
+		args += " " + strings.Join(o.Args, " ")
+	}
+	w("- Command: `make bench` (runs `%s`).\n", args)
+	w("- Every server is a separate process on 127.0.0.1, built with `go build -o` (app, sandbox) or run with `node` (Express tutorial, `NODE_ENV=production`). The load generator runs on the same %d cores as the server it loads, so absolute figures are lower than on a dedicated machine; the ratios compare servers measured the same way in the same run.\n", m.NProc)
+	w("- Load runs: %d connections, %d wrk threads, %s each, %s warm-up per server, %d measured run(s) per server interleaved (A B C A B C …); tables give the median run.\n\n",
+		o.Conns, o.Threads, o.Duration, o.Warmup, o.Runs)
+
+	w("## 1. `GET /login` throughput\n\n")
+	w("Each `/login` renders the Connect page and sets a session cookie with a fresh OAuth state (random, encrypted and signed): that is the honest per-request cost. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
+	r.loadTable(&b, r.Login, []string{"app", "bare net/http", "express"}, "bare net/http")
+
+	w("## 2. `GET /vehicle` time\n\n")
+	w("The sandbox's API answers each call after %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
+		o.Latency, ms(r.APILatency), o.VehReqs)
+	w("| Server | Vehicles | Listed | Median | Min | Max | Median ÷ latency |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, v := range r.Vehicle {
+		ts := slices.Clone(v.Times)
+		slices.Sort(ts)
+		med := medianDur(ts)
+		w("| %s | %d | %d | %s | %s | %s | %.2f× |\n", v.Target, v.N, v.Shown, ms(med), ms(ts[0]), ms(ts[len(ts)-1]), float64(med)/float64(o.Latency))
+	}
+	if len(r.Vehicle) == 0 {
+		w("| – | | | | | | |\n")
+	}
+	w("\n")
+
+	w("## 3. Memory\n\n")
+	w("Read from `/proc/<pid>/status`: VmRSS when idle (after start), the highest VmRSS sampled every 50 ms during the measured `/login` runs, VmRSS after them, and VmHWM (the kernel's high-water mark). Sessions live in the cookie, so the server keeps nothing per session: the growth after N sessions is heap and connection buffers, shown per session as an upper bound.\n\n")
+	w("| Process | Idle RSS | Peak RSS under load | RSS after | VmHWM | Sessions created | Growth per session |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	memRow := func(name string, p procMem, sessions int64) {
+		per := "–"
+		if sessions > 0 && p.After > 0 {
+			per = fmt.Sprintf("%.1f bytes", float64(p.After-p.Idle)/float64(sessions))
+		}
+		sess := "–"
+		if sessions > 0 {
+			sess = fmt.Sprint(sessions)
+		}
+		w("| %s | %s | %s | %s | %s | %s | %s |\n", name, mb(p.Idle), mb(p.PeakRSS), mb(p.After), mb(p.HWM), sess, per)
+	}
+	memRow("app (`cmd/app`)", r.AppMem, r.AppMem.Sessions)
+	if r.ExpressMem.PeakRSS > 0 {
+		memRow("Express tutorial (node)", r.ExpressMem, 0)
+	}
+	if r.SandboxMem.PeakRSS > 0 {
+		memRow("sandbox (`cmd/sandbox`) under the API load", r.SandboxMem, 0)
+	}
+	w("\n")
+
+	w("## 4. Sandbox API throughput\n\n")
+	w("Authenticated `GET /v2.0/vehicles/{id}/odometer` (bearer token checked, permission checked, fresh random reading and request id per call) against a bare `net/http` server answering the same %d bytes and headers.\n\n", r.APIBytes)
+	r.loadTable(&b, r.API, []string{"sandbox", "bare net/http"}, "bare net/http")
+
+	w("## 5. Go micro-benchmarks\n\n")
+	w("`go test -run '^$' -bench . -benchmem -benchtime %s -count %d` in %s; medians of the %d runs.\n\n", o.Benchtime, o.MicroCount, strings.Join(microPackages, ", "), o.MicroCount)
+	if len(r.Micro) > 0 {
+		w("| Package | Benchmark | ns/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
+		for _, mr := range r.Micro {
+			w("| %s | %s | %s | %.0f | %.0f |\n", strings.TrimPrefix(mr.Pkg, "smartcargo/"), mr.Name, nsop(mr.NsPerOp), mr.BytesPerOp, mr.AllocsPerOp)
+		}
+		w("\n")
+	}
+	for _, p := range r.MicroProblems {
+		w("- Not measured: %s\n", p)
+	}
+	if !o.Micro {
+		w("Skipped (`-micro=false`).\n")
+	}
+	w("\n")
+
+	if len(r.Notes) > 0 {
+		w("## Notes from this run\n\n")
+		for _, n := range r.Notes {
+			w("- %s\n", strings.ReplaceAll(n, "\n", " "))
+		}
+		w("\n")
+	}
+	w("%s", analysis)
+	return b.String()
+}
+
+func nsop(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e4:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	default:
+		return fmt.Sprintf("%.0f", ns)
+	}
+}
+
+func (r *report) loadTable(b *strings.Builder, res map[string][]loadResult, order []string, base string) {
+	fmt.Fprintf(b, "| Server | Median req/s | Runs (req/s) | p50 latency | p99 latency | Errors | vs %s |\n|---|---:|---|---:|---:|---:|---:|\n", base)
+	baseRPS := medianRPS(res[base])
+	any := false
+	for _, name := range order {
+		rs := res[name]
+		if len(rs) == 0 {
+			continue
+		}
+		any = true
+		med := medianRPS(rs)
+		// The latencies shown are those of the median run.
+		mid := slices.Clone(rs)
+		slices.SortFunc(mid, func(x, y loadResult) int {
+			switch {
+			case x.RPS() < y.RPS():
+				return -1
+			case x.RPS() > y.RPS():
+				return 1
+			}
+			return 0
+		})
+		mr := mid[len(mid)/2]
+		var runs []string
+		var errs int64
+		for _, x := range rs {
+			runs = append(runs, fmt.Sprintf("%.0f", x.RPS()))
+			errs += x.Errors
+		}
+		ratio := "–"
+		if baseRPS > 0 {
+			ratio = fmt.Sprintf("%.2f×", med/baseRPS)
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %s | %d | %s |\n", name, med, strings.Join(runs, ", "), ms(mr.P50), ms(mr.P99), errs, ratio)
+	}
+	if !any {
+		fmt.Fprintf(b, "| not measured (see the notes) | | | | | | |\n")
+	}
+	fmt.Fprintf(b, "\n")
+}
+
+// analysis is the part of the report that explains the figures; it is about the code,
+// so it holds across runs on this kind of machine.
+const analysis = `## Reading the figures
+
+- The machine has 2 cores and wrk needs one of them, so a server gets roughly one core:
+  the absolute req/s are low compared to a dedicated machine, and a server that uses both
+  cores competes with the load generator. Ratios within one run are the meaningful figures.
+- Run ` + "`make bench`" + ` again when a figure looks disturbed (another build on the machine);
+  the runs column shows the spread.
+`

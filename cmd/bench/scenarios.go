@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// vehicleTiming is the time of GET /vehicle for one server and one vehicle count.
+type vehicleTiming struct {
+	Target string
+	N      int
+	Times  []time.Duration
+	// Shown is how many distinct vehicle ids the page listed.
+	Shown int
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+// benchVehicle times GET /vehicle with the sandbox's API answering after o.Latency,
+// for each vehicle count, on the app and on the Express tutorial.
+func (b *bench) benchVehicle(ctx context.Context, expressDir string) error {
+	appPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	redirects := []string{appRedirect(appPort), directRedirect}
+	exPort := 0
+	if expressDir != "" {
+		if exPort, err = freePort(); err != nil {
+			return err
+		}
+		redirects = append(redirects, appRedirect(exPort))
+	}
+	sb, err := b.startSandbox(ctx, "sandbox-latency", b.o.Latency, redirects...)
+	if err != nil {
+		return err
+	}
+	// What one API call really costs with the knob set, so the ratio has a denominator
+	// that was measured, not assumed.
+	tok, err := directToken(ctx, sb.URL, benchClientID, benchSecret, directRedirect, "1-vehicles@smartcar.com")
+	if err != nil {
+		return fmt.Errorf("token from the sandbox: %w", err)
+	}
+	var calls []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		if _, _, err := apiGet(ctx, sb.URL+"/v2.0/vehicles", tok); err != nil {
+			return err
+		}
+		calls = append(calls, time.Since(t0))
+	}
+	b.rep.APILatency = medianDur(calls)
+	b.logf("sandbox API call with latency %v: median %v", b.o.Latency, b.rep.APILatency)
+	if b.rep.APILatency < b.o.Latency/2 {
+		b.rep.note("the sandbox did not honour the latency knob (asked %v, measured %v per API call): the /vehicle timings are without it", b.o.Latency, b.rep.APILatency)
+	}
+
+	app, err := b.startApp(ctx, sb.URL, appPort)
+	if err != nil {
+		return err
+	}
+	targets := []struct{ name, url string }{{"app", app.URL}}
+	if expressDir != "" {
+		ex, err := b.startExpress(ctx, expressDir, sb.URL, exPort)
+		if err != nil {
+			b.rep.note("Express tutorial did not start: %v", err)
+		} else {
+			targets = append(targets, struct{ name, url string }{"express", ex.URL})
+		}
+	}
+	for _, t := range targets {
+		for _, n := range b.o.Vehicles {
+			vt, err := b.timeVehicle(ctx, t.name, t.url, n)
+			if err != nil {
+				return fmt.Errorf("%s with %d vehicles: %w", t.name, n, err)
+			}
+			b.logf("%-8s /vehicle, %3d vehicles: median %v (listed %d)", t.name, n, medianDur(vt.Times), vt.Shown)
+			b.rep.Vehicle = append(b.rep.Vehicle, vt)
+		}
+	}
+	return nil
+}
+
+// timeVehicle logs into the server as an account with n vehicles, then times
+// o.VehReqs sequential GET /vehicle after one untimed warm-up.
+func (b *bench) timeVehicle(ctx context.Context, name, appURL string, n int) (vehicleTiming, error) {
+	br := newBrowser()
+	if err := br.loginApp(ctx, appURL, fmt.Sprintf("%d-vehicles@smartcar.com", n)); err != nil {
+		return vehicleTiming{}, fmt.Errorf("login: %w", err)
+	}
+	vt := vehicleTiming{Target: name, N: n}
+	for i := range b.o.VehReqs + 1 {
+		t0 := time.Now()
+		p, err := br.get(ctx, appURL+"/vehicle")
+		d := time.Since(t0)
+		if err != nil {
+			return vt, err
+		}
+		if p.Status != http.StatusOK {
+			return vt, fmt.Errorf("GET /vehicle answered %d: %s", p.Status, snippet(p.Body))
+		}
+		if i == 0 {
+			ids := map[string]bool{}
+			for _, id := range uuidRE.FindAllString(p.Body, -1) {
+				ids[strings.ToLower(id)] = true
+			}
+			vt.Shown = len(ids)
+			continue
+		}
+		vt.Times = append(vt.Times, d)
+	}
+	return vt, nil
+}
+
+// benchAPI measures the sandbox's authenticated GET /v2.0/vehicles/{id}/odometer
+// against a bare server answering the same bytes.
+func (b *bench) benchAPI(ctx context.Context, _ string) error {
+	sb, err := b.startSandbox(ctx, "sandbox-api", 0, directRedirect)
+	if err != nil {
+		return err
+	}
+	tok, err := directToken(ctx, sb.URL, benchClientID, benchSecret, directRedirect, "1-vehicles@smartcar.com")
+	if err != nil {
+		return fmt.Errorf("token from the sandbox: %w", err)
+	}
+	_, raw, err := apiGet(ctx, sb.URL+"/v2.0/vehicles", tok)
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Vehicles []string `json:"vehicles"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil || len(list.Vehicles) == 0 {
+		return fmt.Errorf("GET /v2.0/vehicles: no vehicle in %s", snippet(string(raw)))
+	}
+	url := sb.URL + "/v2.0/vehicles/" + list.Vehicles[0] + "/odometer"
+	auth := map[string]string{"Authorization": "Bearer " + tok}
+	body, headers, err := capture(ctx, url, auth)
+	if err != nil {
+		return err
+	}
+	b.rep.APIBytes = len(body)
+	bare, err := b.startBare(ctx, "bare-api", body, headers)
+	if err != nil {
+		return err
+	}
+	mem := &b.rep.SandboxMem
+	res, err := b.loadRuns(ctx, []loadTarget{
+		{name: "sandbox", url: url, header: auth, proc: sb, onPeak: func(p int64) { mem.PeakRSS = max(mem.PeakRSS, p) }},
+		{name: "bare net/http", url: bare.URL + "/v2.0/vehicles/x/odometer"},
+	})
+	if err != nil {
+		return err
+	}
+	b.rep.API = res
+	return nil
+}
+
+// apiGet calls the API with a bearer token and requires a 200.
+func apiGet(ctx context.Context, url, tok string) (http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s answered %d: %s", url, resp.StatusCode, snippet(string(raw)))
+	}
+	return resp.Header, raw, nil
+}
+
+// machineInfo says where the figures were measured.
+type machineInfo struct {
+	NProc                     int
+	CPU, Kernel, Mem          string
+	Go, Node, Loadgen, Commit string
+}
+
+func machine(ctx context.Context, root string) machineInfo {
+	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Node: "not installed"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		m.Mem = strings.Join(strings.Fields(strings.TrimPrefix(line, "MemTotal:")), " ")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if out, err := runCmd(ctx, root, os.Environ(), "go", "version"); err == nil {
+		m.Go = strings.TrimSpace(out)
+	}
+	if out, err := runCmd(ctx, root, os.Environ(), "node", "--version"); err == nil {
+		m.Node = strings.TrimSpace(out)
+	}
+	if out, err := runCmd(ctx, root, os.Environ(), "git", "rev-parse", "--short", "HEAD"); err == nil {
+		m.Commit = strings.TrimSpace(out)
+		if st, err := runCmd(ctx, root, os.Environ(), "git", "status", "--porcelain", "--untracked-files=no"); err == nil && strings.TrimSpace(st) != "" {
+			m.Commit += " (with uncommitted changes)"
+		}
+	}
+	return m
+}
