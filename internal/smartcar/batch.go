@@ -104,6 +104,8 @@ func (r *BatchResponse) Result(path string, out any) (Meta, error) {
 	if h == nil {
 		h = http.Header{}
 	}
+	// The batch's own content type describes the envelope, not the item.
+	h.Del("Content-Type")
 	for k, v := range it.header {
 		h[k] = v
 	}

@@ -26,6 +26,18 @@ func newAPI(t *testing.T, h http.HandlerFunc) *smartcar.Client {
 	return smartcar.NewClient(srv.Client(), srv.URL)
 }
 
+// newAPIServer serves h and returns its origin.
+func newAPIServer(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func staticToken(access string) oauth2.TokenSource {
+	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: access})
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header()["content-type"] = []string{"application/json"}
 	w.WriteHeader(status)
