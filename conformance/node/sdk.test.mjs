@@ -124,6 +124,38 @@ describe('Connect via AuthClient.getAuthUrl (§2)', () => {
     assert.equal(attrs.make, 'TESLA');
   });
 
+  it('passes flags and user through getAuthUrl without changing the flow (§2.1)', async () => {
+    const url = authClient().getAuthUrl(['read_vehicle_info'],
+      {state: 'flags', flags: {country: 'US', color: '00819D'}, user: 'user-123', forcePrompt: true});
+    assert.equal(new URL(url).searchParams.get('flags'), 'country:US color:00819D');
+    assert.equal(new URL(url).searchParams.get('approval_prompt'), 'force');
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    assert.ok(params.code, `code on the redirect: ${JSON.stringify(params)}`);
+    assert.equal(params.state, 'flags');
+  });
+
+  it('single select shows radio buttons and grants exactly one vehicle (§2.1, §7.3)', async () => {
+    const {access, connect} = await login({
+      email: '3-vehicles@smartcar.com', scope: ['read_vehicle_info'], authOptions: {singleSelect: {enabled: true}},
+    });
+    const radios = connect.grant.controls.filter((c) => c.attrs.type === 'radio');
+    assert.equal(radios.length, 3, 'one radio per vehicle');
+    assert.ok(!connect.grant.controls.some((c) => c.attrs.type === 'checkbox'), 'no checkboxes');
+    const res = await smartcar.getVehicles(access.accessToken);
+    assert.equal(res.vehicles.length, 1);
+    assert.deepEqual(res.paging, {count: 1, offset: 0});
+  });
+
+  it('single_select_vin with the matching VIN account skips the brand list and grants that VIN (§7.2, §7.3)', async () => {
+    const {access, vehicles, connect} = await login({
+      email: `${PHEV_VIN}@phev.smartcar.com`, scope: ['read_vin'], authOptions: {singleSelect: {vin: PHEV_VIN}},
+    });
+    assert.ok(!connect.pages.includes('brands'), `pages walked: ${connect.pages}`);
+    assert.equal(vehicles.length, 1);
+    const {vin} = await new smartcar.Vehicle(vehicles[0], access.accessToken).vin();
+    assert.equal(vin, PHEV_VIN);
+  });
+
   it('redirects with error=access_denied when the user denies (§2.2)', async () => {
     const url = authClient().getAuthUrl(['read_odometer'], {state: 'denied-state'});
     const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail(), deny: true});

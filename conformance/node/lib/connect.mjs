@@ -119,7 +119,17 @@ export class Page {
  */
 function submission(page, form, submitter, fill = {}, check) {
   const data = new URLSearchParams();
-  for (const c of page.controlsOf(form)) {
+  const own = page.controlsOf(form);
+  // A person must pick one radio of a group the page left unchecked (single_select):
+  // take the first, as a user clicking the top choice would.
+  const radios = own.filter((c) => (c.attrs.type ?? '').toLowerCase() === 'radio' && c.attrs.name);
+  const picked = new Set();
+  for (const name of new Set(radios.map((c) => c.attrs.name))) {
+    const group = radios.filter((c) => c.attrs.name === name);
+    const chosen = group.find((c) => (check ? check(c) : 'checked' in c.attrs)) ?? group[0];
+    picked.add(chosen);
+  }
+  for (const c of own) {
     const {name, type = c.kind === 'button' ? 'submit' : 'text'} = c.attrs;
     if (!name || 'disabled' in c.attrs) continue;
     const t = type.toLowerCase();
@@ -127,7 +137,11 @@ function submission(page, form, submitter, fill = {}, check) {
       if (c === submitter) data.append(name, c.attrs.value ?? '');
       continue;
     }
-    if (t === 'checkbox' || t === 'radio') {
+    if (t === 'radio') {
+      if (picked.has(c)) data.append(name, c.attrs.value ?? 'on');
+      continue;
+    }
+    if (t === 'checkbox') {
       const ticked = check ? check(c) : 'checked' in c.attrs;
       if (ticked) data.append(name, c.attrs.value ?? 'on');
       continue;
