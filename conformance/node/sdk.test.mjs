@@ -221,7 +221,8 @@ describe('token endpoint via exchangeCode / exchangeRefreshToken (§3)', () => {
     assert.ok(ms >= t0 + 7200e3 && ms <= t1 + 7200e3, 'expires_in is 7200 s');
     const user = await smartcar.getUser(next.accessToken);
     assert.match(user.id, UUID);
-    const again = await client.exchangeRefreshToken(access.refreshToken);
+    // With options.flags the SDK adds ?flags=... to the token POST (§3.1).
+    const again = await client.exchangeRefreshToken(access.refreshToken, {flags: {country: 'US'}});
     assert.ok(again.accessToken, 'old refresh token accepted right after use');
   });
 
@@ -239,6 +240,16 @@ describe('token endpoint via exchangeCode / exchangeRefreshToken (§3)', () => {
     // The code was not spent by the failed attempt: the real client can still use it.
     const ok = await client.exchangeCode(params.code);
     assert.ok(ok.accessToken);
+  });
+
+  it('works for an AuthClient without redirectUri (Node then sends redirect_uri=undefined, §3.1)', async () => {
+    const bare = new smartcar.AuthClient({mode: 'test'});
+    const url = bare.getAuthUrl(['read_vehicle_info'], {state: 'no-redirect'});
+    assert.equal(new URL(url).searchParams.get('redirect_uri'), null, 'no redirect_uri in the Connect URL');
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    assert.equal(params.state, 'no-redirect');
+    const tokens = await bare.exchangeCode(params.code, {flags: {country: 'US'}});
+    assert.ok(tokens.accessToken);
   });
 
   it('rejects a redirect_uri different from the Connect one (§3.4)', async () => {
@@ -522,6 +533,13 @@ describe('Vehicle methods on a phev test vehicle, metric (§4.1, §7.1)', () => 
       assert.equal(typeof c.code, 'string');
       assert.ok(c.timestamp === null || !Number.isNaN(new Date(c.timestamp).getTime()), `timestamp ${c.timestamp}`);
     }
+  });
+
+  it('request() reaches the same endpoint and returns {body, meta} (§4.8)', async () => {
+    const res = await vehicle.request('GET', 'odometer');
+    assertExactKeys(res, ['body', 'meta'], 'request() result');
+    assertExactKeys(res.body, ['distance'], 'body');
+    assertMeta({meta: res.meta}, {data: true});
   });
 
   it('permissions echo the granted scope without required: (§7.1)', async () => {
