@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test build vet sandbox node-deps clean
+.PHONY: run test build vet sandbox node-deps clean bench
 
 ## run: the app on http://localhost:8000, on the built-in sandbox unless SMARTCAR_CLIENT_ID is set
 run:
@@ -33,3 +33,14 @@ test: vet node-deps
 
 clean:
 	rm -rf $(BIN)
+
+## bench: app vs bare net/http vs the Express tutorial, /vehicle timings, memory, sandbox API,
+## Go micro-benchmarks; writes docs/performance.md (a few minutes; BENCHFLAGS=-quick for a smoke run)
+bench:
+	@if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing wrk with apt-get"; \
+		timeout 300 sh -c 'apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)' >/dev/null 2>&1 || true; \
+	fi; \
+	command -v wrk >/dev/null 2>&1 || echo "wrk not available: cmd/bench uses its built-in Go load generator"
+	$(GO) build -o $(BIN)/bench/bench ./cmd/bench
+	$(BIN)/bench/bench $(BENCHFLAGS)
