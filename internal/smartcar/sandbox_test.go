@@ -329,7 +329,6 @@ func TestSandboxVehicleEndpoints(t *testing.T) {
 	})
 }
 
-
 // metaOf returns the Meta field of any typed result.
 func metaOf[T any](v *T, err error) (smartcar.Meta, error) {
 	if err != nil {
