@@ -1,0 +1,224 @@
+package smartcar_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"smartcargo/internal/smartcar"
+)
+
+// The examples run against the offline sandbox (internal/sandbox), which plays
+// Smartcar in test mode; startSandbox and connectCode (sandbox_helpers_test.go)
+// start it and walk Connect with form posts, as a user would in a browser.
+
+func ExampleConfig_AuthCodeURL() {
+	conf := &smartcar.Config{
+		ClientID:    "my-client-id",
+		RedirectURL: "http://localhost:8000/exchange",
+		Scopes:      []string{"read_vehicle_info", "read_odometer"},
+		Mode:        smartcar.ModeTest,
+		Endpoint:    smartcar.DefaultEndpoint(),
+	}
+	fmt.Println(conf.AuthCodeURL("random-state", smartcar.ForcePrompt(), smartcar.Flags(map[string]string{"country": "DE"})))
+	// Output:
+	// https://connect.smartcar.com/oauth/authorize?approval_prompt=force&client_id=my-client-id&flags=country%3ADE&mode=test&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fexchange&response_type=code&scope=read_vehicle_info+read_odometer&state=random-state
+}
+
+func ExampleConfig_Exchange() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	// The token calls use the *http.Client stored in the context, if any: give it
+	// a timeout.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: 10 * time.Second})
+
+	// code is what Connect appends to the redirect URI.
+	code, err := connectCode(ctx, conf, "someone@example.com", "CHEVROLET")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := conf.Exchange(ctx, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Type(), tok.RefreshToken != "", tok.ExpiresIn)
+
+	// A code works once.
+	_, err = conf.Exchange(ctx, code)
+	var scErr *smartcar.Error
+	if errors.As(err, &scErr) {
+		fmt.Println("second exchange:", scErr.StatusCode)
+	}
+	// Output:
+	// Bearer true 7200
+	// second exchange: 400
+}
+
+func ExampleConfig_TokenSource() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	code, err := connectCode(ctx, conf, "someone@example.com", "TESLA")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := conf.Exchange(ctx, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Pretend the access token has expired, as it will after two hours.
+	tok.Expiry = time.Now().Add(-time.Minute)
+	ts := conf.TokenSource(ctx, tok, smartcar.OnRefresh(func(t *oauth2.Token) {
+		// Save t (its refresh token in particular: Smartcar rotates it).
+		fmt.Println("refreshed; new refresh token:", t.RefreshToken != tok.RefreshToken)
+	}))
+	user, err := conf.Client(ctx, ts).User(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("user id:", len(user.ID))
+	// Output:
+	// refreshed; new refresh token: true
+	// user id: 36
+}
+
+func ExampleClient_VehicleIDs() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// The sandbox gives the test account <N>-vehicles@smartcar.com N vehicles.
+	code, err := connectCode(ctx, conf, "75-vehicles@smartcar.com", "FORD")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := conf.Exchange(ctx, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := conf.Client(ctx, conf.TokenSource(ctx, tok))
+
+	ids, err := api.VehicleIDs(ctx) // follows the pages
+	if err != nil {
+		log.Fatal(err)
+	}
+	attrs, err := api.Attributes(ctx, ids[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(ids), "vehicles; the first is a", attrs.Make)
+	// Output:
+	// 75 vehicles; the first is a FORD
+}
+
+func ExampleError() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	api := conf.Client(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "revoked-or-made-up"}))
+
+	_, err = api.VehicleIDs(ctx)
+	var scErr *smartcar.Error
+	if errors.As(err, &scErr) {
+		switch {
+		case scErr.Type == smartcar.TypeAuthentication || scErr.Resolution == smartcar.ResolutionReauthenticate:
+			fmt.Println(scErr.StatusCode, "send the user through Connect again")
+		case scErr.Resolution == smartcar.ResolutionRetryLater:
+			fmt.Println(scErr.StatusCode, "try again in", scErr.RetryAfter)
+		default:
+			fmt.Println(scErr.StatusCode, scErr.Description)
+		}
+	}
+	// Output:
+	// 401 send the user through Connect again
+}
+
+// exampleClient connects a vehicle of the sandbox and returns a client and its id.
+func exampleClient(ctx context.Context, conf *smartcar.Config, email, brand string) (*smartcar.Client, string) {
+	api, _, err := sandboxClient(ctx, conf, email, brand)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids, err := api.VehicleIDs(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return api, ids[0]
+}
+
+func ExampleClient_Odometer() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	api, vehicleID := exampleClient(ctx, conf, "someone@example.com", "CHEVROLET")
+
+	odo, err := api.Odometer(ctx, vehicleID, smartcar.Units(smartcar.Imperial))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(odo.Distance > 0, odo.Meta.UnitSystem, !odo.Meta.DataAge.IsZero())
+}
+
+func ExampleClient_Batch() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// A gasoline vehicle: it has a fuel tank but no traction battery.
+	api, vehicleID := exampleClient(ctx, conf, "0SCFUEL0000000002@fuel.smartcar.com", "FORD")
+
+	resp, err := api.Batch(ctx, vehicleID, []string{smartcar.PathOdometer, smartcar.PathFuel, smartcar.PathBattery})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if fuel, err := resp.Fuel(); err == nil {
+		fmt.Println("fuel within 0..1:", fuel.PercentRemaining >= 0 && fuel.PercentRemaining <= 1)
+	}
+	var scErr *smartcar.Error
+	if _, err := resp.Battery(); errors.As(err, &scErr) {
+		fmt.Println("battery:", scErr.StatusCode, scErr.Type)
+	}
+}
+
+func ExampleClient_Lock() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	api, vehicleID := exampleClient(ctx, conf, "someone@example.com", "TESLA")
+
+	res, err := api.Lock(ctx, vehicleID)
+	var scErr *smartcar.Error
+	switch {
+	case errors.As(err, &scErr) && scErr.Type == smartcar.TypeVehicleState:
+		fmt.Println("the vehicle cannot lock now:", scErr.Code)
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println(res.Status)
+	}
+}
