@@ -302,9 +302,9 @@ type Paging struct {
 
 // VehiclePage is one page of the user's vehicle ids.
 type VehiclePage struct {
-	VehicleIDs []string
-	Paging     Paging
-	Meta       Meta
+	VehicleIDs []string // ids of this page's vehicles
+	Paging     Paging   // where the page lies in the whole list
+	Meta       Meta     // metadata of the response
 }
 
 // vehiclePageSize is the page size VehicleIDs asks for. Should the server cap it
@@ -361,8 +361,8 @@ func (c *Client) VehicleIDs(ctx context.Context, opts ...RequestOption) ([]strin
 
 // User is the Smartcar user who granted access.
 type User struct {
-	ID   string `json:"id"`
-	Meta Meta   `json:"-"`
+	ID   string `json:"id"` // Smartcar's id of the user
+	Meta Meta   `json:"-"`  // metadata of the response
 }
 
 // User returns the id of the user who granted the token: GET /v2.0/user.
@@ -378,11 +378,11 @@ func (c *Client) User(ctx context.Context, opts ...RequestOption) (*User, error)
 
 // Attributes describes a vehicle.
 type Attributes struct {
-	ID    string `json:"id"`
-	Make  string `json:"make"`
-	Model string `json:"model"`
-	Year  int    `json:"year"`
-	Meta  Meta   `json:"-"`
+	ID    string `json:"id"`    // the vehicle id
+	Make  string `json:"make"`  // brand in upper case, such as "CHEVROLET"
+	Model string `json:"model"` // such as "Volt"
+	Year  int    `json:"year"`  // model year
+	Meta  Meta   `json:"-"`     // metadata of the response
 }
 
 // Attributes returns a vehicle's id, make, model and year: GET /v2.0/vehicles/{id}

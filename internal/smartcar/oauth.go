@@ -82,8 +82,9 @@ func (e Endpoint) OAuth2() oauth2.Endpoint {
 // Config is an application's registration with Smartcar, shaped like oauth2.Config.
 // A Config is not modified by its methods and may be shared by many goroutines.
 type Config struct {
-	// ClientID and ClientSecret are the application's credentials from the dashboard.
-	ClientID     string
+	// ClientID is the application's id from the Smartcar dashboard.
+	ClientID string
+	// ClientSecret is the application's secret from the Smartcar dashboard.
 	ClientSecret string
 	// RedirectURL is the registered redirect URI Connect sends the user back to. It
 	// is sent both to Connect and with the code exchange, which must match.
@@ -269,6 +270,7 @@ type bearerTransport struct {
 	base   http.RoundTripper
 }
 
+// RoundTrip authorises req and sends it with the base transport.
 func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.base
 	if base == nil {

@@ -58,8 +58,8 @@ func getVehicle[T any, P interface {
 
 // VIN is a vehicle's identification number.
 type VIN struct {
-	VIN  string `json:"vin"`
-	Meta Meta   `json:"-"`
+	VIN  string `json:"vin"` // 17 characters
+	Meta Meta   `json:"-"`   // metadata of the response
 }
 
 func (v *VIN) setMeta(m Meta) { v.Meta = m }
@@ -73,7 +73,7 @@ func (c *Client) VIN(ctx context.Context, vehicleID string, opts ...RequestOptio
 type Odometer struct {
 	// Distance is in km (metric) or miles (imperial).
 	Distance float64 `json:"distance"`
-	Meta     Meta    `json:"-"`
+	Meta     Meta    `json:"-"` // metadata of the response
 }
 
 func (v *Odometer) setMeta(m Meta) { v.Meta = m }
@@ -86,9 +86,9 @@ func (c *Client) Odometer(ctx context.Context, vehicleID string, opts ...Request
 
 // Location is the vehicle's last known position, in degrees.
 type Location struct {
-	Latitude  float64 `json:"latitude"`
-	Longitude float64 `json:"longitude"`
-	Meta      Meta    `json:"-"`
+	Latitude  float64 `json:"latitude"`  // degrees north
+	Longitude float64 `json:"longitude"` // degrees east
+	Meta      Meta    `json:"-"`         // metadata of the response
 }
 
 func (v *Location) setMeta(m Meta) { v.Meta = m }
@@ -107,7 +107,7 @@ type Fuel struct {
 	PercentRemaining float64 `json:"percentRemaining"`
 	// AmountRemaining is in litres or US gallons.
 	AmountRemaining float64 `json:"amountRemaining"`
-	Meta            Meta    `json:"-"`
+	Meta            Meta    `json:"-"` // metadata of the response
 }
 
 func (v *Fuel) setMeta(m Meta) { v.Meta = m }
@@ -123,7 +123,7 @@ type Battery struct {
 	Range float64 `json:"range"`
 	// PercentRemaining is the state of charge, a fraction between 0 and 1.
 	PercentRemaining float64 `json:"percentRemaining"`
-	Meta             Meta    `json:"-"`
+	Meta             Meta    `json:"-"` // metadata of the response
 }
 
 func (v *Battery) setMeta(m Meta) { v.Meta = m }
@@ -138,7 +138,7 @@ func (c *Client) Battery(ctx context.Context, vehicleID string, opts ...RequestO
 type BatteryCapacity struct {
 	// Capacity is in kWh.
 	Capacity float64 `json:"capacity"`
-	Meta     Meta    `json:"-"`
+	Meta     Meta    `json:"-"` // metadata of the response
 }
 
 func (v *BatteryCapacity) setMeta(m Meta) { v.Meta = m }
@@ -157,7 +157,7 @@ type NominalCapacity struct {
 	Capacity *NominalCapacityValue `json:"capacity"`
 	// URL is a Connect page where the user can pick their vehicle's capacity.
 	URL  string `json:"url"`
-	Meta Meta   `json:"-"`
+	Meta Meta   `json:"-"` // metadata of the response
 }
 
 func (v *NominalCapacity) setMeta(m Meta) { v.Meta = m }
@@ -208,9 +208,9 @@ const (
 
 // Charge is an electric vehicle's charging status.
 type Charge struct {
-	IsPluggedIn bool        `json:"isPluggedIn"`
-	State       ChargeState `json:"state"`
-	Meta        Meta        `json:"-"`
+	IsPluggedIn bool        `json:"isPluggedIn"` // a charging cable is connected
+	State       ChargeState `json:"state"`       // Charging, FullyCharged or NotCharging
+	Meta        Meta        `json:"-"`           // metadata of the response
 }
 
 func (v *Charge) setMeta(m Meta) { v.Meta = m }
@@ -224,7 +224,7 @@ func (c *Client) Charge(ctx context.Context, vehicleID string, opts ...RequestOp
 type ChargeLimit struct {
 	// Limit is a fraction between 0 and 1.
 	Limit float64 `json:"limit"`
-	Meta  Meta    `json:"-"`
+	Meta  Meta    `json:"-"` // metadata of the response
 }
 
 func (v *ChargeLimit) setMeta(m Meta) { v.Meta = m }
@@ -239,7 +239,7 @@ func (c *Client) ChargeLimit(ctx context.Context, vehicleID string, opts ...Requ
 type EngineOil struct {
 	// LifeRemaining is a fraction between 0 and 1.
 	LifeRemaining float64 `json:"lifeRemaining"`
-	Meta          Meta    `json:"-"`
+	Meta          Meta    `json:"-"` // metadata of the response
 }
 
 func (v *EngineOil) setMeta(m Meta) { v.Meta = m }
@@ -252,11 +252,11 @@ func (c *Client) EngineOil(ctx context.Context, vehicleID string, opts ...Reques
 
 // TirePressure is the air pressure of each tire, in kPa (metric) or psi (imperial).
 type TirePressure struct {
-	FrontLeft  float64 `json:"frontLeft"`
-	FrontRight float64 `json:"frontRight"`
-	BackLeft   float64 `json:"backLeft"`
-	BackRight  float64 `json:"backRight"`
-	Meta       Meta    `json:"-"`
+	FrontLeft  float64 `json:"frontLeft"`  // front left tire
+	FrontRight float64 `json:"frontRight"` // front right tire
+	BackLeft   float64 `json:"backLeft"`   // back left tire
+	BackRight  float64 `json:"backRight"`  // back right tire
+	Meta       Meta    `json:"-"`          // metadata of the response
 }
 
 func (v *TirePressure) setMeta(m Meta) { v.Meta = m }
@@ -270,9 +270,10 @@ func (c *Client) TirePressure(ctx context.Context, vehicleID string, opts ...Req
 // LockStatus is whether the vehicle is locked and which openings are open. A list
 // is empty when the vehicle does not report that kind of opening.
 type LockStatus struct {
-	IsLocked bool `json:"isLocked"`
-	// Doors and Windows have types frontLeft, frontRight, backLeft, backRight.
-	Doors   []Opening `json:"doors"`
+	IsLocked bool `json:"isLocked"` // the doors are locked
+	// Doors have types frontLeft, frontRight, backLeft, backRight.
+	Doors []Opening `json:"doors"`
+	// Windows have the same types as Doors.
 	Windows []Opening `json:"windows"`
 	// Sunroof has type sunroof.
 	Sunroof []Opening `json:"sunroof"`
@@ -280,7 +281,7 @@ type LockStatus struct {
 	Storage []Opening `json:"storage"`
 	// ChargingPort has type chargingPort.
 	ChargingPort []Opening `json:"chargingPort"`
-	Meta         Meta      `json:"-"`
+	Meta         Meta      `json:"-"` // metadata of the response
 }
 
 func (v *LockStatus) setMeta(m Meta) { v.Meta = m }
@@ -301,8 +302,8 @@ func (c *Client) LockStatus(ctx context.Context, vehicleID string, opts ...Reque
 
 // ServiceHistory is the vehicle's dealer service records.
 type ServiceHistory struct {
-	Records []ServiceRecord
-	Meta    Meta
+	Records []ServiceRecord // oldest first, as Smartcar sends them
+	Meta    Meta            // metadata of the response
 }
 
 func (v *ServiceHistory) setMeta(m Meta) { v.Meta = m }
@@ -320,29 +321,29 @@ type ServiceRecord struct {
 	ServiceDate time.Time
 	// OdometerDistance is the odometer reading at the time, in km or miles.
 	OdometerDistance float64
-	ServiceTasks     []ServiceTask
-	ServiceDetails   []ServiceDetail
-	ServiceCost      ServiceCost
+	ServiceTasks     []ServiceTask   // what was done
+	ServiceDetails   []ServiceDetail // where or how it was recorded
+	ServiceCost      ServiceCost     // what it cost
 }
 
 // ServiceTask is one task of a service visit.
 type ServiceTask struct {
-	TaskID          string
-	TaskDescription string
+	TaskID          string // empty when Smartcar sends null
+	TaskDescription string // such as "oil change"
 }
 
 // ServiceDetail describes where or how the service was recorded.
 type ServiceDetail struct {
 	// Type is, for example, "dealership" or "manual_entry".
 	Type  string `json:"type"`
-	Value string `json:"value"`
+	Value string `json:"value"` // free text, often empty
 }
 
 // ServiceCost is what a service visit cost.
 type ServiceCost struct {
 	// TotalCost is nil when unknown.
 	TotalCost *float64 `json:"totalCost"`
-	Currency  string   `json:"currency"`
+	Currency  string   `json:"currency"` // ISO 4217 code, such as "USD"
 }
 
 // UnmarshalJSON reads a record tolerantly: ids may be numbers or strings, dates
@@ -394,8 +395,8 @@ func (c *Client) ServiceHistory(ctx context.Context, vehicleID string, start, en
 
 // DiagnosticSystemStatus is the health of the vehicle's systems.
 type DiagnosticSystemStatus struct {
-	Systems []SystemStatus `json:"systems"`
-	Meta    Meta           `json:"-"`
+	Systems []SystemStatus `json:"systems"` // one per monitored system
+	Meta    Meta           `json:"-"`       // metadata of the response
 }
 
 func (v *DiagnosticSystemStatus) setMeta(m Meta) { v.Meta = m }
@@ -418,8 +419,8 @@ func (c *Client) DiagnosticSystemStatus(ctx context.Context, vehicleID string, o
 
 // DiagnosticTroubleCodes are the vehicle's active diagnostic trouble codes.
 type DiagnosticTroubleCodes struct {
-	ActiveCodes []TroubleCode `json:"activeCodes"`
-	Meta        Meta          `json:"-"`
+	ActiveCodes []TroubleCode `json:"activeCodes"` // empty when all is well
+	Meta        Meta          `json:"-"`           // metadata of the response
 }
 
 func (v *DiagnosticTroubleCodes) setMeta(m Meta) { v.Meta = m }
@@ -453,9 +454,9 @@ func (c *Client) DiagnosticTroubleCodes(ctx context.Context, vehicleID string, o
 
 // PermissionPage is one page of the permissions the token holds for a vehicle.
 type PermissionPage struct {
-	Permissions []string `json:"permissions"`
-	Paging      Paging   `json:"paging"`
-	Meta        Meta     `json:"-"`
+	Permissions []string `json:"permissions"` // such as "read_odometer"
+	Paging      Paging   `json:"paging"`      // where the page lies in the whole list
+	Meta        Meta     `json:"-"`           // metadata of the response
 }
 
 func (v *PermissionPage) setMeta(m Meta) { v.Meta = m }
@@ -506,7 +507,7 @@ type ActionResult struct {
 	Status string `json:"status"`
 	// Message is Smartcar's comment, such as "Successfully sent request to vehicle".
 	Message string `json:"message"`
-	Meta    Meta   `json:"-"`
+	Meta    Meta   `json:"-"` // metadata of the response
 }
 
 func (v *ActionResult) setMeta(m Meta) { v.Meta = m }
@@ -581,9 +582,9 @@ func (c *Client) Disconnect(ctx context.Context, vehicleID string, opts ...Reque
 
 // Subscription links a vehicle to a webhook.
 type Subscription struct {
-	WebhookID string `json:"webhookId"`
-	VehicleID string `json:"vehicleId"`
-	Meta      Meta   `json:"-"`
+	WebhookID string `json:"webhookId"` // the webhook subscribed to
+	VehicleID string `json:"vehicleId"` // the vehicle subscribed
+	Meta      Meta   `json:"-"`         // metadata of the response
 }
 
 func (v *Subscription) setMeta(m Meta) { v.Meta = m }
