@@ -153,6 +153,3 @@ func (s *server) handleAttributes(w http.ResponseWriter, r *http.Request) error 
 	}{v.ID, v.Make, v.Model, v.Year})
 	return nil
 }
-
-// vehicleRoutes adds the data and command endpoints under /vehicles/{id}.
-func (s *server) vehicleRoutes(r chi.Router) {}

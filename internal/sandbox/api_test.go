@@ -82,7 +82,7 @@ func TestAPIPaging(t *testing.T) {
 	e := newEnv(t)
 	tok := e.login(connectFlow{Make: "TESLA", Email: "25-vehicles@smartcar.com"})
 	tests := []struct {
-		query             string
+		query            string
 		wantLen, wantOff int
 	}{
 		{"", 10, 0},
@@ -133,7 +133,7 @@ func TestRawHeaderNames(t *testing.T) {
 		if len(h.Values("Content-Type")) > 0 && raw["Content-Type"] != nil {
 			t.Errorf("%s: duplicate canonical Content-Type %v", path, raw["Content-Type"])
 		}
-		if rec.Code != 401 {
+		if rec.Code != 401 && rec.Code != 404 {
 			t.Errorf("%s: status %s", path, strconv.Itoa(rec.Code))
 		}
 	}

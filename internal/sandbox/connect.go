@@ -85,6 +85,23 @@ type grantPage struct {
 type grantVehicle struct {
 	ID, Label, VIN string
 	Checked        bool
+	Incompatible   bool
+}
+
+// incompatiblePage explains that no vehicle can be connected and offers to share its
+// details with the app (§7.3).
+type incompatiblePage struct {
+	basePage
+	Session string
+	Vehicle string // "2019 Audi e-tron"
+	VIN     string
+}
+
+// batteryCapacityPage lets a user pick their battery's capacity (the URL that
+// /battery/nominal_capacity returns).
+type batteryCapacityPage struct {
+	basePage
+	Capacity string
 }
 
 // errorPage is the sandbox's HTML error page.
@@ -178,6 +195,9 @@ func (s *server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
 		cs.SingleSelect = true
 	}
 	if b, ok := findBrand(q.Get("make")); ok {
+		cs.MakeBypass = b.Make
+	} else if b, ok := brandOfVIN(cs.SingleSelectVIN); ok {
+		// single_select_vin goes preamble → login → grant: the brand comes from the VIN.
 		cs.MakeBypass = b.Make
 	}
 	switch cs.Mode {
@@ -296,15 +316,62 @@ func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 			Error: upperFirst(err.Error()) + ".",
 		})
 	}
+	if acct.Kind == accountSpecial && acct.Scenario == scenarioInvalidSubscription {
+		s.store.endSession(cs.ID)
+		return s.redirectError(w, r, &cs, "invalid_subscription",
+			"The user's vehicle does not have an active connected services subscription.", nil)
+	}
 	vehicles := acct.vehicles(b)
+	if cs.SingleSelectVIN != "" {
+		var match []*vehicle
+		for _, v := range vehicles {
+			if v.VIN == cs.SingleSelectVIN {
+				match = append(match, v)
+			}
+		}
+		if len(match) == 0 {
+			s.store.endSession(cs.ID)
+			return s.redirectError(w, r, &cs, "configuration_error", "The requested vehicle is not in the user's account.", map[string]string{
+				"status_code":   "400",
+				"error_message": "No vehicle with VIN " + cs.SingleSelectVIN + " was found in this account. In test mode, log in with <VIN>@<level>.smartcar.com to authorize a given VIN.",
+			})
+		}
+		vehicles = match
+	}
 	if !s.store.updateSession(cs.ID, s.now(), func(c *connectSession) {
 		c.Make, c.Account, c.Vehicles, c.LoggedIn = b.Make, acct, vehicles, true
 	}) {
 		return &connectError{Status: http.StatusBadRequest, Title: "Session expired",
 			Message: "This Connect session has expired. Please start again from your application."}
 	}
+	cs.Make, cs.Account, cs.Vehicles, cs.LoggedIn = b.Make, acct, vehicles, true
+	// approval_prompt=auto: a user who already approved this scope for this app is not
+	// asked again (unless the app wants to pick a single vehicle).
+	if !cs.ApprovalForce && !cs.SingleSelect && s.store.approved(approvalKey(&cs)) {
+		if chosen := compatibleVehicles(&cs); len(chosen) > 0 {
+			return s.approve(w, r, &cs, chosen)
+		}
+	}
 	http.Redirect(w, r, "/grant?session="+url.QueryEscape(cs.ID), http.StatusSeeOther)
 	return nil
+}
+
+// approvalKey identifies an approval for approval_prompt=auto.
+func approvalKey(cs *connectSession) string {
+	scope := append([]string(nil), cs.Scope.All...)
+	slices.Sort(scope)
+	return cs.ClientID + "\x00" + cs.Account.userID() + "\x00" + strings.Join(scope, " ")
+}
+
+// compatibleVehicles are the session's vehicles that meet the required permissions.
+func compatibleVehicles(cs *connectSession) []*vehicle {
+	var out []*vehicle
+	for _, v := range cs.Vehicles {
+		if v.meets(cs.Scope.Required) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func upperFirst(s string) string {
@@ -319,6 +386,16 @@ func (s *server) handleGrantPage(w http.ResponseWriter, r *http.Request) error {
 	cs, err := s.loggedInSession(r)
 	if err != nil {
 		return err
+	}
+	if len(compatibleVehicles(&cs)) == 0 {
+		v := cs.Vehicles[0]
+		b, _ := findBrand(v.Make)
+		return s.render(w, http.StatusOK, "incompatible", incompatiblePage{
+			basePage: s.base(&cs, "Vehicle not compatible"),
+			Session:  cs.ID,
+			Vehicle:  itoa(v.Year) + " " + b.Name + " " + v.Model,
+			VIN:      v.VIN,
+		})
 	}
 	return s.render(w, http.StatusOK, "grant", s.grantData(&cs, nil, ""))
 }
@@ -350,16 +427,22 @@ func (s *server) grantData(cs *connectSession, selected map[string]bool, msg str
 	for _, name := range cs.Scope.All {
 		p.Permissions = append(p.Permissions, permissionWords(name))
 	}
-	for i, v := range cs.Vehicles {
-		checked := selected == nil || selected[v.ID]
+	first := true
+	for _, v := range cs.Vehicles {
+		ok := v.meets(cs.Scope.Required)
+		checked := ok && (selected == nil || selected[v.ID])
 		if cs.SingleSelect && selected == nil {
-			checked = i == 0
+			checked = ok && first
+		}
+		if ok {
+			first = false
 		}
 		p.Vehicles = append(p.Vehicles, grantVehicle{
-			ID:      v.ID,
-			Label:   itoa(v.Year) + " " + b.Name + " " + v.Model,
-			VIN:     v.VIN,
-			Checked: checked,
+			ID:           v.ID,
+			Label:        itoa(v.Year) + " " + b.Name + " " + v.Model,
+			VIN:          v.VIN,
+			Checked:      checked,
+			Incompatible: !ok,
 		})
 	}
 	return p
@@ -377,6 +460,15 @@ func (s *server) handleGrant(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		s.store.endSession(cs.ID)
 		return s.redirectError(w, r, &cs, "access_denied", "User denied access to application.", nil)
+	case "incompatible":
+		// The incompatible page: "share and return" adds the vehicle's details.
+		s.store.endSession(cs.ID)
+		extra := map[string]string{}
+		if r.PostFormValue("share") == "yes" && len(cs.Vehicles) > 0 {
+			v := cs.Vehicles[0]
+			extra = map[string]string{"vin": v.VIN, "make": v.Make, "model": v.Model, "year": itoa(v.Year)}
+		}
+		return s.redirectError(w, r, &cs, "vehicle_incompatible", "The user’s vehicle is not compatible.", extra)
 	case "approve":
 	default:
 		return &connectError{Status: http.StatusBadRequest, Title: "Choose allow or deny",
@@ -387,7 +479,7 @@ func (s *server) handleGrant(w http.ResponseWriter, r *http.Request) error {
 		picked[id] = true
 	}
 	var chosen []*vehicle
-	for _, v := range cs.Vehicles {
+	for _, v := range compatibleVehicles(&cs) {
 		if picked[v.ID] {
 			chosen = append(chosen, v)
 			if cs.SingleSelect {
@@ -398,6 +490,13 @@ func (s *server) handleGrant(w http.ResponseWriter, r *http.Request) error {
 	if len(chosen) == 0 {
 		return s.render(w, http.StatusBadRequest, "grant", s.grantData(&cs, picked, "Select at least one vehicle to share."))
 	}
+	s.store.approve(approvalKey(&cs))
+	return s.approve(w, r, &cs, chosen)
+}
+
+// approve ends the session with a code (or vehicle_id for re-authentication) for the
+// chosen vehicles.
+func (s *server) approve(w http.ResponseWriter, r *http.Request, cs *connectSession, chosen []*vehicle) error {
 	g := &grant{
 		ClientID: cs.ClientID,
 		UserID:   cs.Account.userID(),
@@ -413,7 +512,7 @@ func (s *server) handleGrant(w http.ResponseWriter, r *http.Request) error {
 		params["code"] = s.store.issueCode(g, cs.RedirectURI, s.now())
 	}
 	s.log.Info("connect: approved", "client_id", cs.ClientID, "vehicles", len(chosen), "request_id", requestID(r.Context()))
-	return s.redirect(w, r, &cs, params)
+	return s.redirect(w, r, cs, params)
 }
 
 // redirectError sends the user back to the app with an OAuth-style error.
@@ -444,4 +543,13 @@ func (s *server) redirect(w http.ResponseWriter, r *http.Request, cs *connectSes
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
 	return nil
+}
+
+// handleBatteryCapacityPage is GET /battery-capacity, the page the nominal_capacity
+// URL points at. The sandbox shows the capacity it reports; choosing one is not
+// emulated.
+func (s *server) handleBatteryCapacityPage(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, http.StatusOK, "battery-capacity", batteryCapacityPage{
+		basePage: basePage{Title: "Battery capacity", AppName: "This application"},
+	})
 }

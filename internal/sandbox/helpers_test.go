@@ -157,11 +157,11 @@ var (
 
 // connectFlow describes one walk through Connect.
 type connectFlow struct {
-	Query    url.Values // authorize parameters; client_id and redirect_uri are added when absent
-	Make     string     // brand clicked on the brand list (skipped when Query has make)
-	Email    string
-	Deny     bool
-	Pick     func(ids []string) []string // vehicles to tick; nil keeps the defaults
+	Query url.Values // authorize parameters; client_id and redirect_uri are added when absent
+	Make  string     // brand clicked on the brand list (skipped when Query has make)
+	Email string
+	Deny  bool
+	Pick  func(ids []string) []string // vehicles to tick; nil keeps the defaults
 }
 
 // authorizeURL builds the Connect URL for a flow.

@@ -10,9 +10,11 @@ import (
 
 // routes maps the sandbox's whole surface: Connect pages, the token endpoint and the
 // v2.0 API, on one origin (the Node SDK builds the Connect URL from the API origin).
-func (s *server) routes() http.Handler {
+// It returns the router without the outer middleware, which batch reuses for its
+// items; NewServer wraps it with commonHeaders and recoverer.
+func (s *server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.commonHeaders, s.recoverer, middleware.StripSlashes)
+	r.Use(queryInPath, middleware.StripSlashes)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
 
@@ -23,6 +25,7 @@ func (s *server) routes() http.Handler {
 	r.Post("/connect/login", s.connect(s.handleLogin))
 	r.Get("/grant", s.connect(s.handleGrantPage))
 	r.Post("/grant", s.connect(s.handleGrant))
+	r.Get("/battery-capacity", s.connect(s.handleBatteryCapacityPage))
 	if s.static != nil {
 		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(s.static)))
 	}
@@ -35,16 +38,39 @@ func (s *server) routes() http.Handler {
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on
 	// v99999999.99 working like the latest).
 	r.Route("/{version:v[0-9]+\\.[0-9]+}", func(r chi.Router) {
-		r.Use(s.bearer)
-		r.Get("/user", s.api(s.handleUser))
-		r.Get("/vehicles", s.api(s.handleVehicles))
+		r.With(s.bearer).Get("/user", s.api(s.handleUser))
+		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {
-			r.Use(s.vehicleAccess)
-			r.Get("/", s.api(s.handleAttributes))
-			s.vehicleRoutes(r)
+			// Unsubscribing is authorised by the management token, not the vehicle's.
+			r.Delete("/webhooks/{webhookID}", s.api(s.handleUnsubscribe))
+			r.Group(func(r chi.Router) {
+				r.Use(s.bearer, s.vehicleAccess)
+				r.Get("/", s.api(s.handleAttributes))
+				s.vehicleRoutes(r)
+			})
 		})
 	})
 	return r
+}
+
+// queryInPath moves a query string that arrived percent-encoded inside the path
+// (Java builds service/history%3Fstart_date=... by path-segment encoding) back into
+// the query, so routing and parameters work as if it had been sent plainly.
+func queryInPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, q, ok := strings.Cut(r.URL.Path, "?"); ok {
+			u := *r.URL
+			u.Path, u.RawPath = p, ""
+			if u.RawQuery != "" {
+				q += "&" + u.RawQuery
+			}
+			u.RawQuery = q
+			r2 := r.Clone(r.Context())
+			r2.URL = &u
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // notFound answers unknown paths: the error page for browsers (they ask for

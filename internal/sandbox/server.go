@@ -63,6 +63,8 @@ type server struct {
 	static  fs.FS
 	store   *store
 	rnd     *lockedRand
+	// mux is the router without the outer middleware; batch runs its items on it.
+	mux http.Handler
 }
 
 // NewServer returns the sandbox as an http.Handler. It fails if a client is invalid or
@@ -118,7 +120,7 @@ func NewServer(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	for _, name := range []string{"preamble", "brands", "login", "grant", "error"} {
+	for _, name := range []string{"preamble", "brands", "login", "grant", "incompatible", "battery-capacity", "error"} {
 		if !pages.Has(name) {
 			return nil, fmt.Errorf("sandbox: template sandbox/%s.html is missing", name)
 		}
@@ -129,7 +131,8 @@ func NewServer(o Options) (http.Handler, error) {
 		seed = rand.Uint64()
 	}
 	s.rnd = &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-	return s.routes(), nil
+	s.mux = s.routes()
+	return s.commonHeaders(s.recoverer(s.mux)), nil
 }
 
 // lockedRand makes one seeded generator safe for concurrent handlers.

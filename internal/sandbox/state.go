@@ -58,6 +58,8 @@ type store struct {
 	// approvals remembers (client, user, scope) triples already approved, for
 	// approval_prompt=auto.
 	approvals map[string]bool
+	// vehicles holds per-vehicle state left by commands (lazily created).
+	vehicles map[string]*vehicleState
 }
 
 func newStore() *store {
@@ -246,4 +248,66 @@ func (s *store) approve(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.approvals[key] = true
+}
+
+// vehicleState is what commands leave behind on a vehicle, so that a later read
+// agrees with them (set charge limit, lock/unlock).
+type vehicleState struct {
+	chargeLimit    float64
+	hasChargeLimit bool
+	locked         bool
+	hasLock        bool
+	webhooks       map[string]bool
+}
+
+func (s *store) vehicleState(id string) *vehicleState {
+	if s.vehicles == nil {
+		s.vehicles = map[string]*vehicleState{}
+	}
+	vs, ok := s.vehicles[id]
+	if !ok {
+		vs = &vehicleState{webhooks: map[string]bool{}}
+		s.vehicles[id] = vs
+	}
+	return vs
+}
+
+func (s *store) chargeLimit(id string) (float64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs := s.vehicleState(id)
+	return vs.chargeLimit, vs.hasChargeLimit
+}
+
+func (s *store) setChargeLimit(id string, limit float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs := s.vehicleState(id)
+	vs.chargeLimit, vs.hasChargeLimit = limit, true
+}
+
+func (s *store) lockState(id string) (locked, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs := s.vehicleState(id)
+	return vs.locked, vs.hasLock
+}
+
+func (s *store) setLockState(id string, locked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs := s.vehicleState(id)
+	vs.locked, vs.hasLock = locked, true
+}
+
+func (s *store) subscribe(vehicleID, webhookID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vehicleState(vehicleID).webhooks[webhookID] = true
+}
+
+func (s *store) unsubscribe(vehicleID, webhookID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.vehicleState(vehicleID).webhooks, webhookID)
 }

@@ -175,7 +175,7 @@ func parseEmail(s string) (account, error) {
 	if m := reVINAccount.FindStringSubmatch(e); m != nil {
 		return account{Email: e, Kind: accountVIN, VIN: strings.ToUpper(m[1]), Level: m[2]}, nil
 	}
-	if m := reErrorAccount.FindStringSubmatch(e); m != nil {
+	if m := reErrorAccount.FindStringSubmatch(e); m != nil && knownErrorType(strings.ToUpper(m[1])) {
 		return account{Email: e, Kind: accountError, ErrType: strings.ToUpper(m[1]), ErrCode: strings.ToUpper(m[2])}, nil
 	}
 	return account{Email: e, Kind: accountRandom}, nil
@@ -264,4 +264,68 @@ func derivedVIN(make string, seed []byte) string {
 	p := strings.ReplaceAll(make, "_", "")
 	p = (p + "XXXX")[:4]
 	return fmt.Sprintf("0SC%s%s", p, strings.ToUpper(hex.EncodeToString(seed[8:13])))
+}
+
+// Features an endpoint may need beyond a permission.
+const (
+	featureNone    = ""
+	featureFuel    = "fuel"    // a fuel tank / engine: fuel, engine oil
+	featureBattery = "battery" // a traction battery: battery, capacity, charge
+)
+
+// capable reports whether the vehicle can serve an endpoint needing feature.
+// compatible and phev serve everything; fuel has no battery; bev has no fuel tank or
+// engine oil; incompatible serves nothing.
+func (v *vehicle) capable(feature string) bool {
+	switch v.Level {
+	case levelIncompatible:
+		return false
+	case levelFuel, levelDinosaur:
+		return feature != featureBattery
+	case levelBEV:
+		return feature != featureFuel
+	default:
+		return true
+	}
+}
+
+// permissionFeature is the feature a permission needs: a fuel-only vehicle cannot
+// grant read_battery, a BEV cannot grant read_fuel.
+func permissionFeature(p string) string {
+	switch p {
+	case "read_fuel", "read_engine_oil":
+		return featureFuel
+	case "read_battery", "read_charge", "control_charge", "read_charge_locations", "read_charge_records", "read_charge_events":
+		return featureBattery
+	}
+	return featureNone
+}
+
+// meets reports whether the vehicle can serve every required permission (Connect
+// shows it as incompatible otherwise).
+func (v *vehicle) meets(required []string) bool {
+	if v.Level == levelIncompatible {
+		return false
+	}
+	for _, p := range required {
+		if !v.capable(permissionFeature(p)) {
+			return false
+		}
+	}
+	return true
+}
+
+// brandOfVIN guesses the brand of a test VIN built like derivedVIN ("0SC" and four
+// letters of the make, e.g. 0SCAUDI…, 0SCTESL…).
+func brandOfVIN(vin string) (brand, bool) {
+	if len(vin) != 17 || !strings.HasPrefix(vin, "0SC") {
+		return brand{}, false
+	}
+	for _, b := range brands {
+		p := (strings.ReplaceAll(b.Make, "_", "") + "XXXX")[:4]
+		if vin[3:7] == p {
+			return b, true
+		}
+	}
+	return brand{}, false
 }

@@ -1,0 +1,686 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Unit systems (§5).
+const (
+	unitsMetric   = "metric"
+	unitsImperial = "imperial"
+)
+
+// Conversion factors for imperial answers.
+const (
+	kmToMi   = 0.621371
+	lToGal   = 0.264172
+	kPaToPSI = 0.145038
+)
+
+// endpoint describes one vehicle endpoint: what it needs and how it answers.
+type endpoint struct {
+	// Permission needed (403 PERMISSION without it); "" means any valid token.
+	Permission string
+	// Feature the vehicle must have (501 COMPATIBILITY/VEHICLE_NOT_CAPABLE otherwise).
+	Feature string
+	// Static endpoints (vin, attributes, permissions, disconnect, webhooks) keep working
+	// for the error accounts; every other endpoint answers the account's error.
+	Static bool
+	// Data endpoints carry sc-data-age, sc-fetched-at and sc-unit-system.
+	Data bool
+	// Handle computes the body; it may return an *apiError.
+	Handle func(c *call) (any, error)
+}
+
+// call is one request to a vehicle endpoint.
+type call struct {
+	s     *server
+	r     *http.Request
+	v     *vehicle
+	g     *grant
+	units string
+	now   time.Time
+}
+
+// dist converts kilometres to the call's unit system.
+func (c *call) dist(km float64) float64 {
+	if c.units == unitsImperial {
+		return round(km*kmToMi, 1)
+	}
+	return round(km, 1)
+}
+
+// vehicleRoutes adds the data and command endpoints under /vehicles/{id}.
+func (s *server) vehicleRoutes(r chi.Router) {
+	get := func(path string, e endpoint) { r.Get(path, s.vehicleEndpoint(e)) }
+	post := func(path string, e endpoint) { r.Post(path, s.vehicleEndpoint(e)) }
+
+	get("/vin", endpoint{Permission: "read_vin", Static: true, Data: true, Handle: handleVIN})
+	get("/odometer", endpoint{Permission: "read_odometer", Data: true, Handle: handleOdometer})
+	get("/location", endpoint{Permission: "read_location", Data: true, Handle: handleLocation})
+	get("/fuel", endpoint{Permission: "read_fuel", Feature: featureFuel, Data: true, Handle: handleFuel})
+	get("/battery", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBattery})
+	get("/battery/capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBatteryCapacity})
+	get("/battery/nominal_capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleNominalCapacity})
+	get("/charge", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleCharge})
+	post("/charge", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleChargeAction})
+	get("/charge/limit", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleChargeLimit})
+	post("/charge/limit", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleSetChargeLimit})
+	get("/engine/oil", endpoint{Permission: "read_engine_oil", Feature: featureFuel, Data: true, Handle: handleEngineOil})
+	get("/tires/pressure", endpoint{Permission: "read_tires", Data: true, Handle: handleTires})
+	get("/security", endpoint{Permission: "read_security", Data: true, Handle: handleSecurity})
+	post("/security", endpoint{Permission: "control_security", Handle: handleSecurityAction})
+	post("/navigation/destination", endpoint{Permission: "control_navigation", Handle: handleDestination})
+	get("/service/history", endpoint{Permission: "read_service_history", Data: true, Handle: handleServiceHistory})
+	get("/diagnostics/system_status", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleSystemStatus})
+	get("/diagnostics/dtcs", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleDTCs})
+	get("/permissions", endpoint{Static: true, Handle: handlePermissions})
+	post("/batch", endpoint{Static: true, Handle: handleBatch})
+	r.Delete("/application", s.vehicleEndpoint(endpoint{Static: true, Handle: handleDisconnect}))
+	post("/webhooks/{webhookID}", endpoint{Static: true, Handle: handleSubscribe})
+}
+
+// vehicleEndpoint runs the checks every vehicle endpoint shares, in the order
+// Smartcar applies them (permission, capability, vehicle state), then the handler.
+func (s *server) vehicleEndpoint(e endpoint) http.HandlerFunc {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		c := &call{s: s, r: r, v: vehicleOf(r), g: grantOf(r), units: unitSystem(r), now: s.now()}
+		if e.Permission != "" && !c.g.has(e.Permission) {
+			return errPermission()
+		}
+		if !e.Static && !c.v.capable(e.Feature) {
+			return errNotCapable()
+		}
+		if !e.Static && c.v.ErrType != "" {
+			return newAPIError(c.v.ErrType, c.v.ErrCode)
+		}
+		body, err := e.Handle(c)
+		if err != nil {
+			return err
+		}
+		if e.Data {
+			h := w.Header()
+			age := c.now.Add(-time.Duration(s.rnd.IntN(300)) * time.Second)
+			h["sc-data-age"] = []string{isoTime(age)}
+			h["sc-fetched-at"] = []string{isoTime(c.now)}
+			h["sc-unit-system"] = []string{c.units}
+		}
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	})
+}
+
+// unitSystem reads sc-unit-system; anything but "imperial" is metric.
+func unitSystem(r *http.Request) string {
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("sc-unit-system")), unitsImperial) {
+		return unitsImperial
+	}
+	return unitsMetric
+}
+
+// isoTime formats t as ISO 8601 in UTC with milliseconds, as Smartcar does.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// actionResponse is the body of every command (§4.1).
+type actionResponse struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+var actionOK = actionResponse{Status: "success", Message: "Successfully sent request to vehicle"}
+
+// decodeBody reads a JSON object body into v (400 VALIDATION when it is not one).
+func decodeBody(c *call, v any) error {
+	b, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errValidation("body", "the request body must be a JSON object")
+	}
+	return nil
+}
+
+func handleVIN(c *call) (any, error) {
+	return struct {
+		VIN string `json:"vin"`
+	}{c.v.VIN}, nil
+}
+
+func handleOdometer(c *call) (any, error) {
+	return struct {
+		Distance float64 `json:"distance"`
+	}{c.dist(c.s.rnd.between(10000, 300000, 1))}, nil
+}
+
+func handleLocation(c *call) (any, error) {
+	// Somewhere in Colorado, as Smartcar's test mode does.
+	return struct {
+		Latitude  float64 `json:"latitude"`
+		Longitude float64 `json:"longitude"`
+	}{c.s.rnd.between(37.0, 41.0, 6), c.s.rnd.between(-109.05, -102.05, 6)}, nil
+}
+
+func handleFuel(c *call) (any, error) {
+	pct := c.s.rnd.between(0, 1, 2)
+	tank := 45 + float64(c.s.rnd.IntN(36)) // litres
+	amount := pct * tank
+	if c.units == unitsImperial {
+		amount *= lToGal
+	}
+	return struct {
+		Range            float64 `json:"range"`
+		PercentRemaining float64 `json:"percentRemaining"`
+		AmountRemaining  float64 `json:"amountRemaining"`
+	}{c.dist(pct * 483), pct, round(amount, 1)}, nil
+}
+
+func handleBattery(c *call) (any, error) {
+	pct := c.s.rnd.between(0, 1, 2)
+	full := 483.0
+	if c.v.Powertrain == powertrainPHEV {
+		full = 85 // a plug-in hybrid's electric range
+	}
+	return struct {
+		Range            float64 `json:"range"`
+		PercentRemaining float64 `json:"percentRemaining"`
+	}{c.dist(pct * full), pct}, nil
+}
+
+// capacityOf is the vehicle's usable battery capacity in kWh, stable per vehicle.
+func capacityOf(v *vehicle) float64 {
+	if v.Powertrain == powertrainPHEV {
+		return 18.4
+	}
+	h := hashParts(v.ID, "capacity")
+	return 55 + float64(h[0]%46) // 55–100 kWh
+}
+
+func handleBatteryCapacity(c *call) (any, error) {
+	return struct {
+		Capacity float64 `json:"capacity"`
+	}{capacityOf(c.v)}, nil
+}
+
+func handleNominalCapacity(c *call) (any, error) {
+	type capacity struct {
+		Capacity    float64 `json:"capacity"`
+		Description *string `json:"description"`
+	}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	u := scheme + "://" + c.r.Host + "/battery-capacity?vehicle_id=" + c.v.ID + "&client_id=" + c.g.ClientID
+	return struct {
+		AvailableCapacities []capacity `json:"availableCapacities"`
+		Capacity            *float64   `json:"capacity"`
+		URL                 string     `json:"url"`
+	}{[]capacity{{Capacity: capacityOf(c.v)}}, nil, u}, nil
+}
+
+func handleCharge(c *call) (any, error) {
+	plugged := c.s.rnd.IntN(2) == 0
+	state := "NOT_CHARGING"
+	if plugged {
+		state = []string{"CHARGING", "FULLY_CHARGED", "NOT_CHARGING"}[c.s.rnd.IntN(3)]
+	}
+	return struct {
+		IsPluggedIn bool   `json:"isPluggedIn"`
+		State       string `json:"state"`
+	}{plugged, state}, nil
+}
+
+func handleChargeAction(c *call) (any, error) {
+	var body struct {
+		Action string `json:"action"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return nil, err
+	}
+	if body.Action != "START" && body.Action != "STOP" {
+		return nil, errValidation("action", `action must be "START" or "STOP"`)
+	}
+	return actionOK, nil
+}
+
+func handleChargeLimit(c *call) (any, error) {
+	limit, ok := c.s.store.chargeLimit(c.v.ID)
+	if !ok {
+		limit = []float64{0.8, 0.85, 0.9, 1}[c.s.rnd.IntN(4)]
+	}
+	return struct {
+		Limit float64 `json:"limit"`
+	}{limit}, nil
+}
+
+func handleSetChargeLimit(c *call) (any, error) {
+	var body struct {
+		Limit json.RawMessage `json:"limit"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return nil, err
+	}
+	// Node sends the limit as a string ("0.8"), Python and Java as a number.
+	raw := strings.Trim(strings.TrimSpace(string(body.Limit)), `"`)
+	limit, err := strconv.ParseFloat(raw, 64)
+	if err != nil || limit <= 0 || limit > 1 {
+		return nil, errValidation("limit", "limit must be a number greater than 0 and at most 1")
+	}
+	c.s.store.setChargeLimit(c.v.ID, limit)
+	return actionOK, nil
+}
+
+func handleEngineOil(c *call) (any, error) {
+	return struct {
+		LifeRemaining float64 `json:"lifeRemaining"`
+	}{c.s.rnd.between(0, 1, 2)}, nil
+}
+
+func handleTires(c *call) (any, error) {
+	p := func() float64 {
+		kpa := c.s.rnd.between(175, 237, 1)
+		if c.units == unitsImperial {
+			return round(kpa*kPaToPSI, 1)
+		}
+		return kpa
+	}
+	return struct {
+		FrontLeft  float64 `json:"frontLeft"`
+		FrontRight float64 `json:"frontRight"`
+		BackLeft   float64 `json:"backLeft"`
+		BackRight  float64 `json:"backRight"`
+	}{p(), p(), p(), p()}, nil
+}
+
+// opening is one door, window, storage, sunroof or charging port of /security.
+type opening struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+func handleSecurity(c *call) (any, error) {
+	locked, ok := c.s.store.lockState(c.v.ID)
+	if !ok {
+		locked = c.s.rnd.IntN(4) != 0
+	}
+	status := func() string {
+		switch n := c.s.rnd.IntN(20); {
+		case n == 0:
+			return "OPEN"
+		case n == 1:
+			return "UNKNOWN"
+		default:
+			return "CLOSED"
+		}
+	}
+	list := func(types ...string) []opening {
+		out := make([]opening, 0, len(types))
+		for _, t := range types {
+			out = append(out, opening{t, status()})
+		}
+		return out
+	}
+	port := list()
+	if c.v.Powertrain != powertrainICE {
+		port = list("chargingPort")
+	}
+	return struct {
+		IsLocked     bool      `json:"isLocked"`
+		Doors        []opening `json:"doors"`
+		Windows      []opening `json:"windows"`
+		Sunroof      []opening `json:"sunroof"`
+		Storage      []opening `json:"storage"`
+		ChargingPort []opening `json:"chargingPort"`
+	}{
+		IsLocked:     locked,
+		Doors:        list("frontLeft", "frontRight", "backLeft", "backRight"),
+		Windows:      list("frontLeft", "frontRight", "backLeft", "backRight"),
+		Sunroof:      list("sunroof"),
+		Storage:      list("rear", "front"),
+		ChargingPort: port,
+	}, nil
+}
+
+func handleSecurityAction(c *call) (any, error) {
+	var body struct {
+		Action string `json:"action"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return nil, err
+	}
+	switch body.Action {
+	case "LOCK":
+		c.s.store.setLockState(c.v.ID, true)
+	case "UNLOCK":
+		c.s.store.setLockState(c.v.ID, false)
+	default:
+		return nil, errValidation("action", `action must be "LOCK" or "UNLOCK"`)
+	}
+	return actionOK, nil
+}
+
+func handleDestination(c *call) (any, error) {
+	var body struct {
+		Latitude  *float64 `json:"latitude"`
+		Longitude *float64 `json:"longitude"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return nil, err
+	}
+	if body.Latitude == nil || *body.Latitude < -90 || *body.Latitude > 90 {
+		return nil, errValidation("latitude", "latitude must be a number between -90 and 90")
+	}
+	if body.Longitude == nil || *body.Longitude < -180 || *body.Longitude > 180 {
+		return nil, errValidation("longitude", "longitude must be a number between -180 and 180")
+	}
+	return actionOK, nil
+}
+
+// serviceRecord is one item of /service/history (§4.5).
+type serviceRecord struct {
+	ServiceID        *int           `json:"serviceId"`
+	ServiceDate      string         `json:"serviceDate"`
+	OdometerDistance float64        `json:"odometerDistance"`
+	ServiceTasks     []serviceTask  `json:"serviceTasks"`
+	ServiceDetails   serviceDetails `json:"serviceDetails"`
+	ServiceCost      serviceCost    `json:"serviceCost"`
+}
+
+type serviceTask struct {
+	TaskID          int    `json:"taskId"`
+	TaskDescription string `json:"taskDescription"`
+}
+
+type serviceDetails struct {
+	Type string `json:"type"`
+}
+
+type serviceCost struct {
+	TotalCost float64 `json:"totalCost"`
+	Currency  string  `json:"currency"`
+}
+
+// serviceDate parses a service-history bound: a date or an RFC 3339 time. Empty and
+// Node's literal "undefined" mean "not given".
+func serviceDate(q map[string][]string, names ...string) (time.Time, bool, error) {
+	for _, n := range names {
+		v := ""
+		if vs := q[n]; len(vs) > 0 {
+			v = strings.TrimSpace(vs[0])
+		}
+		if v == "" || v == "undefined" {
+			continue
+		}
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z", "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t, true, nil
+			}
+		}
+		return time.Time{}, false, errValidation(n, n+" must be a date (YYYY-MM-DD) or an ISO 8601 time")
+	}
+	return time.Time{}, false, nil
+}
+
+func handleServiceHistory(c *call) (any, error) {
+	q := c.r.URL.Query()
+	end, ok, err := serviceDate(q, "end_date", "endDate")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		end = c.now
+	}
+	start, ok, err := serviceDate(q, "start_date", "startDate")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		start = end.AddDate(-1, 0, 0) // default window: the last year
+	}
+	if end.Before(start) {
+		return nil, errValidation("end_date", "end_date must not be before start_date")
+	}
+	tasks := []string{"Oil change", "Tire rotation", "Brake inspection", "Cabin air filter replacement", "Multi-point inspection", "Wiper blade replacement"}
+	n := c.s.rnd.IntN(4)
+	records := make([]serviceRecord, 0, n)
+	span := end.Sub(start)
+	for i := 0; i < n; i++ {
+		at := start.Add(time.Duration(c.s.rnd.Float64() * float64(span))).Truncate(time.Second)
+		var id *int
+		detail := "manual_entry"
+		if c.s.rnd.IntN(3) != 0 {
+			v := 10000 + c.s.rnd.IntN(90000)
+			id, detail = &v, "dealership"
+		}
+		t1 := c.s.rnd.IntN(len(tasks))
+		records = append(records, serviceRecord{
+			ServiceID:        id,
+			ServiceDate:      isoTime(at),
+			OdometerDistance: c.dist(c.s.rnd.between(5000, 150000, 0)),
+			ServiceTasks:     []serviceTask{{TaskID: t1 + 1, TaskDescription: tasks[t1]}},
+			ServiceDetails:   serviceDetails{Type: detail},
+			ServiceCost:      serviceCost{TotalCost: c.s.rnd.between(40, 600, 2), Currency: "USD"},
+		})
+	}
+	return records, nil
+}
+
+func handleSystemStatus(c *call) (any, error) {
+	type system struct {
+		SystemID    string  `json:"systemId"`
+		Status      string  `json:"status"`
+		Description *string `json:"description"`
+	}
+	ids := []string{"SYSTEM_TPMS", "SYSTEM_ABS", "SYSTEM_AIRBAG", "SYSTEM_BRAKE_FLUID", "SYSTEM_LIGHTING"}
+	if c.v.Powertrain != powertrainBEV {
+		ids = append(ids, "SYSTEM_ENGINE", "SYSTEM_OIL_PRESSURE")
+	}
+	if c.v.Powertrain != powertrainICE {
+		ids = append(ids, "SYSTEM_EV_BATTERY", "SYSTEM_EV_CHARGING")
+	}
+	out := make([]system, 0, len(ids))
+	for _, id := range ids {
+		s := system{SystemID: id, Status: "OK"}
+		if c.s.rnd.IntN(10) == 0 {
+			d := "The system reports a fault; have it checked."
+			s.Status, s.Description = "ALERT", &d
+		}
+		out = append(out, s)
+	}
+	return struct {
+		Systems []system `json:"systems"`
+	}{out}, nil
+}
+
+func handleDTCs(c *call) (any, error) {
+	type dtc struct {
+		Code      string  `json:"code"`
+		Timestamp *string `json:"timestamp"`
+	}
+	codes := []string{"P0300", "P0420", "P302D", "C0035", "B1000", "U0100", "P0171"}
+	n := c.s.rnd.IntN(3)
+	out := make([]dtc, 0, n)
+	for i := 0; i < n; i++ {
+		d := dtc{Code: codes[c.s.rnd.IntN(len(codes))]}
+		if c.s.rnd.IntN(4) != 0 {
+			ts := isoTime(c.now.Add(-time.Duration(c.s.rnd.IntN(30*24)) * time.Hour))
+			d.Timestamp = &ts
+		}
+		out = append(out, d)
+	}
+	return struct {
+		ActiveCodes []dtc `json:"activeCodes"`
+	}{out}, nil
+}
+
+// Permissions paging: Smartcar's defaults are unconfirmed; the Node suite expects all
+// 12 of its permissions on one page.
+const (
+	defaultPermissionsPage = 50
+	maxPermissionsPage     = 100
+)
+
+func handlePermissions(c *call) (any, error) {
+	limit, offset, err := pageParams(c.r, defaultPermissionsPage, maxPermissionsPage)
+	if err != nil {
+		return nil, err
+	}
+	page := []string{}
+	for i := offset; i < len(c.g.Scopes) && i < offset+limit; i++ {
+		page = append(page, c.g.Scopes[i])
+	}
+	return struct {
+		Permissions []string   `json:"permissions"`
+		Paging      pagingBody `json:"paging"`
+	}{page, pagingBody{Count: len(c.g.Scopes), Offset: offset}}, nil
+}
+
+func handleDisconnect(c *call) (any, error) {
+	c.s.store.revoke(c.g, c.v.ID)
+	return struct {
+		Status string `json:"status"`
+	}{"success"}, nil
+}
+
+func handleSubscribe(c *call) (any, error) {
+	id := chi.URLParam(c.r, "webhookID")
+	if !isUUID(id) {
+		return nil, errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
+	}
+	c.s.store.subscribe(c.v.ID, strings.ToLower(id))
+	return struct {
+		WebhookID string `json:"webhookId"`
+		VehicleID string `json:"vehicleId"`
+	}{strings.ToLower(id), c.v.ID}, nil
+}
+
+// handleUnsubscribe is DELETE /vehicles/{id}/webhooks/{webhookId}. It is authorised
+// with the application management token, which the sandbox does not know: any
+// non-empty bearer is accepted.
+func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return errAuthentication()
+	}
+	vid, wid := chi.URLParam(r, "vehicleID"), chi.URLParam(r, "webhookID")
+	if !isUUID(vid) {
+		return errValidation("vehicle_id", "vehicle_id must be a UUID")
+	}
+	if !isUUID(wid) {
+		return errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
+	}
+	s.store.unsubscribe(strings.ToLower(vid), strings.ToLower(wid))
+	writeJSON(w, http.StatusOK, struct {
+		Status string `json:"status"`
+	}{"success"})
+	return nil
+}
+
+// batchItem is one response inside a batch (§4.3). Every item has a headers object:
+// the Python SDK writes into it.
+type batchItem struct {
+	Path    string            `json:"path"`
+	Code    int               `json:"code"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+}
+
+// maxBatch bounds the work one batch request can cause.
+const maxBatch = 50
+
+// handleBatch answers each path by running it through the sandbox's own routes, with
+// the caller's token and unit system, so a batch item is exactly what the single call
+// would have answered.
+func handleBatch(c *call) (any, error) {
+	var body struct {
+		Requests []struct {
+			Path string `json:"path"`
+		} `json:"requests"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Requests) == 0 || len(body.Requests) > maxBatch {
+		return nil, errValidation("requests", fmt.Sprintf("requests must hold 1 to %d items", maxBatch))
+	}
+	prefix := strings.TrimSuffix(strings.SplitN(c.r.URL.Path, "/batch", 2)[0], "/")
+	items := make([]batchItem, 0, len(body.Requests))
+	for _, req := range body.Requests {
+		p := req.Path
+		if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "batch") {
+			items = append(items, c.s.batchError(c.r, p, errValidation("path", "path must be a vehicle endpoint such as /odometer")))
+			continue
+		}
+		items = append(items, c.s.batchCall(c.r, prefix+p, p))
+	}
+	return struct {
+		Responses []batchItem `json:"responses"`
+	}{items}, nil
+}
+
+// batchCall runs one GET through the router and records it.
+func (s *server) batchCall(outer *http.Request, target, path string) batchItem {
+	// A fresh routing context: chi would otherwise reuse the outer request's.
+	ctx := context.WithValue(outer.Context(), chi.RouteCtxKey, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return s.batchError(outer, path, errValidation("path", "path is not a valid URL path"))
+	}
+	req.Host = outer.Host
+	for _, h := range []string{"Authorization", "sc-unit-system"} {
+		if v := outer.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	rec := &recorder{header: http.Header{}, code: http.StatusOK}
+	s.mux.ServeHTTP(rec, req)
+	item := batchItem{Path: path, Code: rec.code, Headers: map[string]string{}, Body: rec.body.Bytes()}
+	for _, h := range []string{"sc-unit-system", "sc-data-age", "sc-fetched-at", "retry-after"} {
+		if v := rec.header[h]; len(v) > 0 {
+			item.Headers[h] = v[0]
+		}
+	}
+	if rec.code >= 400 {
+		item.Headers["content-type"] = "application/json"
+	}
+	if !json.Valid(item.Body) {
+		item.Body = json.RawMessage("null")
+	}
+	return item
+}
+
+// batchError is a batch item for a path the sandbox refuses before routing.
+func (s *server) batchError(r *http.Request, path string, e *apiError) batchItem {
+	b, _ := json.Marshal(e.body(requestID(r.Context())))
+	return batchItem{Path: path, Code: e.Status, Headers: map[string]string{"content-type": "application/json"}, Body: b}
+}
+
+// recorder is a minimal in-memory ResponseWriter for batch items.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
