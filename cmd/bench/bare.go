@@ -34,14 +34,19 @@ func runBare(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "bare server on http://%s serving %d bytes\n", ln.Addr(), len(body))
+	return serveBare(ctx, ln, body, headers)
+}
+
+// serveBare answers every request on ln with body and headers until ctx ends.
+func serveBare(ctx context.Context, ln net.Listener, body []byte, headers [][2]string) error {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, kv := range headers {
-			w.Header()[kv[0]] = []string{kv[1]}
+			w.Header()[kv[0]] = append(w.Header()[kv[0]], kv[1])
 		}
 		w.Write(body)
 	})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "bare server on http://%s serving %d bytes\n", ln.Addr(), len(body))
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if o.ExpressDir != "" && !filepath.IsAbs(o.ExpressDir) {
 		o.ExpressDir = filepath.Join(o.Root, o.ExpressDir)
 	}
-	b := &bench{o: o, log: stdout, rep: &report{Started: time.Now(), Opts: o}}
+	b := &bench{o: o, log: stdout, rep: &report{Started: time.Now(), Opts: o, APIPath: "/v2.0/vehicles/{id}/odometer"}}
 	defer b.stopAll()
 	if err := b.all(ctx); err != nil {
 		return err

@@ -59,7 +59,8 @@ func (b *bench) benchVehicle(ctx context.Context, expressDir string) error {
 	}
 	b.rep.APILatency = medianDur(calls)
 	b.logf("sandbox API call with latency %v: median %v", b.o.Latency, b.rep.APILatency)
-	if b.rep.APILatency < b.o.Latency/2 {
+	b.rep.LatencyHonoured = b.rep.APILatency >= b.o.Latency/2
+	if !b.rep.LatencyHonoured {
 		b.rep.note("the sandbox did not honour the latency knob (asked %v, measured %v per API call): the /vehicle timings are without it", b.o.Latency, b.rep.APILatency)
 	}
 
@@ -141,11 +142,19 @@ func (b *bench) benchAPI(ctx context.Context, _ string) error {
 	if err := json.Unmarshal(raw, &list); err != nil || len(list.Vehicles) == 0 {
 		return fmt.Errorf("GET /v2.0/vehicles: no vehicle in %s", snippet(string(raw)))
 	}
-	url := sb.URL + "/v2.0/vehicles/" + list.Vehicles[0] + "/odometer"
 	auth := map[string]string{"Authorization": "Bearer " + tok}
+	vehicle := sb.URL + "/v2.0/vehicles/" + list.Vehicles[0]
+	url := vehicle + "/odometer"
+	b.rep.APIPath = "/v2.0/vehicles/{id}/odometer"
 	body, headers, err := capture(ctx, url, auth)
 	if err != nil {
-		return err
+		// A sandbox without the data endpoints yet: attributes go through the same
+		// token check, so they still measure it.
+		b.rep.note("odometer not available (%v): measured GET /v2.0/vehicles/{id} (attributes) instead", err)
+		url, b.rep.APIPath = vehicle, "/v2.0/vehicles/{id}"
+		if body, headers, err = capture(ctx, url, auth); err != nil {
+			return err
+		}
 	}
 	b.rep.APIBytes = len(body)
 	bare, err := b.startBare(ctx, "bare-api", body, headers)
@@ -155,7 +164,7 @@ func (b *bench) benchAPI(ctx context.Context, _ string) error {
 	mem := &b.rep.SandboxMem
 	res, err := b.loadRuns(ctx, []loadTarget{
 		{name: "sandbox", url: url, header: auth, proc: sb, onPeak: func(p int64) { mem.PeakRSS = max(mem.PeakRSS, p) }},
-		{name: "bare net/http", url: bare.URL + "/v2.0/vehicles/x/odometer"},
+		{name: "bare net/http", url: bare.URL + "/v2.0/vehicles/x"},
 	})
 	if err != nil {
 		return err
