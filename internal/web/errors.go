@@ -122,7 +122,14 @@ func errorPageFor(err error) *errorPage {
 		return p
 	case errors.As(err, &se):
 		return smartcarErrorPage(se)
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, smartcar.ErrNoRefreshToken):
+		return &errorPage{
+			Status:  http.StatusUnauthorized,
+			Heading: "Your connection has expired",
+			Message: "Connect your vehicle again to continue.",
+			Action:  ActionReconnect,
+		}
+	case errors.Is(err, smartcar.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return &errorPage{
 			Status:  http.StatusGatewayTimeout,
 			Heading: "Smartcar did not answer in time",
@@ -254,8 +261,21 @@ func isAuthFailure(err error) bool {
 	if !errors.As(err, &se) {
 		return false
 	}
+	return se.Type == smartcar.TypeAuthentication || isRefreshRefused(err)
+}
+
+// isRefreshRefused reports whether the token endpoint refused a refresh token (or
+// the token source had none): the connection can only be renewed through Connect.
+func isRefreshRefused(err error) bool {
+	if errors.Is(err, smartcar.ErrNoRefreshToken) {
+		return true
+	}
+	var se *smartcar.Error
+	if !errors.As(err, &se) {
+		return false
+	}
 	switch se.Type {
-	case "AUTHENTICATION", "invalid_grant", "invalid_request":
+	case "invalid_grant", "invalid_request", "invalid_token":
 		return true
 	}
 	return false

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,12 @@ type fakeSmartcar struct {
 	fail map[string]fakeError
 	// pageSize of /v2.0/vehicles when no limit is asked.
 	pageSize int
+	// scopes granted; nil means all.
+	scopes []string
+	// unlocked vehicles (all start locked); commands lists the commands received.
+	unlocked map[string]bool
+	commands []string
+	batches  int
 }
 
 type fakeVehicle struct {
@@ -61,6 +68,7 @@ func newFakeSmartcar(t *testing.T) *fakeSmartcar {
 		refresh:      map[string][]string{},
 		vehicles:     map[string]fakeVehicle{},
 		fail:         map[string]fakeError{},
+		unlocked:     map[string]bool{},
 		pageSize:     10,
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -121,25 +129,17 @@ func (f *fakeSmartcar) serve(w http.ResponseWriter, r *http.Request) {
 		f.token(w, r)
 		return
 	}
-	for suffix, e := range f.fail {
-		if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), suffix) {
-			w.Header().Set("Content-Type", "application/json")
-			if e.RetryAfter != "" {
-				w.Header().Set("Retry-After", e.RetryAfter)
-			}
-			w.WriteHeader(e.Status)
-			w.Write([]byte(e.Body))
-			return
-		}
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	if e, ok := f.failure(path); ok {
+		writeFailure(w, e)
+		return
 	}
 	ids, ok := f.access[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
 		apiError(w, 401, "AUTHENTICATION", "", "The authorization header is missing or malformed, or it contains invalid or expired authentication credentials.")
 		return
 	}
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	switch {
-	case path == "/v2.0/vehicles":
+	if path == "/v2.0/vehicles" {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		if limit <= 0 {
@@ -149,19 +149,160 @@ func (f *fakeSmartcar) serve(w http.ResponseWriter, r *http.Request) {
 		for i := offset; i < len(ids) && i < offset+limit; i++ {
 			page = append(page, ids[i])
 		}
-		writeJSON(w, map[string]any{"vehicles": page, "paging": map[string]int{"count": len(ids), "offset": offset}})
-	case strings.HasPrefix(path, "/v2.0/vehicles/"):
-		id := strings.TrimPrefix(path, "/v2.0/vehicles/")
-		v, ok := f.vehicles[id]
-		if !ok || !contains(ids, id) {
-			apiError(w, 404, "RESOURCE_NOT_FOUND", "PATH", "The requested resource does not exist.")
-			return
-		}
-		writeJSON(w, map[string]any{"id": id, "make": v.Make, "model": v.Model, "year": v.Year})
-	default:
-		apiError(w, 404, "RESOURCE_NOT_FOUND", "PATH", "The requested resource does not exist.")
+		writeJSON(w, 200, map[string]any{"vehicles": page, "paging": map[string]int{"count": len(ids), "offset": offset}})
+		return
 	}
+	rest, ok := strings.CutPrefix(path, "/v2.0/vehicles/")
+	if !ok {
+		apiError(w, 404, "RESOURCE_NOT_FOUND", "PATH", "The requested resource does not exist.")
+		return
+	}
+	id, sub, _ := strings.Cut(rest, "/")
+	sub = "/" + sub
+	if !contains(ids, id) {
+		apiError(w, 401, "AUTHENTICATION", "", "Invalid or expired token for this vehicle.")
+		return
+	}
+	if sub == "/batch" && r.Method == http.MethodPost {
+		f.batches++
+		var req struct {
+			Requests []struct {
+				Path string `json:"path"`
+			} `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		var out []map[string]any
+		for _, it := range req.Requests {
+			p := "/" + strings.Trim(it.Path, "/")
+			full := strings.TrimSuffix("/v2.0/vehicles/"+id+p, "/")
+			var status int
+			var body any
+			if e, ok := f.failure(full); ok {
+				status = e.Status
+				json.Unmarshal([]byte(e.Body), &body)
+			} else {
+				status, body = f.vehicleAnswer(id, http.MethodGet, p, r.Header.Get("sc-unit-system"))
+			}
+			out = append(out, map[string]any{"path": it.Path, "code": status,
+				"headers": map[string]string{"sc-data-age": "2026-05-01T09:55:00.000Z", "sc-unit-system": "metric"}, "body": body})
+		}
+		writeJSON(w, 200, map[string]any{"responses": out})
+		return
+	}
+	status, body := f.vehicleAnswer(id, r.Method, sub, r.Header.Get("sc-unit-system"))
+	writeJSON(w, status, body)
 }
+
+// failure returns the injected error for a path, if any.
+func (f *fakeSmartcar) failure(path string) (fakeError, bool) {
+	for suffix, e := range f.fail {
+		if strings.HasSuffix(path, suffix) {
+			return e, true
+		}
+	}
+	return fakeError{}, false
+}
+
+func writeFailure(w http.ResponseWriter, e fakeError) {
+	w.Header().Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		w.Header().Set("Retry-After", e.RetryAfter)
+	}
+	w.WriteHeader(e.Status)
+	w.Write([]byte(e.Body))
+}
+
+// vehicleAnswer answers one vehicle endpoint. TESLAs are electric, the rest burn fuel.
+func (f *fakeSmartcar) vehicleAnswer(id, method, sub, units string) (int, any) {
+	v := f.vehicles[id]
+	electric := v.Make == "TESLA"
+	notCapable := func() (int, any) {
+		return 501, smartcarErrorBody(501, "COMPATIBILITY", "VEHICLE_NOT_CAPABLE", "The vehicle is not capable of this.", "")
+	}
+	if f.scopes != nil {
+		if scope, ok := fakeScopes[method+" "+sub]; ok && !contains(f.scopes, scope) {
+			return 403, smartcarErrorBody(403, "PERMISSION", "", "Your application has insufficient permissions.", "")
+		}
+	}
+	switch method + " " + sub {
+	case "GET /":
+		return 200, map[string]any{"id": id, "make": v.Make, "model": v.Model, "year": v.Year}
+	case "GET /vin":
+		return 200, map[string]any{"vin": "0SCTEST0000000001"}
+	case "GET /odometer":
+		return 200, map[string]any{"distance": 12345.6}
+	case "GET /location":
+		return 200, map[string]any{"latitude": 39.7392, "longitude": -104.9903}
+	case "GET /fuel":
+		if electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"range": 400.0, "percentRemaining": 0.52, "amountRemaining": 30.5}
+	case "GET /battery":
+		if !electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"range": 310.0, "percentRemaining": 0.81}
+	case "GET /charge":
+		if !electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"isPluggedIn": true, "state": "CHARGING"}
+	case "GET /charge/limit":
+		if !electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"limit": 0.8}
+	case "GET /tires/pressure":
+		return 200, map[string]any{"frontLeft": 230, "frontRight": 231, "backLeft": 229, "backRight": 228}
+	case "GET /engine/oil":
+		if electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"lifeRemaining": 0.35}
+	case "GET /security":
+		return 200, map[string]any{"isLocked": !f.unlocked[id],
+			"doors":   []map[string]string{{"type": "frontLeft", "status": "OPEN"}, {"type": "frontRight", "status": "CLOSED"}},
+			"windows": []map[string]string{{"type": "backRight", "status": "CLOSED"}}, "sunroof": []any{}, "storage": []any{}, "chargingPort": []any{}}
+	case "GET /permissions":
+		scopes := f.scopes
+		if scopes == nil {
+			scopes = allFakeScopes
+		}
+		return 200, map[string]any{"permissions": scopes, "paging": map[string]int{"count": len(scopes), "offset": 0}}
+	case "POST /security":
+		f.commands = append(f.commands, id+" security")
+		f.unlocked[id] = !f.unlocked[id]
+		return 200, map[string]any{"status": "success", "message": "Successfully sent request to vehicle"}
+	case "POST /charge":
+		f.commands = append(f.commands, id+" charge")
+		if !electric {
+			return notCapable()
+		}
+		return 200, map[string]any{"status": "success", "message": "Successfully sent request to vehicle"}
+	case "DELETE /application":
+		f.commands = append(f.commands, id+" disconnect")
+		for tok, list := range f.access {
+			f.access[tok] = slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == id })
+		}
+		for tok, list := range f.refresh {
+			f.refresh[tok] = slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == id })
+		}
+		return 200, map[string]any{"status": "success"}
+	}
+	return 404, smartcarErrorBody(404, "RESOURCE_NOT_FOUND", "PATH", "The requested resource does not exist.", "")
+}
+
+var fakeScopes = map[string]string{
+	"GET /": "read_vehicle_info", "GET /vin": "read_vin", "GET /odometer": "read_odometer",
+	"GET /location": "read_location", "GET /fuel": "read_fuel", "GET /battery": "read_battery",
+	"GET /charge": "read_charge", "GET /charge/limit": "read_charge", "GET /tires/pressure": "read_tires",
+	"GET /engine/oil": "read_engine_oil", "GET /security": "read_security",
+	"POST /security": "control_security", "POST /charge": "control_charge",
+}
+
+var allFakeScopes = []string{"read_vehicle_info", "read_vin", "read_odometer", "read_location", "read_fuel",
+	"read_battery", "read_charge", "read_security", "control_security", "control_charge", "read_tires", "read_engine_oil"}
 
 func (f *fakeSmartcar) token(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
@@ -183,7 +324,7 @@ func (f *fakeSmartcar) token(w http.ResponseWriter, r *http.Request) {
 		delete(f.codes, code)
 		ids := f.refresh["pending:"+code]
 		delete(f.refresh, "pending:"+code)
-		writeJSON(w, f.issue(ids))
+		writeJSON(w, 200, f.issue(ids))
 	case "refresh_token":
 		rt := r.PostFormValue("refresh_token")
 		ids, ok := f.refresh[rt]
@@ -193,7 +334,7 @@ func (f *fakeSmartcar) token(w http.ResponseWriter, r *http.Request) {
 		}
 		delete(f.refresh, rt)
 		f.refreshN++
-		writeJSON(w, f.issue(ids))
+		writeJSON(w, 200, f.issue(ids))
 	default:
 		oauthError(w, 400, "unsupported_grant_type", "")
 	}
@@ -208,9 +349,10 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header()["sc-request-id"] = []string{"11111111-2222-4333-8444-555555555555"}
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 

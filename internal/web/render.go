@@ -29,6 +29,8 @@ type basePage struct {
 	// Filled in by the renderer.
 	AppName     string
 	SandboxNote string
+	// Path is the page's own path and query, where the units form comes back to.
+	Path string
 }
 
 // basePart lets the renderer fill the shared fields of any page struct.
@@ -62,7 +64,7 @@ func newRenderer(fsys fs.FS, log *slog.Logger, sandboxNote string) (*renderer, e
 }
 
 // pageNames are the pages the handlers render; NewServer fails if one is missing.
-var pageNames = []string{"login", "vehicles", "error"}
+var pageNames = []string{"login", "vehicles", "vehicle", "disconnect", "error"}
 
 // render writes the page with that status. A page that fails to render becomes the
 // static fallback page (500), and the failure is logged.
@@ -70,6 +72,11 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, status int, n
 	b := data.base()
 	b.AppName = appName
 	b.SandboxNote = rd.sandboxNote
+	if r.Method == http.MethodGet {
+		b.Path = r.URL.RequestURI()
+	} else {
+		b.Path = "/vehicle"
+	}
 	if b.Units == "" {
 		b.Units = "metric"
 	}

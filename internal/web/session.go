@@ -56,6 +56,9 @@ type session struct {
 	// Rejected is true when a cookie was sent but could not be verified or decrypted
 	// (tampered, or signed with a retired key): it is treated as no session.
 	Rejected bool
+
+	// changed records a change through the methods below, for saveIfChanged.
+	changed bool
 }
 
 // sessionStore reads and writes sessions in an encrypted and signed cookie.
@@ -170,7 +173,31 @@ func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err := sess.raw.Save(r, w); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
+	sess.changed = false
 	return nil
+}
+
+// saveIfChanged saves the session if one of its methods changed it.
+func (s *sessionStore) saveIfChanged(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if !sess.changed {
+		return nil
+	}
+	return s.save(w, r, sess)
+}
+
+// setFlash leaves a message for the next page.
+func (sess *session) setFlash(kind, message string) {
+	sess.Flash = flash{Kind: kind, Message: message}
+	sess.changed = true
+}
+
+// setUnits remembers the unit system ("metric" or "imperial").
+func (sess *session) setUnits(u string) {
+	if u != "imperial" {
+		u = "metric"
+	}
+	sess.changed = sess.changed || u != sess.Units
+	sess.Units = u
 }
 
 // clear forgets everything and deletes the cookie.
@@ -182,6 +209,7 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 // addConnection puts a new token set first and gives it an ID. Beyond maxConnections
 // the oldest is dropped.
 func (sess *session) addConnection(c connection) connection {
+	sess.changed = true
 	sess.NextID++
 	c.ID = sess.NextID
 	sess.Connections = append([]connection{c}, sess.Connections...)
@@ -206,6 +234,7 @@ func (sess *session) updateConnection(c connection) bool {
 	for i := range sess.Connections {
 		if sess.Connections[i].ID == c.ID {
 			sess.Connections[i] = c
+			sess.changed = true
 			return true
 		}
 	}
@@ -220,13 +249,17 @@ func (sess *session) removeConnection(id int64) {
 			out = append(out, c)
 		}
 	}
+	sess.changed = sess.changed || len(out) != len(sess.Connections)
 	sess.Connections = out
 }
 
 // takeFlash returns the flash message and clears it; the caller saves the session.
 func (sess *session) takeFlash() flash {
 	f := sess.Flash
-	sess.Flash = flash{}
+	if f.Message != "" {
+		sess.Flash = flash{}
+		sess.changed = true
+	}
 	return f
 }
 

@@ -24,6 +24,15 @@ func TestEveryPageRenders(t *testing.T) {
 		{"vehicles", &vehiclesPage{}, []string{"No vehicles are connected yet"}},
 		{"vehicles", &vehiclesPage{basePage: full, Vehicles: []vehicleRow{{ID: "v1", Make: "TESLA", Model: "Model 3", Year: 2022}}},
 			[]string{`data-vehicle-id="v1"`, "Model 3", "2022"}},
+		{"vehicles", &vehiclesPage{basePage: full, Total: 25, Page: 2, Pages: 3, First: 11, Last: 20, Prev: "/vehicle?page=1", Next: "/vehicle?page=3", ShowPageForm: true,
+			Vehicles: []vehicleRow{{ID: "v1", Energy: "battery", Range: "300", Percent: "80%", Fraction: .8, Lock: "Locked"}, {ID: "v2", Problem: "asleep"}}},
+			[]string{`id="prev-page"`, `id="next-page"`, `id="page-input"`, "11–20 of 25", "300", "asleep", `id="units-toggle"`}},
+		{"vehicle", &dashboardPage{}, []string{`id="vehicle"`, `id="disconnect-link"`}},
+		{"vehicle", fullDashboard(full), []string{`id="lock-button"`, `id="start-charge-button"`, `id="vin"`, `id="battery"`, `id="fuel"`,
+			`id="map-link"`, `<meter`, `id="not-shared"`, "Not available on this vehicle.", "5 minutes ago", "Front left door"}},
+		{"disconnect", &disconnectPage{}, []string{`id="confirm-disconnect"`}},
+		{"disconnect", &disconnectPage{basePage: full, VehicleID: "v 1", ConnectionID: 3, Name: "TESLA Model 3", Back: "/vehicle/v1?c=3"},
+			[]string{`action="/vehicle/v%201/disconnect"`, `name="c" value="3"`, "TESLA Model 3"}},
 		{"error", &errorPage{}, []string{`id="error-title"`}},
 		{"error", &errorPage{basePage: full, Status: 429, Heading: "H", Message: "M", Action: ActionRetry, RetryURL: "/vehicle",
 			RetryAfter: 1, Code: "RATE_LIMIT.VEHICLE", SmartcarRequestID: "sc-1", RequestID: "r-1"},
@@ -56,4 +65,23 @@ func TestEveryPageRenders(t *testing.T) {
 			t.Errorf("page %s is not exercised here", name)
 		}
 	}
+}
+
+// fullDashboard is a dashboard with every tile in some state.
+func fullDashboard(b basePage) *dashboardPage {
+	p := &dashboardPage{basePage: b, VehicleID: "v1", ConnectionID: 2, Make: "TESLA", Model: "Model 3", Year: 2022,
+		U: labelsFor("metric"), CanLock: true, CanCharge: true, NotShared: []string{"VIN", "oil life"}, DisconnectQuery: "c=2"}
+	ok := tile{State: tileOK, Age: "5 minutes ago", AgeTime: "2026-05-01T09:55:00Z"}
+	p.VIN.tile, p.VIN.Value = ok, "0SC123"
+	p.Odometer.tile, p.Odometer.Distance = ok, "12,346"
+	p.Location.tile, p.Location.Latitude, p.Location.Longitude, p.Location.MapURL = ok, "39.7", "-104.9", osmURL(39.7, -104.9)
+	p.Fuel.tile = tile{State: tileUnavailable, Note: "Not available on this vehicle."}
+	p.Battery.tile, p.Battery.Percent, p.Battery.Range, p.Battery.Fraction = ok, "81%", "310", .81
+	p.Charge.tile, p.Charge.State, p.Charge.PluggedIn = ok, "Charging", true
+	p.ChargeLimit.tile, p.ChargeLimit.Percent, p.ChargeLimit.Fraction = ok, "80%", .8
+	p.Tires.tile = tile{State: tileFailed, Note: "The vehicle is asleep."}
+	p.Oil.tile, p.Oil.Percent, p.Oil.Fraction = ok, "35%", .35
+	p.Security.tile, p.Security.Locked = ok, true
+	p.Security.Openings = []openingRow{{Kind: "Door", Name: "Front left door", Status: "Open", Open: true}}
+	return p
 }

@@ -2,9 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
+
+	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/smartcar"
 )
@@ -12,9 +17,23 @@ import (
 // fetchConcurrency bounds the upstream calls one page view makes at a time.
 const fetchConcurrency = 8
 
+// vehiclesPerPage is the size of a page of the vehicle list.
+const vehiclesPerPage = 10
+
+// glancePaths are read for each vehicle of the list, in one batch per vehicle.
+var glancePaths = []string{smartcar.PathAttributes, smartcar.PathBattery, smartcar.PathFuel, smartcar.PathLockStatus}
+
 type vehiclesPage struct {
 	basePage
 	Vehicles []vehicleRow
+	U        unitLabels
+	// Total is the number of vehicles over all pages.
+	Total int
+	// Page is 1-based; Pages is the number of pages.
+	Page, Pages  int
+	First, Last  int // 1-based positions of the rows shown
+	Prev, Next   string
+	ShowPageForm bool
 }
 
 type vehicleRow struct {
@@ -22,10 +41,20 @@ type vehicleRow struct {
 	ConnectionID int64
 	Make, Model  string
 	Year         int
+	// Link is the vehicle's dashboard.
+	Link string
+	// Energy is "battery" or "fuel" when known; Range and Percent describe it.
+	Energy, Range, Percent string
+	Fraction               float64
+	// Lock is "Locked", "Unlocked" or "" when unknown.
+	Lock string
+	// Problem says why the glance is empty, if it is.
+	Problem string
 }
 
-// handleVehicles lists every vehicle of every connection in the session with its
-// make, model and year.
+// handleVehicles lists the vehicles of every connection in the session, a page at a
+// time: one list request per connection, then one batch per vehicle shown (make,
+// model, year and a glance at energy and locks), at most fetchConcurrency at a time.
 func handleVehicles(log *slog.Logger, up *upstream, store *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := store.load(r)
@@ -33,74 +62,140 @@ func handleVehicles(log *slog.Logger, up *upstream, store *sessionStore, pages *
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
-		var rows []vehicleRow
-		err := withConnections(r, up, store, w, sess, func(ctx context.Context, api *apiSession) error {
-			ids, err := api.VehicleIDs(ctx)
-			if err != nil {
-				return err
+		page := 1
+		if v := r.URL.Query().Get("page"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100000 {
+				return &Error{Status: http.StatusBadRequest, Title: "No such page", Message: "That page number does not exist."}
 			}
-			attrs := make([]*smartcar.Attributes, len(ids))
-			err = forEachLimit(ctx, len(ids), fetchConcurrency, func(ctx context.Context, i int) error {
-				a, err := api.Attributes(ctx, ids[i])
-				attrs[i] = a
-				return err
-			})
-			if err != nil {
-				return err
+			page = n
+		}
+		apis := map[int64]*apiSession{}
+		p, dead, err := listVehicles(r.Context(), up, sess, apis, page)
+		// Save refreshed tokens whatever happened: Smartcar rotates refresh tokens,
+		// so a refresh we fail to record would kill the connection a minute later.
+		saveRefreshed(sess, apis)
+		if dead != 0 {
+			sess.removeConnection(dead)
+		}
+		if err == nil {
+			p.basePage = basePage{Title: "Your vehicles", SignedIn: true, Units: sess.Units, Flash: sess.takeFlash()}
+		}
+		if serr := store.saveIfChanged(w, r, sess); serr != nil {
+			if err == nil {
+				return serr
 			}
-			for i, a := range attrs {
-				rows = append(rows, vehicleRow{ID: ids[i], ConnectionID: api.conn.ID, Make: a.Make, Model: a.Model, Year: a.Year})
-			}
-			return nil
-		})
+			log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
+		}
 		if err != nil {
 			return err
-		}
-		p := &vehiclesPage{
-			basePage: basePage{Title: "Your vehicles", SignedIn: true, Units: sess.Units, Flash: sess.takeFlash()},
-			Vehicles: rows,
-		}
-		if p.Flash.Message != "" {
-			if err := store.save(w, r, sess); err != nil {
-				return err
-			}
 		}
 		pages.render(w, r, http.StatusOK, "vehicles", p)
 		return nil
 	}
 }
 
-// withConnections runs fn for each connection of the session in turn, newest first,
-// then saves tokens the client refreshed. A connection whose tokens Smartcar refuses
-// is dropped from the session, so the user is not stuck on a dead connection; its
-// error is returned for the page to offer reconnecting.
-func withConnections(r *http.Request, up *upstream, store *sessionStore, w http.ResponseWriter, sess *session,
-	fn func(ctx context.Context, api *apiSession) error) error {
-	ctx := r.Context()
-	dirty := false
-	var firstErr error
-	for _, c := range append([]connection(nil), sess.Connections...) {
+// listVehicles reads one page of the list. dead is a connection whose tokens Smartcar
+// refused (the caller forgets it); apis receives the clients used, whose refreshed
+// tokens the caller saves.
+func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int64]*apiSession, page int) (p *vehiclesPage, dead int64, err error) {
+	offset := (page - 1) * vehiclesPerPage
+	var (
+		rows  []vehicleRow
+		total int
+	)
+	// First the ids of this page, connection after connection (newest first): each
+	// list answer says how many vehicles its connection has, which places the page
+	// in the next one.
+	for _, c := range sess.Connections {
 		api := up.client(ctx, c)
-		err := fn(ctx, api)
-		if nc, changed := api.updated(); changed {
-			sess.updateConnection(nc)
-			dirty = true
+		apis[c.ID] = api
+		need := vehiclesPerPage - len(rows)
+		limit := need
+		if need <= 0 {
+			limit = 1 // only the count is needed, for the number of pages
 		}
+		vp, err := api.Vehicles(ctx, limit, max(offset-total, 0))
 		if err != nil {
 			if isAuthFailure(err) {
-				sess.removeConnection(c.ID)
-				dirty = true
+				// The list names no vehicle: a refusal here means the tokens are dead.
+				dead = c.ID
 			}
-			firstErr = err
-			break
+			return nil, dead, err
+		}
+		total += vp.Paging.Count
+		for _, id := range vp.VehicleIDs[:min(len(vp.VehicleIDs), max(need, 0))] {
+			rows = append(rows, vehicleRow{ID: id, ConnectionID: c.ID,
+				Link: "/vehicle/" + url.PathEscape(id) + "?c=" + strconv.FormatInt(c.ID, 10)})
 		}
 	}
-	if dirty {
-		if err := store.save(w, r, sess); err != nil && firstErr == nil {
-			firstErr = err
+	if page > 1 && len(rows) == 0 {
+		return nil, 0, &Error{Status: http.StatusNotFound, Title: "No such page", Message: "There are fewer vehicles than that."}
+	}
+
+	// Then one batch per vehicle, concurrently.
+	units := unitSystem(sess.Units)
+	err = forEachLimit(ctx, len(rows), fetchConcurrency, func(ctx context.Context, i int) error {
+		row := &rows[i]
+		b, err := apis[row.ConnectionID].Batch(ctx, row.ID, glancePaths, smartcar.Units(units))
+		if err != nil {
+			return err
+		}
+		fillGlance(row, b)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	p = &vehiclesPage{
+		Vehicles: rows,
+		U:        labelsFor(sess.Units),
+		Total:    total,
+		Page:     page,
+		Pages:    max(1, (total+vehiclesPerPage-1)/vehiclesPerPage),
+		First:    offset + 1,
+		Last:     offset + len(rows),
+	}
+	if page > 1 {
+		p.Prev = "/vehicle?page=" + strconv.Itoa(page-1)
+	}
+	if page < p.Pages {
+		p.Next = "/vehicle?page=" + strconv.Itoa(page+1)
+	}
+	p.ShowPageForm = p.Pages > 2
+	return p, 0, nil
+}
+
+// fillGlance puts make, model, year, energy and lock state from a glance batch into
+// the row. A signal the vehicle lacks is simply left out.
+func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
+	if a, err := b.Attributes(); err == nil {
+		row.Make, row.Model, row.Year = a.Make, a.Model, a.Year
+	} else {
+		row.Problem = tileFor(err).Note
+	}
+	if v, err := b.Battery(); err == nil {
+		row.Energy, row.Range, row.Percent, row.Fraction = "battery", number(v.Range, 0), percent(v.PercentRemaining), v.PercentRemaining
+	} else if v, ferr := b.Fuel(); ferr == nil {
+		row.Energy, row.Range, row.Percent, row.Fraction = "fuel", number(v.Range, 0), percent(v.PercentRemaining), v.PercentRemaining
+	} else if !isUnavailable(err) && row.Problem == "" {
+		row.Problem = tileFor(err).Note
+	}
+	if v, err := b.LockStatus(); err == nil {
+		row.Lock = "Unlocked"
+		if v.IsLocked {
+			row.Lock = "Locked"
 		}
 	}
-	return firstErr
+}
+
+// saveRefreshed copies refreshed tokens into the session.
+func saveRefreshed(sess *session, apis map[int64]*apiSession) {
+	for _, api := range apis {
+		if nc, changed := api.updated(); changed {
+			sess.updateConnection(nc)
+		}
+	}
 }
 
 // forEachLimit calls fn(ctx, i) for i in [0, n) with at most limit calls at a time.
@@ -138,4 +233,51 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(ctx context.Context
 		return context.Cause(ctx)
 	}
 	return firstErr
+}
+
+// withVehicle runs fn with the connection that holds vehicle id: the one named by the
+// "c" query or form value, else the only one, else each in turn until one knows the
+// vehicle (a vehicle from another connection is refused with 401/403/404). Refreshed
+// tokens are put in the session, and a connection whose refresh token is refused is
+// dropped from it; the caller saves the session.
+func withVehicle(r *http.Request, up *upstream, sess *session, id string,
+	fn func(ctx context.Context, api *apiSession) error) error {
+	conns := sess.Connections
+	if c, err := strconv.ParseInt(r.FormValue("c"), 10, 64); err == nil {
+		if hinted, ok := sess.connection(c); ok {
+			conns = []connection{hinted}
+		}
+	}
+	ctx := r.Context()
+	var err error
+	for i, c := range conns {
+		api := up.client(ctx, c)
+		err = fn(ctx, api)
+		if nc, changed := api.updated(); changed {
+			sess.updateConnection(nc)
+		}
+		// Only a refused refresh token proves the connection dead here: the API's 401
+		// may just mean the vehicle is not in this connection's grant.
+		if err != nil && isRefreshRefused(err) {
+			sess.removeConnection(c.ID)
+		}
+		if err == nil || i == len(conns)-1 || !notThisConnection(err) {
+			break
+		}
+	}
+	return err
+}
+
+// notThisConnection reports whether err may just mean that the vehicle belongs to
+// another connection's grant.
+func notThisConnection(err error) bool {
+	var se *smartcar.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return true
+	}
+	return false
 }

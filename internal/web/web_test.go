@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +96,7 @@ func TestExchangeFlowAndVehicleList(t *testing.T) {
 	table := textOf(r.body, "vehicles")
 	for _, id := range ids {
 		v := f.vehicles[id]
-		for _, want := range []string{id, v.Make, v.Model} {
+		for _, want := range []string{id, v.Make, v.Model, strconv.Itoa(v.Year)} {
 			if !strings.Contains(table, want) {
 				t.Errorf("table lacks %q: %s", want, table)
 			}
@@ -335,8 +336,8 @@ func TestSmartcarErrorPages(t *testing.T) {
 			f := newFakeSmartcar(t)
 			a := newTestApp(t, fakeEndpoint(f))
 			f.redirectURI = a.srv.URL + "/exchange"
-			ids := a.connectFake(f, 1)
-			f.failOn(ids[0], fakeError{Status: tc.status, RetryAfter: tc.retryAfter,
+			a.connectFake(f, 1)
+			f.failOn("/v2.0/vehicles", fakeError{Status: tc.status, RetryAfter: tc.retryAfter,
 				Body: errorJSON(tc.status, tc.typ, tc.code, "developer text", tc.suggested)})
 
 			r := a.get("/vehicle")
@@ -367,8 +368,8 @@ func TestUpstreamNotJSON(t *testing.T) {
 	f := newFakeSmartcar(t)
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 1)
-	f.failOn(ids[0], fakeError{Status: 502, Body: "<html>Bad gateway</html>"})
+	a.connectFake(f, 1)
+	f.failOn("/v2.0/vehicles", fakeError{Status: 502, Body: "<html>Bad gateway</html>"})
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusBadGateway)
 	if element(r.body, "retry-link") == "" {
@@ -470,15 +471,52 @@ func mustURL(s string) *url.URL {
 	return u
 }
 
-func TestVehicleListFollowsPaging(t *testing.T) {
+func TestVehicleListPages(t *testing.T) {
 	f := newFakeSmartcar(t)
-	f.pageSize = 10
+	f.pageSize = 7 // Smartcar's own page size must not matter
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 25)
-	r := a.get("/vehicle")
-	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 25 {
-		t.Fatalf("%d rows, want all 25", n)
+	ids := a.connectFake(f, 25)
+
+	tests := []struct {
+		query      string
+		status     int
+		rows       int
+		first      string
+		count      string
+		prev, next bool
+	}{
+		{"", 200, 10, ids[0], "1–10 of 25 vehicles connected", false, true},
+		{"?page=2", 200, 10, ids[10], "11–20 of 25", true, true},
+		{"?page=3", 200, 5, ids[20], "21–25 of 25", true, false},
+		{"?page=4", 404, 0, "", "", false, false},
+		{"?page=0", 400, 0, "", "", false, false},
+		{"?page=x", 400, 0, "", "", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			before := f.requests.Load()
+			r := a.get("/vehicle" + tc.query)
+			r.wantStatus(t, tc.status)
+			if tc.status != 200 {
+				return
+			}
+			if n := count(r.body, "vehicle-row"); n != tc.rows {
+				t.Fatalf("%d rows, want %d", n, tc.rows)
+			}
+			if got := textOf(r.body, "vehicle-count"); !strings.Contains(got, tc.count) {
+				t.Errorf("count line %q, want %q", got, tc.count)
+			}
+			if !strings.Contains(r.body, `data-vehicle-id="`+tc.first+`"`) {
+				t.Errorf("page does not start with vehicle %s", tc.first)
+			}
+			if (element(r.body, "prev-page") != "") != tc.prev || (element(r.body, "next-page") != "") != tc.next {
+				t.Errorf("prev/next links wrong: %s", textOf(r.body, "pager"))
+			}
+			// One list request, then one batch per vehicle on the page.
+			if got := f.requests.Load() - before; got != int64(1+tc.rows) {
+				t.Errorf("%d upstream requests, want %d", got, 1+tc.rows)
+			}
+		})
 	}
 }

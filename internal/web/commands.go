@@ -1,0 +1,228 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"smartcargo/internal/smartcar"
+)
+
+// command is one action a vehicle page offers as a POST form.
+type command struct {
+	// run sends the command.
+	run func(api *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error)
+	// done and failed are the flash texts ("Locked.", "Could not lock").
+	done, failed string
+}
+
+// commands are the POST /vehicle/{id}/{command} actions.
+var commands = map[string]command{
+	"lock": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) { return a.Lock(ctx, id) },
+		"Your vehicle is locking.", "Could not lock your vehicle"},
+	"unlock": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) { return a.Unlock(ctx, id) },
+		"Your vehicle is unlocking.", "Could not unlock your vehicle"},
+	"start-charge": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) {
+		return a.StartCharge(ctx, id)
+	}, "Charging is starting.", "Could not start charging"},
+	"stop-charge": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) {
+		return a.StopCharge(ctx, id)
+	}, "Charging is stopping.", "Could not stop charging"},
+}
+
+// handleCommand sends a command to the vehicle and goes back to its page with a flash
+// message: success, or why the vehicle refused in plain words. Only a dead
+// connection (reconnect needed) gets the full error page.
+func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cmd, ok := commands[chi.URLParam(r, "command")]
+		if !ok {
+			return &Error{Status: http.StatusNotFound, Title: "Page not found", Message: "There is no such command."}
+		}
+		sess := store.load(r)
+		if len(sess.Connections) == 0 {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		id := chi.URLParam(r, "id")
+		var connID int64
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+			connID = api.conn.ID
+			_, err := cmd.run(api, ctx, id)
+			return err
+		})
+		if err != nil && mustReconnect(err) {
+			if serr := store.saveIfChanged(w, r, sess); serr != nil {
+				log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
+			}
+			return err
+		}
+		if err != nil {
+			log.Info("command refused", "request_id", middleware.GetReqID(r.Context()), "command", chi.URLParam(r, "command"), "err", err)
+			sess.setFlash("error", cmd.failed+": "+reasonFor(err))
+		} else {
+			sess.setFlash("success", cmd.done)
+		}
+		if err := store.saveIfChanged(w, r, sess); err != nil {
+			return err
+		}
+		http.Redirect(w, r, vehicleURL(id, connID), http.StatusSeeOther)
+		return nil
+	}
+}
+
+// mustReconnect reports whether err can only be fixed through Connect, so it gets the
+// full error page rather than a flash.
+func mustReconnect(err error) bool {
+	if isAuthFailure(err) || errors.Is(err, smartcar.ErrNoRefreshToken) {
+		return true
+	}
+	var se *smartcar.Error
+	return errors.As(err, &se) && se.Type == smartcar.TypePermission
+}
+
+// reasonFor words any command failure for a flash message.
+func reasonFor(err error) string {
+	var se *smartcar.Error
+	if errors.As(err, &se) {
+		if se.StatusCode == http.StatusNotImplemented || se.Type == smartcar.TypeCompatibility {
+			return "this is not available on this vehicle."
+		}
+		return lowerFirst(shortReason(se))
+	}
+	p := errorPageFor(err)
+	return lowerFirst(p.Message)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func vehicleURL(id string, connID int64) string {
+	u := "/vehicle/" + url.PathEscape(id)
+	if connID != 0 {
+		u += "?c=" + strconv.FormatInt(connID, 10)
+	}
+	return u
+}
+
+// handleUnits remembers the unit system and goes back to the page the form was on.
+func handleUnits(store *sessionStore) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sess := store.load(r)
+		if sess.Rejected {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		u := r.PostFormValue("units")
+		if u != "metric" && u != "imperial" {
+			return &Error{Status: http.StatusBadRequest, Title: "Unknown units", Message: "Choose metric or imperial units."}
+		}
+		sess.setUnits(u)
+		if err := store.saveIfChanged(w, r, sess); err != nil {
+			return err
+		}
+		http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+		return nil
+	}
+}
+
+// localPath returns p if it is a path on this site, else /vehicle, so that a form
+// cannot turn the app into an open redirect.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/vehicle"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/vehicle"
+	}
+	return u.RequestURI()
+}
+
+type disconnectPage struct {
+	basePage
+	VehicleID    string
+	ConnectionID int64
+	Name         string
+	Back         string
+}
+
+// handleDisconnectConfirm asks for the second click before disconnecting.
+func handleDisconnectConfirm(store *sessionStore, pages *renderer) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sess := store.load(r)
+		if len(sess.Connections) == 0 {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		id := chi.URLParam(r, "id")
+		connID, _ := strconv.ParseInt(r.URL.Query().Get("c"), 10, 64)
+		name := r.URL.Query().Get("name")
+		if name == "" || len(name) > 100 {
+			name = "this vehicle"
+		}
+		pages.render(w, r, http.StatusOK, "disconnect", &disconnectPage{
+			basePage:     basePage{Title: "Disconnect " + name, SignedIn: true, Units: sess.Units},
+			VehicleID:    id,
+			ConnectionID: connID,
+			Name:         name,
+			Back:         vehicleURL(id, connID),
+		})
+		return nil
+	}
+}
+
+// handleDisconnect revokes the app's access to the vehicle (DELETE .../application)
+// once confirmed, and forgets the connection if it has no vehicle left.
+func handleDisconnect(log *slog.Logger, up *upstream, store *sessionStore) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sess := store.load(r)
+		if len(sess.Connections) == 0 {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		id := chi.URLParam(r, "id")
+		if r.PostFormValue("confirm") != "yes" {
+			return &Error{Status: http.StatusBadRequest, Title: "Not confirmed",
+				Message: "Confirm on the disconnect page to disconnect the vehicle."}
+		}
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+			if _, err := api.Disconnect(ctx, id); err != nil {
+				return err
+			}
+			// A connection without vehicles is useless: forget its tokens. If the
+			// check fails the connection stays; the list will tell.
+			if vp, err := api.Vehicles(ctx, 1, 0); err == nil && vp.Paging.Count == 0 || isAuthFailure(err) {
+				sess.removeConnection(api.conn.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			if serr := store.saveIfChanged(w, r, sess); serr != nil {
+				log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
+			}
+			return err
+		}
+		sess.setFlash("success", "The vehicle was disconnected. This app can no longer access it.")
+		if err := store.saveIfChanged(w, r, sess); err != nil {
+			return err
+		}
+		target := "/vehicle"
+		if len(sess.Connections) == 0 {
+			target = "/login"
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil
+	}
+}

@@ -1,0 +1,219 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"smartcargo/internal/sandbox"
+	"smartcargo/internal/smartcar"
+	"smartcargo/static"
+	"smartcargo/templates"
+)
+
+// sandboxEnv is the app wired to the in-process sandbox, as cmd/app does without
+// credentials, with every upstream request counted.
+type sandboxEnv struct {
+	*testApp
+	sandbox  *httptest.Server
+	upstream *atomic.Int64
+}
+
+// countingTransport counts the requests that leave the app for Smartcar.
+type countingTransport struct {
+	n    *atomic.Int64
+	base http.RoundTripper
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
+	t.Helper()
+	var sbHandler http.Handler
+	sb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sbHandler.ServeHTTP(w, r) }))
+	t.Cleanup(sb.Close)
+	n := &atomic.Int64{}
+	var appURL string
+	configure = append([]func(*Options){func(o *Options) {
+		appURL = strings.TrimSuffix(o.Smartcar.RedirectURL, "/exchange")
+		o.HTTPClient = &http.Client{Transport: countingTransport{n: n, base: http.DefaultTransport}}
+		o.Smartcar.Scopes = []string{"read_vehicle_info", "read_vin", "read_odometer", "read_location", "read_fuel",
+			"read_battery", "read_charge", "read_security", "control_security", "control_charge", "read_tires", "read_engine_oil"}
+	}}, configure...)
+	a := newTestApp(t, smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL}, configure...)
+	h, err := sandbox.NewServer(sandbox.Options{
+		Clients:   []sandbox.Client{{ID: "test-client", Secret: "test-secret", RedirectURIs: []string{appURL + "/exchange"}}},
+		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now:       a.clock.Now,
+		Seed:      1,
+		Templates: templates.FS,
+		Static:    static.FS,
+	})
+	if err != nil {
+		t.Fatalf("sandbox.NewServer: %v", err)
+	}
+	sbHandler = h
+	return &sandboxEnv{testApp: a, sandbox: sb, upstream: n}
+}
+
+var (
+	hiddenSessionRE = regexp.MustCompile(`name="session" value="([^"]*)"`)
+	vehicleInputRE  = regexp.MustCompile(`name="vehicle" value="([^"]*)"`)
+)
+
+// walkConnect goes through the sandbox's Connect pages as a browser without JavaScript
+// would (preamble, brand, login, grant) and returns Connect's redirect to the app.
+func (e *sandboxEnv) walkConnect(connectURL *url.URL, brand, email string, approve bool) *url.URL {
+	t := e.t
+	t.Helper()
+	get := func(u string) *response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		return e.do(req)
+	}
+	post := func(u string, form url.Values) *response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return e.do(req)
+	}
+	follow := func(r *response) *response {
+		t.Helper()
+		for r.StatusCode == http.StatusFound || r.StatusCode == http.StatusSeeOther {
+			loc, err := r.Request.URL.Parse(r.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(loc.String(), e.sandbox.URL) {
+				return r
+			}
+			r = get(loc.String())
+		}
+		return r
+	}
+	session := func(r *response) string {
+		t.Helper()
+		m := hiddenSessionRE.FindStringSubmatch(r.body)
+		if m == nil {
+			t.Fatalf("no Connect session on %s (status %d): %s", r.Request.URL.Path, r.StatusCode, text(r.body))
+		}
+		return m[1]
+	}
+
+	r := follow(get(connectURL.String()))
+	sess := session(r)
+	r = follow(get(e.sandbox.URL + "/connect/login?" + url.Values{"session": {sess}, "make": {brand}}.Encode()))
+	r = follow(post(e.sandbox.URL+"/connect/login", url.Values{"session": {session(r)}, "make": {brand},
+		"username": {email}, "password": {"pw"}}))
+	if r.StatusCode == http.StatusFound || r.StatusCode == http.StatusSeeOther {
+		return mustURL(r.Header.Get("Location")) // e.g. an incompatible vehicle
+	}
+	form := url.Values{"session": {session(r)}, "action": {"deny"}}
+	if approve {
+		form.Set("action", "approve")
+		for _, m := range vehicleInputRE.FindAllStringSubmatch(r.body, -1) {
+			form.Add("vehicle", m[1])
+		}
+	}
+	r = post(e.sandbox.URL+"/grant", form)
+	if r.StatusCode != http.StatusFound && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("grant: status %d: %s", r.StatusCode, text(r.body))
+	}
+	return mustURL(r.Header.Get("Location"))
+}
+
+// login connects the vehicles of that sandbox account and lands on /vehicle.
+func (e *sandboxEnv) login(brand, email string) {
+	e.t.Helper()
+	u, _ := e.startConnect()
+	back := e.walkConnect(u, brand, email, true)
+	if back.Query().Get("code") == "" {
+		e.t.Fatalf("Connect came back without a code: %s", back)
+	}
+	r := e.get(back.RequestURI())
+	r.wantRedirect(e.t, "/vehicle")
+}
+
+func TestSandboxFlow(t *testing.T) {
+	e := newSandboxEnv(t)
+	e.login("CHEVROLET", "someone@example.com")
+	r := e.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 1 {
+		t.Fatalf("%d vehicles, want 1", n)
+	}
+	if table := textOf(r.body, "vehicles"); !strings.Contains(table, "CHEVROLET") || !strings.Contains(table, "Volt") {
+		t.Errorf("table: %s", table)
+	}
+
+	// Connect another account: both are listed.
+	e.login("TESLA", "3-vehicles@smartcar.com")
+	r = e.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 4 {
+		t.Fatalf("%d vehicles after a second Connect, want 4", n)
+	}
+}
+
+func TestSandboxDenyAndBadCodes(t *testing.T) {
+	e := newSandboxEnv(t)
+	u, _ := e.startConnect()
+	back := e.walkConnect(u, "FORD", "x@example.com", false)
+	r := e.get(back.RequestURI())
+	r.wantStatus(t, http.StatusOK)
+	if element(r.body, "login-link") == "" || !strings.Contains(text(r.body), "You chose not to") {
+		t.Errorf("deny page: %s", text(r.body))
+	}
+
+	// A made-up code and a used code are both refused by the sandbox's token endpoint.
+	_, state := e.startConnect()
+	r = e.get("/exchange?" + url.Values{"code": {"3f9a7d1e-0000-4000-8000-000000000000"}, "state": {state}}.Encode())
+	r.wantStatus(t, http.StatusBadRequest)
+	if element(r.body, "reconnect-button") == "" {
+		t.Errorf("garbage code page: %s", text(r.body))
+	}
+
+	u, _ = e.startConnect()
+	back = e.walkConnect(u, "FORD", "x@example.com", true)
+	e.get(back.RequestURI()).wantRedirect(t, "/vehicle")
+	_, state = e.startConnect()
+	q := back.Query()
+	q.Set("state", state)
+	r = e.get("/exchange?" + q.Encode())
+	r.wantStatus(t, http.StatusBadRequest)
+	if element(r.body, "reconnect-button") == "" {
+		t.Errorf("reused code page: %s", text(r.body))
+	}
+}
+
+func TestSandboxRefresh(t *testing.T) {
+	e := newSandboxEnv(t)
+	e.login("KIA", "k@example.com")
+	e.get("/vehicle").wantStatus(t, http.StatusOK)
+	before := e.upstream.Load()
+	e.get("/vehicle").wantStatus(t, http.StatusOK)
+	perView := e.upstream.Load() - before
+
+	// Past the 2-hour access token life on both clocks.
+	e.clock.Advance(2*time.Hour + time.Minute)
+	before = e.upstream.Load()
+	r := e.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if got := e.upstream.Load() - before; got != perView+1 {
+		t.Errorf("%d upstream requests after expiry, want %d (one refresh)", got, perView+1)
+	}
+	before = e.upstream.Load()
+	e.get("/vehicle").wantStatus(t, http.StatusOK)
+	if got := e.upstream.Load() - before; got != perView {
+		t.Errorf("%d upstream requests with the refreshed token, want %d", got, perView)
+	}
+}
