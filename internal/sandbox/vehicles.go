@@ -318,7 +318,14 @@ func (v *vehicle) meets(required []string) bool {
 // brandOfVIN guesses the brand of a test VIN built like derivedVIN ("0SC" and four
 // letters of the make, e.g. 0SCAUDI…, 0SCTESL…).
 func brandOfVIN(vin string) (brand, bool) {
-	if len(vin) != 17 || !strings.HasPrefix(vin, "0SC") {
+	if len(vin) != 17 {
+		return brand{}, false
+	}
+	if !strings.HasPrefix(vin, "0SC") {
+		// A real VIN: its first three characters (the WMI) name the manufacturer.
+		if m, ok := wmiMakes[vin[:3]]; ok {
+			return findBrand(m)
+		}
 		return brand{}, false
 	}
 	for _, b := range brands {
@@ -328,4 +335,42 @@ func brandOfVIN(vin string) (brand, bool) {
 		}
 	}
 	return brand{}, false
+}
+
+// wmiMakes maps common world manufacturer identifiers (a VIN's first three
+// characters) to makes, so single_select_vin with a real-looking VIN can skip the
+// brand list.
+var wmiMakes = map[string]string{
+	"19U": "ACURA", "5J8": "ACURA", "JH4": "ACURA",
+	"WAU": "AUDI", "WA1": "AUDI",
+	"WBA": "BMW", "WBY": "BMW", "5UX": "BMW", "WBS": "BMW",
+	"5GA": "BUICK", "KL4": "BUICK", "1G4": "BUICK",
+	"1GY": "CADILLAC", "1G6": "CADILLAC",
+	"1G1": "CHEVROLET", "1GC": "CHEVROLET", "1GN": "CHEVROLET", "3GN": "CHEVROLET", "KL7": "CHEVROLET",
+	"2C4": "CHRYSLER", "2C3": "CHRYSLER",
+	"2B3": "DODGE", "1C3": "DODGE",
+	"1FA": "FORD", "1FM": "FORD", "1FT": "FORD", "3FM": "FORD",
+	"1GT": "GMC", "1GK": "GMC",
+	"1HG": "HONDA", "2HG": "HONDA", "JHM": "HONDA", "5FN": "HONDA",
+	"KMH": "HYUNDAI", "KM8": "HYUNDAI", "5NP": "HYUNDAI",
+	"JN1": "INFINITI", "5N1": "INFINITI",
+	"SAJ": "JAGUAR", "SAD": "JAGUAR",
+	"1C4": "JEEP", "1J4": "JEEP",
+	"KNA": "KIA", "KND": "KIA", "5XY": "KIA",
+	"SAL": "LAND_ROVER",
+	"JTH": "LEXUS", "2T2": "LEXUS",
+	"5LM": "LINCOLN", "1LN": "LINCOLN",
+	"JM1": "MAZDA", "JM3": "MAZDA",
+	"W1K": "MERCEDES_BENZ", "WDD": "MERCEDES_BENZ", "4JG": "MERCEDES_BENZ", "W1N": "MERCEDES_BENZ",
+	"WMW": "MINI",
+	"1N4": "NISSAN", "JN8": "NISSAN", "3N1": "NISSAN",
+	"LPS": "POLESTAR", "YSM": "POLESTAR",
+	"WP0": "PORSCHE", "WP1": "PORSCHE",
+	"1C6": "RAM", "3C6": "RAM",
+	"7PD": "RIVIAN",
+	"JF1": "SUBARU", "JF2": "SUBARU", "4S4": "SUBARU",
+	"5YJ": "TESLA", "7SA": "TESLA", "LRW": "TESLA", "XP7": "TESLA",
+	"JTD": "TOYOTA", "JTE": "TOYOTA", "4T1": "TOYOTA", "2T3": "TOYOTA", "5TD": "TOYOTA",
+	"WVW": "VOLKSWAGEN", "1V2": "VOLKSWAGEN", "3VW": "VOLKSWAGEN", "WVG": "VOLKSWAGEN",
+	"YV1": "VOLVO", "YV4": "VOLVO",
 }
