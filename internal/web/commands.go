@@ -17,24 +17,18 @@ import (
 
 // command is one action a vehicle page offers as a POST form.
 type command struct {
-	// run sends the command.
-	run func(api *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error)
-	// done and failed are the flash texts ("Locked.", "Could not lock").
+	// run sends the command: a method expression such as (*smartcar.Client).Lock.
+	run func(c *smartcar.Client, ctx context.Context, vehicleID string, opts ...smartcar.RequestOption) (*smartcar.ActionResult, error)
+	// done and failed are the flash texts.
 	done, failed string
 }
 
 // commands are the POST /vehicle/{id}/{command} actions.
 var commands = map[string]command{
-	"lock": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) { return a.Lock(ctx, id) },
-		"Your vehicle is locking.", "Could not lock your vehicle"},
-	"unlock": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) { return a.Unlock(ctx, id) },
-		"Your vehicle is unlocking.", "Could not unlock your vehicle"},
-	"start-charge": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) {
-		return a.StartCharge(ctx, id)
-	}, "Charging is starting.", "Could not start charging"},
-	"stop-charge": {func(a *apiSession, ctx context.Context, id string) (*smartcar.ActionResult, error) {
-		return a.StopCharge(ctx, id)
-	}, "Charging is stopping.", "Could not stop charging"},
+	"lock":         {(*smartcar.Client).Lock, "Your vehicle is locking.", "Could not lock your vehicle"},
+	"unlock":       {(*smartcar.Client).Unlock, "Your vehicle is unlocking.", "Could not unlock your vehicle"},
+	"start-charge": {(*smartcar.Client).StartCharge, "Charging is starting.", "Could not start charging"},
+	"stop-charge":  {(*smartcar.Client).StopCharge, "Charging is stopping.", "Could not stop charging"},
 }
 
 // handleCommand sends a command to the vehicle and goes back to its page with a flash
@@ -55,7 +49,7 @@ func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerF
 		var connID int64
 		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
-			_, err := cmd.run(api, ctx, id)
+			_, err := cmd.run(api.Client, ctx, id)
 			return err
 		})
 		if err != nil && mustReconnect(err) {

@@ -45,6 +45,13 @@ type fakeSmartcar struct {
 	unlocked map[string]bool
 	commands []string
 	batches  int
+	units    string // sc-unit-system of the last vehicle request
+}
+
+func (f *fakeSmartcar) lastUnits() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.units
 }
 
 type fakeVehicle struct {
@@ -163,6 +170,7 @@ func (f *fakeSmartcar) serve(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 401, "AUTHENTICATION", "", "Invalid or expired token for this vehicle.")
 		return
 	}
+	f.units = r.Header.Get("sc-unit-system")
 	if sub == "/batch" && r.Method == http.MethodPost {
 		f.batches++
 		var req struct {
@@ -190,6 +198,9 @@ func (f *fakeSmartcar) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, body := f.vehicleAnswer(id, r.Method, sub, r.Header.Get("sc-unit-system"))
+	if status == 200 && r.Method == http.MethodGet {
+		w.Header()["sc-data-age"] = []string{"2026-05-01T09:55:00.000Z"}
+	}
 	writeJSON(w, status, body)
 }
 

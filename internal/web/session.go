@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -112,18 +113,10 @@ func (s *sessionStore) load(r *http.Request) *session {
 	}
 	sess.Flash = flash{Kind: str(v["fk"]), Message: str(v["fm"])}
 	sess.NextID = num(v["next"])
-	n := num(v["n"])
-	for i := range min(n, maxConnections) {
-		c := connection{
-			ID:           num(v[key(i, "id")]),
-			AccessToken:  str(v[key(i, "at")]),
-			RefreshToken: str(v[key(i, "rt")]),
-		}
-		if exp := num(v[key(i, "exp")]); exp != 0 {
-			c.Expiry = time.Unix(exp, 0)
-		}
-		if c.RefreshToken == "" && c.AccessToken == "" {
-			continue
+	for i := range int64(maxConnections) {
+		c, ok := parseConnection(str(v[key(i)]))
+		if !ok {
+			break
 		}
 		sess.Connections = append(sess.Connections, c)
 	}
@@ -151,17 +144,8 @@ func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessio
 	if len(conns) > maxConnections {
 		conns = conns[:maxConnections]
 	}
-	if len(conns) > 0 {
-		v["n"] = int64(len(conns))
-	}
 	for i, c := range conns {
-		i := int64(i)
-		v[key(i, "id")] = c.ID
-		v[key(i, "at")] = c.AccessToken
-		v[key(i, "rt")] = c.RefreshToken
-		if !c.Expiry.IsZero() {
-			v[key(i, "exp")] = c.Expiry.Unix()
-		}
+		v[key(int64(i))] = formatConnection(c)
 	}
 	sess.raw.Values = v
 	if len(v) == 0 {
@@ -263,7 +247,36 @@ func (sess *session) takeFlash() flash {
 	return f
 }
 
-func key(i int64, field string) string { return "c" + strconv.FormatInt(i, 10) + field }
+// key names the value of the i-th connection.
+func key(i int64) string { return "c" + strconv.FormatInt(i, 10) }
+
+// A connection is stored as one string, "id|access|refresh|expiry-unix": one gob
+// entry instead of four keeps the cookie small. Tokens never contain "|" (Smartcar's
+// are UUIDs); a value that does not parse is ignored, like a missing one.
+func formatConnection(c connection) string {
+	var exp int64
+	if !c.Expiry.IsZero() {
+		exp = c.Expiry.Unix()
+	}
+	return strconv.FormatInt(c.ID, 10) + "|" + c.AccessToken + "|" + c.RefreshToken + "|" + strconv.FormatInt(exp, 10)
+}
+
+func parseConnection(s string) (connection, bool) {
+	parts := strings.Split(s, "|")
+	if len(parts) != 4 {
+		return connection{}, false
+	}
+	id, err1 := strconv.ParseInt(parts[0], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || parts[2] == "" && parts[1] == "" {
+		return connection{}, false
+	}
+	c := connection{ID: id, AccessToken: parts[1], RefreshToken: parts[2]}
+	if exp != 0 {
+		c.Expiry = time.Unix(exp, 0)
+	}
+	return c, true
+}
 
 func str(v any) string {
 	s, _ := v.(string)

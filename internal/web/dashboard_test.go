@@ -1,0 +1,300 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// vehicleID finds a connected fake vehicle by make.
+func (f *fakeSmartcar) vehicleOf(ids []string, make string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if f.vehicles[id].Make == make {
+			return id
+		}
+	}
+	f.t.Fatalf("no %s among %v", make, ids)
+	return ""
+}
+
+func TestDashboard(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 2)
+	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
+
+	t.Run("electric", func(t *testing.T) {
+		before := f.requests.Load()
+		r := a.get("/vehicle/" + tesla + "?c=1")
+		r.wantStatus(t, http.StatusOK)
+		if got := f.requests.Load() - before; got != 1 {
+			t.Errorf("%d upstream requests for one dashboard view, want 1 (one batch)", got)
+		}
+		checks := map[string]string{
+			"vehicle-name": "TESLA Model 0",
+			"vin":          "0SCTEST0000000001",
+			"battery":      "81%",
+			"fuel":         "Not available on this vehicle",
+			"oil":          "Not available on this vehicle",
+			"odometer":     "12,346 km",
+			"location":     "39.73920, -104.99030",
+			"charge":       "Charging",
+			"charge-limit": "80%",
+			"tires":        "230 kPa",
+			"security":     "Locked",
+		}
+		for id, want := range checks {
+			if got := textOf(r.body, id); !strings.Contains(got, want) {
+				t.Errorf("#%s = %q, want it to contain %q", id, got, want)
+			}
+		}
+		if !strings.Contains(textOf(r.body, "battery"), "Updated 5 minutes ago") {
+			t.Errorf("no data age on the battery: %s", textOf(r.body, "battery"))
+		}
+		if !strings.Contains(element(r.body, "battery"), `<meter`) {
+			t.Error("no gauge for the battery")
+		}
+		if href := attr(r.body, "map-link", "href"); !strings.HasPrefix(href, "https://www.openstreetmap.org/?mlat=39.73920&mlon=-104.99030") {
+			t.Errorf("map link %q", href)
+		}
+		for _, id := range []string{"lock-button", "unlock-button", "start-charge-button", "stop-charge-button", "disconnect-link"} {
+			if element(r.body, id) == "" {
+				t.Errorf("no #%s", id)
+			}
+		}
+		if strings.Contains(textOf(r.body, "security"), "Front left door Open") == false {
+			t.Errorf("open door not shown: %s", textOf(r.body, "security"))
+		}
+	})
+
+	t.Run("fuel", func(t *testing.T) {
+		r := a.get("/vehicle/" + chevy) // no connection hint: the only connection is used
+		r.wantStatus(t, http.StatusOK)
+		for id, want := range map[string]string{"fuel": "52%", "battery": "Not available", "oil": "35%"} {
+			if got := textOf(r.body, id); !strings.Contains(got, want) {
+				t.Errorf("#%s = %q, want %q", id, got, want)
+			}
+		}
+		if element(r.body, "start-charge-button") != "" {
+			t.Error("charging offered on a fuel vehicle")
+		}
+	})
+
+	t.Run("imperial", func(t *testing.T) {
+		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c=1"}})
+		r.wantRedirect(t, "/vehicle/"+tesla+"?c=1")
+		r = a.get("/vehicle/" + tesla + "?c=1")
+		if f.lastUnits() != "imperial" {
+			t.Errorf("sc-unit-system sent: %q", f.lastUnits())
+		}
+		if got := textOf(r.body, "odometer"); !strings.Contains(got, " mi") {
+			t.Errorf("odometer %q not in miles", got)
+		}
+		if got := textOf(r.body, "tires"); !strings.Contains(got, "psi") {
+			t.Errorf("tires %q not in psi", got)
+		}
+		a.post("/units", url.Values{"units": {"metric"}, "next": {"//evil.example/x"}}).wantRedirect(t, "/vehicle")
+		a.post("/units", url.Values{"units": {"furlongs"}}).wantStatus(t, http.StatusBadRequest)
+	})
+
+	t.Run("unknown vehicle", func(t *testing.T) {
+		r := a.get("/vehicle/00000000-0000-4000-8000-999999999999")
+		r.wantStatus(t, http.StatusUnauthorized)
+		if element(r.body, "reconnect-button") == "" {
+			t.Errorf("page: %s", text(r.body))
+		}
+		// A refusal for one vehicle does not cost the connection.
+		a.get("/vehicle").wantStatus(t, http.StatusOK)
+	})
+}
+
+func TestDashboardPermissions(t *testing.T) {
+	f := newFakeSmartcar(t)
+	f.scopes = []string{"read_vehicle_info", "read_odometer", "read_security"}
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 1)
+	r := a.get("/vehicle/" + ids[0])
+	r.wantStatus(t, http.StatusOK)
+	for _, id := range []string{"odometer", "security"} {
+		if element(r.body, id) == "" {
+			t.Errorf("granted #%s not shown", id)
+		}
+	}
+	for _, id := range []string{"battery", "fuel", "location", "tires", "oil", "charge", "vin", "lock-button", "start-charge-button"} {
+		if element(r.body, id) != "" {
+			t.Errorf("#%s shown without its permission", id)
+		}
+	}
+	if got := textOf(r.body, "not-shared"); !strings.Contains(got, "location") || !strings.Contains(got, "lock and unlock") {
+		t.Errorf("not-shared line %q", got)
+	}
+}
+
+func TestDashboardAllSignalsFail(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 1)
+	body := errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")
+	for _, p := range []string{"/odometer", "/location", "/fuel", "/battery", "/charge", "/charge/limit", "/tires/pressure", "/engine/oil", "/security"} {
+		f.failOn(p, fakeError{Status: 409, Body: body})
+	}
+	r := a.get("/vehicle/" + ids[0])
+	r.wantStatus(t, http.StatusConflict)
+	if element(r.body, "retry-link") == "" || textOf(r.body, "error-code") != "VEHICLE_STATE.ASLEEP" {
+		t.Errorf("page: %s", text(r.body))
+	}
+}
+
+func TestCommands(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 2)
+	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
+
+	tests := []struct {
+		name, vehicle, command string
+		fail                   *fakeError
+		wantFlash              string
+		wantKind               string
+	}{
+		{"lock", tesla, "lock", nil, "Your vehicle is locking.", "success"},
+		{"unlock", tesla, "unlock", nil, "Your vehicle is unlocking.", "success"},
+		{"start charge", tesla, "start-charge", nil, "Charging is starting.", "success"},
+		{"stop charge", tesla, "stop-charge", nil, "Charging is stopping.", "success"},
+		{"charge a fuel car", chevy, "start-charge", nil, "Could not start charging: this is not available on this vehicle.", "error"},
+		{"in motion", tesla, "lock", &fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "IN_MOTION", "d", "")},
+			"Could not lock your vehicle: the vehicle is moving. Try again once it is parked.", "error"},
+		{"unplugged", tesla, "start-charge", &fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "CHARGING_PLUG_NOT_CONNECTED", "d", "")},
+			"Could not start charging: the charging cable is not plugged in.", "error"},
+		{"rate limited", tesla, "unlock", &fakeError{Status: 429, RetryAfter: "30", Body: errorJSON(429, "RATE_LIMIT", "VEHICLE", "d", "")},
+			"Could not unlock your vehicle: too many requests. Try again in 30 seconds.", "error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.mu.Lock()
+			clear(f.fail)
+			if tc.fail != nil {
+				f.fail["/security"], f.fail["/charge"] = *tc.fail, *tc.fail
+			}
+			f.mu.Unlock()
+			r := a.post("/vehicle/"+tc.vehicle+"/"+tc.command, url.Values{"c": {"1"}})
+			r.wantRedirect(t, "/vehicle/"+tc.vehicle+"?c=1")
+			f.mu.Lock()
+			clear(f.fail)
+			f.mu.Unlock()
+			page := a.get("/vehicle/" + tc.vehicle + "?c=1")
+			page.wantStatus(t, http.StatusOK)
+			flash := textOf(page.body, "flash")
+			if flash != tc.wantFlash {
+				t.Errorf("flash %q, want %q", flash, tc.wantFlash)
+			}
+			if !strings.Contains(attr(page.body, "flash", "class"), "flash-"+tc.wantKind) {
+				t.Errorf("flash class %q", attr(page.body, "flash", "class"))
+			}
+			// Shown once.
+			if again := a.get("/vehicle/" + tc.vehicle + "?c=1"); element(again.body, "flash") != "" {
+				t.Error("flash shown twice")
+			}
+		})
+	}
+
+	t.Run("cross-origin", func(t *testing.T) {
+		f.mu.Lock()
+		n := len(f.commands)
+		f.mu.Unlock()
+		r := a.post("/vehicle/"+tesla+"/unlock", url.Values{"c": {"1"}}, "Sec-Fetch-Site", "cross-site")
+		r.wantStatus(t, http.StatusForbidden)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.commands) != n {
+			t.Error("a cross-origin form reached the vehicle")
+		}
+	})
+	t.Run("unknown command", func(t *testing.T) {
+		a.post("/vehicle/"+tesla+"/self-destruct", nil).wantStatus(t, http.StatusNotFound)
+	})
+	t.Run("permission refused", func(t *testing.T) {
+		f.failOn("/security", fakeError{Status: 403, Body: errorJSON(403, "PERMISSION", "", "d", "")})
+		defer func() { f.mu.Lock(); clear(f.fail); f.mu.Unlock() }()
+		r := a.post("/vehicle/"+tesla+"/lock", url.Values{"c": {"1"}})
+		r.wantStatus(t, http.StatusForbidden)
+		if element(r.body, "reconnect-button") == "" {
+			t.Errorf("page: %s", text(r.body))
+		}
+	})
+}
+
+func TestDisconnect(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 2)
+
+	r := a.get("/vehicle/" + ids[0] + "/disconnect?c=1&name=TESLA+Model+0")
+	r.wantStatus(t, http.StatusOK)
+	if action := attr(r.body, "disconnect", "id"); action == "" || element(r.body, "confirm-disconnect") == "" {
+		t.Fatalf("confirm page: %s", text(r.body))
+	}
+	if !strings.Contains(text(r.body), "Disconnect TESLA Model 0?") {
+		t.Errorf("confirm page: %s", text(r.body))
+	}
+	// The first click alone (a GET) changed nothing; a POST without the confirmation
+	// does nothing either.
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}}).wantStatus(t, http.StatusBadRequest)
+	if len(f.commands) != 0 {
+		t.Fatalf("commands before confirmation: %v", f.commands)
+	}
+	// Cross-origin confirmation is refused.
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}, "Sec-Fetch-Site", "cross-site").
+		wantStatus(t, http.StatusForbidden)
+
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+	r = a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 1 {
+		t.Fatalf("%d vehicles after disconnecting one of two", n)
+	}
+	if !strings.Contains(textOf(r.body, "flash"), "disconnected") {
+		t.Errorf("flash %q", textOf(r.body, "flash"))
+	}
+	// The last one: the connection is gone, back to the start.
+	a.post("/vehicle/"+ids[1]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/login")
+	a.get("/vehicle").wantRedirect(t, "/login")
+}
+
+func TestSeveralConnections(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	first := a.connectFake(f, 1)
+	a.connectFake(f, 3)
+	r := a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 4 {
+		t.Fatalf("%d vehicles, want 4", n)
+	}
+	// A vehicle of the older connection, without a hint: found by trying each.
+	a.get("/vehicle/" + first[0]).wantStatus(t, http.StatusOK)
+
+	// Many more Connects: the oldest connections are dropped and the cookie stays small.
+	for range maxConnections + 2 {
+		a.connectFake(f, 1)
+	}
+	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
+		if c.Name == sessionCookie {
+			t.Logf("session cookie with %d connections: %d bytes", maxConnections, len(c.Value))
+			if len(c.Value) > 3000 {
+				t.Errorf("session cookie is %d bytes", len(c.Value))
+			}
+		}
+	}
+	r = a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != maxConnections {
+		t.Errorf("%d vehicles, want %d (one per kept connection)", n, maxConnections)
+	}
+}
