@@ -279,7 +279,7 @@ func TestSeveralConnections(t *testing.T) {
 		t.Fatalf("%d vehicles, want 4", n)
 	}
 	// A vehicle of the older connection, without a hint: found by trying each.
-	a.get("/vehicle/" + first[0]).wantStatus(t, http.StatusOK)
+	a.get("/vehicle/"+first[0]).wantStatus(t, http.StatusOK)
 
 	// Many more Connects: the oldest connections are dropped and the cookie stays small.
 	for range maxConnections + 2 {
