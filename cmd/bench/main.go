@@ -138,7 +138,9 @@ type bench struct {
 	rep   *report
 	load  loader
 	procs []*proc
-	self  string // this executable, for the bare servers
+	// closers stop what the benchmark serves itself (the delaying proxy).
+	closers []func()
+	self    string // this executable, for the bare servers
 
 	appBin, sandboxBin string
 }
@@ -163,6 +165,10 @@ func (b *bench) stopAll() {
 		b.procs[i].stop()
 	}
 	b.procs = nil
+	for _, c := range b.closers {
+		c()
+	}
+	b.closers = nil
 }
 
 func (b *bench) start(ctx context.Context, s startSpec) (*proc, error) {
@@ -319,6 +325,9 @@ func (b *bench) startApp(ctx context.Context, sandboxURL string, port int) (*pro
 		),
 	})
 }
+
+// healthzTarget names the app's /healthz in the /login table.
+const healthzTarget = "app /healthz (middleware floor)"
 
 func appRedirect(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) + "/exchange" }
 
@@ -530,6 +539,10 @@ func (b *bench) benchLogin(ctx context.Context, expressDir string) error {
 	targets := []loadTarget{
 		{name: "app", url: app.URL + "/login", proc: app, onPeak: func(p int64) { mem.PeakRSS = max(mem.PeakRSS, p) }},
 		{name: "bare net/http", url: bare.URL + "/login"},
+		// The floor of any app route: chi, request id, access log, recover, security
+		// headers, cross-origin check, and a 2-byte answer. It tells how much of the
+		// gap to the bare handler is the middleware rather than /login's own work.
+		{name: healthzTarget, url: app.URL + "/healthz"},
 	}
 	var exMem *procMem
 	if expressDir != "" {

@@ -31,7 +31,9 @@ type report struct {
 	APILatency time.Duration
 	// LatencyHonoured is false when the sandbox had no latency knob.
 	LatencyHonoured bool
-	Vehicle         []vehicleTiming
+	// LatencyVia says how the latency was added.
+	LatencyVia string
+	Vehicle    []vehicleTiming
 
 	API        map[string][]loadResult
 	APIPath    string
@@ -176,11 +178,12 @@ func (r *report) markdown() string {
 
 	w("## 1. `GET /login` throughput\n\n")
 	w("Each `/login` renders the Connect page and sets a session cookie with a fresh OAuth state (random, encrypted and signed): that is the honest per-request cost. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
-	r.loadTable(&b, r.Login, []string{"app", "bare net/http", "express"}, "bare net/http")
+	r.loadTable(&b, r.Login, []string{"app", "bare net/http", "express", healthzTarget}, "bare net/http")
+	w("The last row is the app's `GET /healthz` (a 2-byte answer through the same router and middleware: request id, access log, recover, security headers, cross-origin check): the most any route of the app could reach, so the gap between it and the bare handler is the middleware's, and the gap between it and `/login` is the session cookie and the template.\n\n")
 
 	w("## 2. `GET /vehicle` time\n\n")
-	w("The sandbox's API answers each call after %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
-		o.Latency, ms(r.APILatency), o.VehReqs)
+	w("Every API call answers after %s, added by %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
+		o.Latency, r.LatencyVia, ms(r.APILatency), o.VehReqs)
 	w("| Server | Vehicles | Listed | Median | Min | Max | Median ÷ latency |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range r.Vehicle {
 		ts := slices.Clone(v.Times)
