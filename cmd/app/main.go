@@ -155,6 +155,11 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fail(err)
 	}
 	a.URL = (&url.URL{Scheme: redirect.Scheme, Host: redirect.Host}).String()
+	if withPort(redirect, appLn.Addr()) != redirect {
+		// With real credentials the redirect URI is registered with Smartcar and cannot
+		// follow the listener; it then points elsewhere (a proxy, say).
+		a.URL = "http://" + appLn.Addr().String()
+	}
 	a.serve(ctx, "app", appLn, handler)
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
 	return a, nil
@@ -185,6 +190,9 @@ func (a *app) startSandbox(ctx context.Context, addr string, sc *smartcar.Config
 	return origin, nil
 }
 
+// shutdownBudget is how long in-flight requests get to finish at shutdown.
+const shutdownBudget = 5 * time.Second
+
 // serve runs one HTTP server on ln until ctx ends, then shuts it down, giving in-flight
 // requests (a token exchange, say) a few seconds to finish.
 func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler) {
@@ -204,9 +212,15 @@ func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Ha
 			return
 		case <-ctx.Done():
 		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownBudget)
 		defer cancel()
 		err := srv.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A browser may hold a pre-opened connection that never carries a request;
+			// past the budget, stop waiting for it.
+			a.log.Warn("requests still open after the shutdown budget; closing them", "server", name, "budget", shutdownBudget)
+			err = srv.Close()
+		}
 		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 			err = serr
 		}
