@@ -211,3 +211,33 @@ func TestChecks(t *testing.T) {
 		t.Errorf("without latency: %s", v)
 	}
 }
+
+// TestDelayProxy checks the proxy forwards every path and keeps the Host the client
+// used (the sandbox builds its Connect URLs from it). Its delay is not asserted: no
+// test here measures wall-clock time.
+func TestDelayProxy(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Host+" "+r.URL.RequestURI())
+	}))
+	defer backend.Close()
+	b := &bench{}
+	defer b.stopAll()
+	origin, err := b.delayProxy(t.Context(), backend.URL, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v2.0/vehicles?limit=1", "/oauth/authorize?a=b"} {
+		resp, err := http.Get(origin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := strings.TrimPrefix(origin, "http://") + " " + path; string(body) != want {
+			t.Errorf("got %q, want %q", body, want)
+		}
+	}
+	if !apiPathRE.MatchString("/v2.0/vehicles") || apiPathRE.MatchString("/connect/login") || apiPathRE.MatchString("/vehicle") {
+		t.Error("apiPathRE matches the wrong paths")
+	}
+}
