@@ -183,7 +183,11 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 		}
 	}
 
-	var failures []error
+	type failure struct {
+		scope string
+		err   error
+	}
+	var failures []failure
 	ok := func(m smartcar.Meta) tile {
 		t := tile{State: tileOK, Age: ago(m.DataAge, now)}
 		if !m.DataAge.IsZero() {
@@ -191,9 +195,9 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 		}
 		return t
 	}
-	fail := func(err error) tile {
+	fail := func(scope string, err error) tile {
 		if !errors.Is(err, smartcar.ErrNotInBatch) {
-			failures = append(failures, err)
+			failures = append(failures, failure{scope, err})
 		}
 		return tileFor(err)
 	}
@@ -204,12 +208,12 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 		p.VIN.tile, p.VIN.Value = ok(v.Meta), v.VIN
 	}
 	if v, err := b.Odometer(); err != nil {
-		p.Odometer.tile = fail(err)
+		p.Odometer.tile = fail("read_odometer", err)
 	} else {
 		p.Odometer.tile, p.Odometer.Distance = ok(v.Meta), number(v.Distance, 0)
 	}
 	if v, err := b.Location(); err != nil {
-		p.Location.tile = fail(err)
+		p.Location.tile = fail("read_location", err)
 	} else {
 		p.Location.tile = ok(v.Meta)
 		p.Location.Latitude = strconv.FormatFloat(v.Latitude, 'f', 5, 64)
@@ -217,78 +221,89 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 		p.Location.MapURL = osmURL(v.Latitude, v.Longitude)
 	}
 	if v, err := b.Fuel(); err != nil {
-		p.Fuel.tile = fail(err)
+		p.Fuel.tile = fail("read_fuel", err)
 	} else {
 		p.Fuel.tile = ok(v.Meta)
 		p.Fuel.Range, p.Fuel.Percent = number(v.Range, 0), percent(v.PercentRemaining)
 		p.Fuel.Fraction, p.Fuel.Amount = v.PercentRemaining, number(v.AmountRemaining, 1)
 	}
 	if v, err := b.Battery(); err != nil {
-		p.Battery.tile = fail(err)
+		p.Battery.tile = fail("read_battery", err)
 	} else {
 		p.Battery.tile = ok(v.Meta)
 		p.Battery.Range, p.Battery.Percent = number(v.Range, 0), percent(v.PercentRemaining)
 		p.Battery.Fraction = v.PercentRemaining
 	}
 	if v, err := b.Charge(); err != nil {
-		p.Charge.tile = fail(err)
+		p.Charge.tile = fail("read_charge", err)
 	} else {
 		p.Charge.tile = ok(v.Meta)
 		p.Charge.PluggedIn, p.Charge.State = v.IsPluggedIn, chargeStateWords(v.State)
 		p.Charge.Charging = v.State == smartcar.Charging
 	}
 	if v, err := b.ChargeLimit(); err != nil {
-		p.ChargeLimit.tile = fail(err)
+		p.ChargeLimit.tile = fail("read_charge", err)
 	} else {
 		p.ChargeLimit.tile = ok(v.Meta)
 		p.ChargeLimit.Percent, p.ChargeLimit.Fraction = percent(v.Limit), v.Limit
 	}
 	if v, err := b.TirePressure(); err != nil {
-		p.Tires.tile = fail(err)
+		p.Tires.tile = fail("read_tires", err)
 	} else {
 		p.Tires.tile = ok(v.Meta)
 		p.Tires.FrontLeft, p.Tires.FrontRight = number(v.FrontLeft, 0), number(v.FrontRight, 0)
 		p.Tires.BackLeft, p.Tires.BackRight = number(v.BackLeft, 0), number(v.BackRight, 0)
 	}
 	if v, err := b.EngineOil(); err != nil {
-		p.Oil.tile = fail(err)
+		p.Oil.tile = fail("read_engine_oil", err)
 	} else {
 		p.Oil.tile = ok(v.Meta)
 		p.Oil.Percent, p.Oil.Fraction = percent(v.LifeRemaining), v.LifeRemaining
 	}
 	if v, err := b.LockStatus(); err != nil {
-		p.Security.tile = fail(err)
+		p.Security.tile = fail("read_security", err)
 	} else {
 		p.Security.tile = ok(v.Meta)
 		p.Security.Locked, p.Security.Openings = v.IsLocked, openings(v)
 	}
 
-	// Every live signal failed, and not only because the vehicle lacks it: there is
-	// nothing to show, so explain the error instead.
-	if !anyOK(p) {
-		for _, err := range failures {
-			if !isUnavailable(err) {
-				return nil, err
-			}
-		}
-	}
-
-	// Hide what the user did not grant; offer the commands the grant allows.
-	if !shown("read_vin") {
-		p.VIN.State = ""
-	}
-	for _, s := range []struct {
+	// Hide what the user did not grant.
+	live := []struct {
 		t     *tile
 		scope string
 	}{
 		{&p.Odometer.tile, "read_odometer"}, {&p.Location.tile, "read_location"}, {&p.Fuel.tile, "read_fuel"},
 		{&p.Battery.tile, "read_battery"}, {&p.Charge.tile, "read_charge"}, {&p.ChargeLimit.tile, "read_charge"},
 		{&p.Tires.tile, "read_tires"}, {&p.Oil.tile, "read_engine_oil"}, {&p.Security.tile, "read_security"},
-	} {
+	}
+	if !shown("read_vin") {
+		p.VIN.State = ""
+	}
+	for _, s := range live {
 		if !shown(s.scope) {
 			s.t.State = ""
 		}
 	}
+	// Every signal shown failed, and not only because the vehicle lacks it (as
+	// Smartcar's error test accounts do): there is nothing to show, so explain the
+	// error instead.
+	if !anyOK(p) {
+		for _, f := range failures {
+			if !shown(f.scope) {
+				continue
+			}
+			err := f.err
+			var se *smartcar.Error
+			if errors.As(err, &se) && se.Type == smartcar.TypeCompatibility && se.Code != "VEHICLE_NOT_CAPABLE" {
+				return nil, err // MAKE_NOT_COMPATIBLE, SMARTCAR_NOT_CAPABLE: the whole vehicle
+			}
+			if !isUnavailable(err) || errors.As(err, &se) && se.Type == smartcar.TypePermission && granted != nil {
+				// A 403 despite a granted permission is a real refusal.
+				return nil, err
+			}
+		}
+	}
+
 	p.CanLock = granted != nil && slices.Contains(granted, "control_security") || granted == nil && p.Security.OK()
 	p.CanCharge = (granted != nil && slices.Contains(granted, "control_charge") || granted == nil) &&
 		(p.Charge.OK() || p.Battery.OK())

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -215,5 +217,186 @@ func TestSandboxRefresh(t *testing.T) {
 	e.get("/vehicle").wantStatus(t, http.StatusOK)
 	if got := e.upstream.Load() - before; got != perView {
 		t.Errorf("%d upstream requests with the refreshed token, want %d", got, perView)
+	}
+}
+
+// firstVehicleLink returns the dashboard link of the first row of the list.
+func firstVehicleLink(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<td class="mono small" data-label="Vehicle ID"><a href="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no vehicle link: %s", text(body))
+	}
+	return html.UnescapeString(m[1])
+}
+
+func TestSandboxDashboard(t *testing.T) {
+	e := newSandboxEnv(t)
+	e.login("TESLA", "driver@example.com")
+	r := e.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	link := firstVehicleLink(t, r.body)
+
+	r = e.get(link)
+	r.wantStatus(t, http.StatusOK)
+	if !strings.Contains(textOf(r.body, "vehicle-name"), "TESLA") {
+		t.Errorf("name %q", textOf(r.body, "vehicle-name"))
+	}
+	if len(textOf(r.body, "vin")) != 17 {
+		t.Errorf("VIN %q", textOf(r.body, "vin"))
+	}
+	for _, id := range []string{"battery", "odometer", "location", "security", "tires", "charge"} {
+		if got := textOf(r.body, id); got == "" || strings.Contains(got, "Not available") || !strings.Contains(got, "Updated") {
+			t.Errorf("#%s = %q", id, got)
+		}
+	}
+	if got := textOf(r.body, "fuel"); !strings.Contains(got, "Not available on this vehicle") {
+		t.Errorf("a Tesla with fuel: %q", got)
+	}
+	for _, cmd := range []struct{ path, flash string }{
+		{"lock", "Your vehicle is locking."}, {"unlock", "Your vehicle is unlocking."},
+		{"start-charge", ""}, {"stop-charge", ""},
+	} {
+		id := strings.TrimPrefix(link, "/vehicle/")
+		id, _, _ = strings.Cut(id, "?")
+		resp := e.post("/vehicle/"+id+"/"+cmd.path, url.Values{"c": {"1"}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: status %d: %s", cmd.path, resp.StatusCode, text(resp.body))
+		}
+		page := e.get(resp.Header.Get("Location"))
+		flash := textOf(page.body, "flash")
+		if flash == "" || cmd.flash != "" && flash != cmd.flash {
+			t.Errorf("%s: flash %q", cmd.path, flash)
+		}
+	}
+}
+
+func TestSandboxErrorAccounts(t *testing.T) {
+	tests := []struct {
+		account    string
+		status     int
+		action     string // id of the action element
+		wantText   string
+		retryAfter bool
+	}{
+		{"VALIDATION.PARAMETER", 400, "error-action", "", false},
+		{"CONNECTED_SERVICES_ACCOUNT.VEHICLE_MISSING", 400, "retry-link", "", false},
+		{"AUTHENTICATION.NULL", 401, "reconnect-button", "", false},
+		{"PERMISSION.NULL", 403, "reconnect-button", "", false},
+		{"RESOURCE_NOT_FOUND.PATH", 404, "error-action", "", false},
+		{"VEHICLE_STATE.ASLEEP", 409, "retry-link", "", false},
+		{"VEHICLE_STATE.UNKNOWN", 409, "retry-link", "", false},
+		{"RATE_LIMIT.VEHICLE", 429, "retry-link", "seconds before trying again", true},
+		{"BILLING.VEHICLE_LIMIT", 430, "retry-link", "", false},
+		{"SERVER.INTERNAL", 500, "retry-link", "", false},
+		{"COMPATIBILITY.MAKE_NOT_COMPATIBLE", 501, "error-action", "", false},
+		{"UPSTREAM.NO_RESPONSE", 502, "retry-link", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.account, func(t *testing.T) {
+			e := newSandboxEnv(t)
+			e.login("FORD", tc.account+"@smartcar.com")
+			r := e.get("/vehicle")
+			r.wantStatus(t, http.StatusOK) // make, model and year are static: the list works
+			link := firstVehicleLink(t, r.body)
+
+			r = e.get(link)
+			r.wantStatus(t, tc.status)
+			if element(r.body, tc.action) == "" {
+				t.Errorf("no #%s: %s", tc.action, text(r.body))
+			}
+			typ, code, _ := strings.Cut(tc.account, ".")
+			if got := textOf(r.body, "error-code"); got != typ+"."+code && got != typ {
+				t.Errorf("error code %q", got)
+			}
+			if len(textOf(r.body, "smartcar-request-id")) != 36 {
+				t.Errorf("request id %q", textOf(r.body, "smartcar-request-id"))
+			}
+			if tc.retryAfter != (element(r.body, "retry-after") != "") {
+				t.Errorf("retry-after shown: %v: %s", !tc.retryAfter, text(r.body))
+			}
+			if !strings.Contains(text(r.body), tc.wantText) {
+				t.Errorf("page lacks %q: %s", tc.wantText, text(r.body))
+			}
+			if title := textOf(r.body, "error-title"); title == "" || title == http.StatusText(tc.status) && tc.status != 404 {
+				t.Errorf("title %q", title)
+			}
+		})
+	}
+}
+
+func TestSandboxCommandRefused(t *testing.T) {
+	e := newSandboxEnv(t)
+	e.login("TESLA", "VEHICLE_STATE.IN_MOTION@smartcar.com")
+	link := firstVehicleLink(t, e.get("/vehicle").body)
+	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
+	r := e.post("/vehicle/"+id+"/lock", url.Values{"c": {"1"}})
+	r.wantRedirect(t, "/vehicle/"+id+"?c=1")
+	page := e.get("/vehicle?page=1")
+	want := "Could not lock your vehicle: the vehicle is moving. Try again once it is parked."
+	if got := textOf(page.body, "flash"); got != want {
+		t.Errorf("flash %q, want %q", got, want)
+	}
+}
+
+func TestSandboxDisconnect(t *testing.T) {
+	e := newSandboxEnv(t)
+	e.login("KIA", "2-vehicles@smartcar.com")
+	r := e.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 2 {
+		t.Fatalf("%d vehicles", n)
+	}
+	link := firstVehicleLink(t, r.body)
+	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
+	e.get("/vehicle/" + id + "/disconnect?c=1").wantStatus(t, http.StatusOK)
+	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+	r = e.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 1 || strings.Contains(r.body, id) {
+		t.Fatalf("%d vehicles after disconnect", n)
+	}
+	// The disconnected vehicle is refused from now on.
+	if r := e.get("/vehicle/" + id + "?c=1"); r.StatusCode == http.StatusOK {
+		t.Error("dashboard of a disconnected vehicle")
+	}
+}
+
+// TestSandboxUpstreamRequests counts the requests the app sends to Smartcar per page
+// view, for accounts with 1 and 50 vehicles.
+func TestSandboxUpstreamRequests(t *testing.T) {
+	for _, tc := range []struct {
+		account   string
+		vehicles  int
+		wantList  int64
+		wantFirst int
+	}{
+		{"one@example.com", 1, 1 + 1, 1},
+		{"50-vehicles@smartcar.com", 50, 1 + vehiclesPerPage, vehiclesPerPage},
+	} {
+		t.Run(strconv.Itoa(tc.vehicles), func(t *testing.T) {
+			e := newSandboxEnv(t)
+			e.login("TESLA", tc.account)
+			before := e.upstream.Load()
+			r := e.get("/vehicle")
+			r.wantStatus(t, http.StatusOK)
+			list := e.upstream.Load() - before
+			if n := count(r.body, "vehicle-row"); n != tc.wantFirst {
+				t.Errorf("%d rows on the first page", n)
+			}
+			link := firstVehicleLink(t, r.body)
+			before = e.upstream.Load()
+			e.get(link).wantStatus(t, http.StatusOK)
+			detail := e.upstream.Load() - before
+
+			lastPage := (tc.vehicles + vehiclesPerPage - 1) / vehiclesPerPage
+			before = e.upstream.Load()
+			e.get("/vehicle?page=" + strconv.Itoa(lastPage)).wantStatus(t, http.StatusOK)
+			last := e.upstream.Load() - before
+
+			t.Logf("%d vehicle(s): /vehicle = %d upstream requests (page 1), %d (page %d); /vehicle/{id} = %d",
+				tc.vehicles, list, last, lastPage, detail)
+			if list != tc.wantList || detail != 1 {
+				t.Errorf("got %d and %d upstream requests, want %d and 1", list, detail, tc.wantList)
+			}
+		})
 	}
 }
