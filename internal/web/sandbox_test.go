@@ -348,7 +348,7 @@ func TestSandboxDisconnect(t *testing.T) {
 	}
 	link := firstVehicleLink(t, r.body)
 	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	e.get("/vehicle/" + id + "/disconnect?c=1").wantStatus(t, http.StatusOK)
+	e.get("/vehicle/"+id+"/disconnect?c=1").wantStatus(t, http.StatusOK)
 	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
 	r = e.get("/vehicle")
 	if n := count(r.body, "vehicle-row"); n != 1 || strings.Contains(r.body, id) {
@@ -389,7 +389,7 @@ func TestSandboxUpstreamRequests(t *testing.T) {
 
 			lastPage := (tc.vehicles + vehiclesPerPage - 1) / vehiclesPerPage
 			before = e.upstream.Load()
-			e.get("/vehicle?page=" + strconv.Itoa(lastPage)).wantStatus(t, http.StatusOK)
+			e.get("/vehicle?page="+strconv.Itoa(lastPage)).wantStatus(t, http.StatusOK)
 			last := e.upstream.Load() - before
 
 			t.Logf("%d vehicle(s): /vehicle = %d upstream requests (page 1), %d (page %d); /vehicle/{id} = %d",
