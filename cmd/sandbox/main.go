@@ -67,12 +67,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8001", "`address` to listen on (host:port; port 0 picks a free one)")
 	devRedirect := fs.String("dev-redirect-uri", "http://localhost:8000/exchange", "redirect `URI` of the development client registered when no --client is given")
-	seed := fs.Uint64("seed", 0, "seed for the random vehicle data (0 = random); env SANDBOX_SEED")
 	var clients clientFlags
 	fs.Var(&clients, "client", "register an app as `ID:SECRET:REDIRECT_URI` (repeatable; the same ID again adds a redirect URI); env SANDBOX_CLIENTS, comma-separated")
+	// The environment gives the defaults; flags override it.
+	env := envDefaults{getenv: getenv}
+	seed := fs.Uint64("seed", env.uint64("SANDBOX_SEED"), "seed for the random vehicle data, for repeatable runs (0 = random); env SANDBOX_SEED")
+	latency := fs.Duration("latency", env.duration("SANDBOX_LATENCY"), "delay every API answer by this `duration` (e.g. 300ms); env SANDBOX_LATENCY")
+	jitter := fs.Duration("jitter", env.duration("SANDBOX_JITTER"), "add up to this random `duration` to --latency; env SANDBOX_JITTER")
+	failRate := fs.Float64("fail-rate", env.float("SANDBOX_FAIL_RATE"), "`fraction` (0-1) of API requests answered with the --fail-status error; env SANDBOX_FAIL_RATE")
+	failStatus := fs.Int("fail-status", env.int("SANDBOX_FAIL_STATUS", 500), "`status` of injected failures: 429 (RATE_LIMIT, with retry-after), 500 (SERVER), 502 (UPSTREAM) or 409 (VEHICLE_STATE); env SANDBOX_FAIL_STATUS")
+	hangRate := fs.Float64("hang-rate", env.float("SANDBOX_HANG_RATE"), "`fraction` (0-1) of API requests never answered until the client gives up; env SANDBOX_HANG_RATE")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sandbox [flags]\n\nOffline emulator of Smartcar test mode (Connect, token endpoint, v2.0 API) on one origin.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sandbox [flags]\n\nOffline emulator of Smartcar test mode (Connect, token endpoint, v2.0 API) on one origin.\nLatency, failures and hangs apply to API paths (/v2.0/...) only.\n\nFlags:\n")
 		fs.PrintDefaults()
+	}
+	if err := env.err(); err != nil {
+		return err
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,24 +93,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	if env := getenv("SANDBOX_CLIENTS"); env != "" {
-		for _, v := range strings.Split(env, ",") {
-			if strings.TrimSpace(v) == "" {
+	if v := getenv("SANDBOX_CLIENTS"); v != "" {
+		for _, item := range strings.Split(v, ",") {
+			if strings.TrimSpace(item) == "" {
 				continue
 			}
-			c, err := parseClient(v)
+			c, err := parseClient(item)
 			if err != nil {
 				return fmt.Errorf("SANDBOX_CLIENTS: %w", err)
 			}
 			clients = append(clients, c)
 		}
-	}
-	if env := getenv("SANDBOX_SEED"); env != "" && *seed == 0 {
-		n, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			return fmt.Errorf("SANDBOX_SEED: %w", err)
-		}
-		*seed = n
 	}
 	dev := len(clients) == 0
 	if dev {
@@ -109,11 +112,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   clients,
-		Logger:    logger,
-		Seed:      *seed,
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:    clients,
+		Logger:     logger,
+		Seed:       *seed,
+		Templates:  templates.FS,
+		Static:     static.FS,
+		Latency:    *latency,
+		Jitter:     *jitter,
+		FailRate:   *failRate,
+		FailStatus: *failStatus,
+		HangRate:   *hangRate,
 	})
 	if err != nil {
 		return err
@@ -128,7 +136,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		printDevClient(stdout, origin, clients[0])
 	}
 
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Requests derive their context from base, which ends at shutdown: that releases
+	// requests held by --hang-rate, which would otherwise stall Shutdown.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -136,6 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	case <-ctx.Done():
 	}
+	cancelBase()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -176,3 +194,41 @@ Java and Ruby SDKs:
 
 `, origin, c.ID, c.Secret, c.RedirectURIs[0])
 }
+
+// envDefaults parses environment variables used as flag defaults, remembering every
+// bad value so that all of them are reported at once.
+type envDefaults struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envDefaults) lookup(name string, parse func(string) error) {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		if err := parse(v); err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		}
+	}
+}
+
+func (e *envDefaults) uint64(name string) (n uint64) {
+	e.lookup(name, func(v string) (err error) { n, err = strconv.ParseUint(v, 10, 64); return })
+	return n
+}
+
+func (e *envDefaults) int(name string, def int) (n int) {
+	n = def
+	e.lookup(name, func(v string) (err error) { n, err = strconv.Atoi(v); return })
+	return n
+}
+
+func (e *envDefaults) float(name string) (f float64) {
+	e.lookup(name, func(v string) (err error) { f, err = strconv.ParseFloat(v, 64); return })
+	return f
+}
+
+func (e *envDefaults) duration(name string) (d time.Duration) {
+	e.lookup(name, func(v string) (err error) { d, err = time.ParseDuration(v); return })
+	return d
+}
+
+func (e *envDefaults) err() error { return errors.Join(e.errs...) }

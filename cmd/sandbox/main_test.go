@@ -135,9 +135,69 @@ func TestRunHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"-addr", "-client", "-seed", "-dev-redirect-uri"} {
+	for _, f := range []string{"-addr", "-client", "-seed", "-dev-redirect-uri", "-latency", "-jitter", "-fail-rate", "-fail-status", "-hang-rate"} {
 		if !strings.Contains(buf.String(), f) {
 			t.Errorf("help lacks %s", f)
+		}
+	}
+}
+
+func TestRunChaos(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"flags", []string{"--fail-rate", "1", "--fail-status", "429"}, nil, 429},
+		{"env", nil, map[string]string{"SANDBOX_FAIL_RATE": "1", "SANDBOX_FAIL_STATUS": "502"}, 502},
+		{"flag beats env", []string{"--fail-rate", "0"}, map[string]string{"SANDBOX_FAIL_RATE": "1"}, 401},
+		{"latency", []string{"--latency", "1ms", "--jitter", "1ms"}, map[string]string{"SANDBOX_SEED": "3"}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			origin, _, stop := start(t, append([]string{"--addr", "127.0.0.1:0"}, tt.args...), tt.env)
+			defer stop()
+			resp, err := http.Get(origin + "/v2.0/user")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunHangReleasedAtShutdown(t *testing.T) {
+	origin, _, stop := start(t, []string{"--addr", "127.0.0.1:0", "--hang-rate", "1"}, nil)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(origin + "/v2.0/user")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	if err := stop(); err != nil {
+		t.Errorf("run after shutdown with a hung request: %v", err)
+	}
+	<-done // the client is released one way or another
+}
+
+func TestRunBadChaos(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--fail-rate", "2"}, nil},
+		{[]string{"--fail-status", "418"}, nil},
+		{nil, map[string]string{"SANDBOX_LATENCY": "soon"}},
+		{nil, map[string]string{"SANDBOX_HANG_RATE": "x", "SANDBOX_FAIL_RATE": "y"}},
+	} {
+		if err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, io.Discard); err == nil {
+			t.Errorf("run(%v, %v) succeeded", tc.args, tc.env)
 		}
 	}
 }

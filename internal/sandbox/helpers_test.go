@@ -64,20 +64,31 @@ type sandboxEnv struct {
 
 func newEnv(t *testing.T) *sandboxEnv {
 	t.Helper()
+	e, _ := newEnvOpts(t, Options{}, nil)
+	return e
+}
+
+// newEnvOpts starts a sandbox with the test client, a fake clock, seed 42 and the
+// given extra options; prepare may adjust the server before it starts serving.
+func newEnvOpts(t *testing.T, o Options, prepare func(*server)) (*sandboxEnv, *server) {
+	t.Helper()
 	clock := newFakeClock()
-	h, err := NewServer(Options{
-		Clients: []Client{
-			{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect, "http://localhost:8000/exchange"}},
-		},
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Now:       clock.Now,
-		Seed:      42,
-		Templates: templates.FS,
-		Static:    static.FS,
-	})
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
+	o.Clients = []Client{
+		{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect, "http://localhost:8000/exchange"}},
 	}
+	o.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	o.Now, o.Templates, o.Static = clock.Now, templates.FS, static.FS
+	if o.Seed == 0 {
+		o.Seed = 42
+	}
+	s, err := newServer(o)
+	if err != nil {
+		t.Fatalf("newServer: %v", err)
+	}
+	if prepare != nil {
+		prepare(s)
+	}
+	h := s.handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
@@ -85,7 +96,7 @@ func newEnv(t *testing.T) *sandboxEnv {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &sandboxEnv{t: t, srv: srv, handler: h, clock: clock, hc: hc}
+	return &sandboxEnv{t: t, srv: srv, handler: h, clock: clock, hc: hc}, s
 }
 
 // response is a read response.

@@ -38,6 +38,7 @@ func (s *server) routes() chi.Router {
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on
 	// v99999999.99 working like the latest).
 	r.Route("/{version:v[0-9]+\\.[0-9]+}", func(r chi.Router) {
+		r.Use(s.chaos)
 		r.With(s.bearer).Get("/user", s.api(s.handleUser))
 		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {

@@ -52,6 +52,26 @@ type Options struct {
 	Templates fs.FS
 	// Static is served under /static/ (static.FS).
 	Static fs.FS
+
+	// Latency delays every API answer (paths under /v<N.N>/), plus a uniformly random
+	// extra of up to Jitter. Connect pages and the token endpoint are never delayed.
+	Latency, Jitter time.Duration
+	// FailRate is the fraction (0–1) of API requests answered with the FailStatus
+	// error instead: 429 (RATE_LIMIT/VEHICLE with retry-after), 500 (SERVER/INTERNAL),
+	// 502 (UPSTREAM/NO_RESPONSE) or 409 (VEHICLE_STATE/ASLEEP). 0 means 500.
+	FailRate   float64
+	FailStatus int
+	// HangRate is the fraction (0–1) of API requests never answered: the sandbox holds
+	// them until the client gives up (the request's context ends).
+	HangRate float64
+}
+
+// failures maps the supported FailStatus values to the error they produce.
+var failures = map[int][2]string{
+	http.StatusTooManyRequests:     {"RATE_LIMIT", "VEHICLE"},
+	http.StatusInternalServerError: {"SERVER", "INTERNAL"},
+	http.StatusBadGateway:          {"UPSTREAM", "NO_RESPONSE"},
+	http.StatusConflict:            {"VEHICLE_STATE", "ASLEEP"},
 }
 
 // server holds the sandbox's dependencies. Handlers are made from it in routes.go.
@@ -65,11 +85,29 @@ type server struct {
 	rnd     *lockedRand
 	// mux is the router without the outer middleware; batch runs its items on it.
 	mux http.Handler
+
+	latency, jitter    time.Duration
+	failRate, hangRate float64
+	failType, failCode string
+	// sleep waits d or until ctx ends; tests replace it to avoid real waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // NewServer returns the sandbox as an http.Handler. It fails if a client is invalid or
 // a template does not parse.
 func NewServer(o Options) (http.Handler, error) {
+	s, err := newServer(o)
+	if err != nil {
+		return nil, err
+	}
+	return s.handler(), nil
+}
+
+// handler is the complete sandbox: the router inside the outer middleware.
+func (s *server) handler() http.Handler { return s.commonHeaders(s.recoverer(s.mux)) }
+
+// newServer checks the options and builds the server.
+func newServer(o Options) (*server, error) {
 	s := &server{
 		log:     o.Logger,
 		now:     o.Now,
@@ -106,6 +144,22 @@ func NewServer(o Options) (http.Handler, error) {
 		c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
 		s.clients[c.ID] = c
 	}
+	if o.Latency < 0 || o.Jitter < 0 {
+		errs = append(errs, errors.New("sandbox: Latency and Jitter must not be negative"))
+	}
+	if o.FailRate < 0 || o.FailRate > 1 || o.HangRate < 0 || o.HangRate > 1 {
+		errs = append(errs, errors.New("sandbox: FailRate and HangRate must be between 0 and 1"))
+	}
+	if o.FailStatus == 0 {
+		o.FailStatus = http.StatusInternalServerError
+	}
+	f, ok := failures[o.FailStatus]
+	if !ok {
+		errs = append(errs, fmt.Errorf("sandbox: FailStatus %d is not one of 409, 429, 500, 502", o.FailStatus))
+	}
+	s.latency, s.jitter, s.failRate, s.hangRate = o.Latency, o.Jitter, o.FailRate, o.HangRate
+	s.failType, s.failCode = f[0], f[1]
+	s.sleep = sleepCtx
 	if o.Templates == nil {
 		errs = append(errs, errors.New("sandbox: Options.Templates is required"))
 	}
@@ -132,7 +186,54 @@ func NewServer(o Options) (http.Handler, error) {
 	}
 	s.rnd = &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	s.mux = s.routes()
-	return s.commonHeaders(s.recoverer(s.mux)), nil
+	return s, nil
+}
+
+// sleepCtx waits d, or less if ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// chaos applies the configured latency, hangs and failures to API requests. Batch
+// items are exempt: the batch request itself already went through it.
+func (s *server) chaos(next http.Handler) http.Handler {
+	if s.latency == 0 && s.jitter == 0 && s.failRate == 0 && s.hangRate == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(batchItemKey) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		if s.hangRate > 0 && s.rnd.Float64() < s.hangRate {
+			<-ctx.Done() // never answer: the client must time out
+			s.log.Info("chaos: hung request released", "path", r.URL.Path, "request_id", requestID(ctx))
+			return
+		}
+		d := s.latency
+		if s.jitter > 0 {
+			d += time.Duration(s.rnd.Float64() * float64(s.jitter))
+		}
+		if err := s.sleep(ctx, d); err != nil {
+			return // the client gave up
+		}
+		if s.failRate > 0 && s.rnd.Float64() < s.failRate {
+			writeAPIError(w, r, s.log, newAPIError(s.failType, s.failCode))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // lockedRand makes one seeded generator safe for concurrent handlers.
@@ -163,7 +264,10 @@ func (l *lockedRand) between(lo, hi float64, decimals int) float64 {
 // ctxKey is the type of the sandbox's context keys.
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	batchItemKey        // set on the internal requests of a batch
+)
 
 // requestID returns the request's sc-request-id.
 func requestID(ctx context.Context) string {

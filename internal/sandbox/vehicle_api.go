@@ -632,7 +632,7 @@ func handleBatch(c *call) (any, error) {
 // batchCall runs one GET through the router and records it.
 func (s *server) batchCall(outer *http.Request, target, path string) batchItem {
 	// A fresh routing context: chi would otherwise reuse the outer request's.
-	ctx := context.WithValue(outer.Context(), chi.RouteCtxKey, nil)
+	ctx := context.WithValue(context.WithValue(outer.Context(), chi.RouteCtxKey, nil), batchItemKey, true)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return s.batchError(outer, path, errValidation("path", "path is not a valid URL path"))
