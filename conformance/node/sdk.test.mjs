@@ -156,6 +156,53 @@ describe('Connect via AuthClient.getAuthUrl (§2)', () => {
     assert.equal(vin, PHEV_VIN);
   });
 
+  it('an AuthClient left in its default live mode ends in configuration_error (§7.2)', async () => {
+    const live = new smartcar.AuthClient({redirectUri: REDIRECT_URI});
+    const url = live.getAuthUrl(['read_odometer'], {state: 'live'});
+    assert.equal(new URL(url).searchParams.get('mode'), 'live');
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    assert.equal(params.error, 'configuration_error');
+    assert.equal(params.state, 'live');
+    assert.ok(params.error_description, 'error_description');
+    assert.ok(params.status_code, 'status_code (§2.2)');
+    assert.ok(params.error_message, 'error_message (§2.2)');
+    assert.equal(params.code, undefined);
+  });
+
+  it('accepts mode simulated (§7.4)', async () => {
+    const sim = authClient({mode: 'simulated'});
+    const url = sim.getAuthUrl(['read_vehicle_info'], {state: 'sim'});
+    assert.equal(new URL(url).searchParams.get('mode'), 'simulated');
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    assert.ok(params.code, JSON.stringify(params));
+    assert.ok((await sim.exchangeCode(params.code)).accessToken);
+  });
+
+  for (const {name, email, vin} of [
+    {name: '<VIN>@incompatible.smartcar.com', email: `${PHEV_VIN}@incompatible.smartcar.com`, vin: PHEV_VIN},
+    {name: 'smartcar@vehicle-incompatible.com', email: 'smartcar@vehicle-incompatible.com', vin: '0SCAUDI012FE3B132'},
+  ]) {
+    it(`${name} ends in vehicle_incompatible with vin, make, model, year when shared (§2.2, §7.2)`, async () => {
+      const url = authClient().getAuthUrl(['read_odometer'], {state: 'incompat'});
+      const {params} = await runConnect(url, REDIRECT_URI, {email, make: 'AUDI'});
+      assert.equal(params.error, 'vehicle_incompatible', JSON.stringify(params));
+      assert.equal(params.error_description, 'The user’s vehicle is not compatible.');
+      assert.equal(params.state, 'incompat');
+      assert.equal(params.vin, vin);
+      assert.ok(params.make && params.model, JSON.stringify(params));
+      assert.match(params.year, /^\d{4}$/);
+      assert.equal(params.code, undefined);
+    });
+  }
+
+  it('smartcar@invalid-subscription.com ends in invalid_subscription (§2.2, §7.2)', async () => {
+    const url = authClient().getAuthUrl(['read_odometer'], {state: 'sub'});
+    const {params} = await runConnect(url, REDIRECT_URI, {email: 'smartcar@invalid-subscription.com', make: 'AUDI'});
+    assert.equal(params.error, 'invalid_subscription', JSON.stringify(params));
+    assert.equal(params.state, 'sub');
+    assert.ok(params.error_description);
+  });
+
   it('redirects with error=access_denied when the user denies (§2.2)', async () => {
     const url = authClient().getAuthUrl(['read_odometer'], {state: 'denied-state'});
     const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail(), deny: true});
@@ -201,6 +248,31 @@ describe('token endpoint via exchangeCode / exchangeRefreshToken (§3)', () => {
     assert.ok(ms >= t0 + 7200e3 && ms <= t1 + 7200e3, `expires_in is 7200 s (expiration ${access.expiration.toISOString()})`);
     const user = await smartcar.getUser(access.accessToken);
     assert.match(user.id, UUID);
+  });
+
+  it('answers the token POST with exactly the OAuth fields on the wire (§3.2, §3.4)', async () => {
+    // The SDK hides token_type and expires_in; other SDKs keep them, so look at the wire.
+    const url = client.getAuthUrl(['read_vehicle_info'], {state: 'wire'});
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    const basic = Buffer.from(`${process.env.SMARTCAR_CLIENT_ID}:${process.env.SMARTCAR_CLIENT_SECRET}`).toString('base64');
+    const post = (form) => fetch(`${process.env.SMARTCAR_AUTH_ORIGIN}/oauth/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`},
+      body: new URLSearchParams(form),
+    });
+    const res = await post({grant_type: 'authorization_code', code: params.code, redirect_uri: REDIRECT_URI});
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /application\/json/);
+    const tok = await res.json();
+    assertExactKeys(tok, ['access_token', 'token_type', 'expires_in', 'refresh_token'], 'token response');
+    assert.equal(tok.token_type, 'Bearer');
+    assert.equal(tok.expires_in, 7200);
+    const bad = await post({grant_type: 'authorization_code', code: params.code, redirect_uri: REDIRECT_URI});
+    assert.equal(bad.status, 400);
+    assert.match(bad.headers.get('content-type'), /application\/json/);
+    const err = await bad.json();
+    assert.equal(typeof err.error, 'string');
+    assert.equal(typeof err.error_description, 'string');
   });
 
   it('refuses the same code a second time (§3.3, §3.4)', async () => {
@@ -477,6 +549,20 @@ describe('Vehicle methods on a phev test vehicle, metric (§4.1, §7.1)', () => 
     }
   });
 
+  it('reads back the charge limit sent as a string, and the lock state (sandbox: commands are remembered)', async () => {
+    await vehicle.setChargeLimit(0.75);
+    assert.equal((await vehicle.getChargeLimit()).limit, 0.75);
+    await vehicle.lock();
+    assert.equal((await vehicle.lockStatus()).isLocked, true);
+    await vehicle.unlock();
+    assert.equal((await vehicle.lockStatus()).isLocked, false);
+  });
+
+  it('setChargeLimit out of range: 400 VALIDATION (§6.2)', async () => {
+    const err = await smartcarError(vehicle.setChargeLimit(1.5));
+    assertV2Error(err, {statusCode: 400, type: 'VALIDATION', code: [undefined, 'PARAMETER']});
+  });
+
   it('sendDestination', async () => {
     const res = await vehicle.sendDestination(39.7392, -104.9903);
     assert.deepEqual(body(res), ACTION_OK);
@@ -486,11 +572,16 @@ describe('Vehicle methods on a phev test vehicle, metric (§4.1, §7.1)', () => 
   it('serviceHistory with a date window returns records inside it (§4.5)', async () => {
     const end = new Date();
     const start = new Date(end.getTime() - 2 * 365 * 24 * 3600e3);
-    const res = await vehicle.serviceHistory(start.toISOString(), end.toISOString());
-    assertKeys(res, ['data'], 'SDK wraps a JSON array as {data}');
-    assertMeta(res);
-    assert.ok(Array.isArray(res.data));
-    for (const rec of res.data) {
+    // Test mode returns a random number of records (possibly none): read a few answers.
+    const records = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await vehicle.serviceHistory(start.toISOString(), end.toISOString());
+      assertKeys(res, ['data'], 'SDK wraps a JSON array as {data}');
+      assertMeta(res);
+      assert.ok(Array.isArray(res.data));
+      records.push(...res.data);
+    }
+    for (const rec of records) {
       assertExactKeys(rec, ['serviceId', 'serviceDate', 'odometerDistance', 'serviceTasks', 'serviceDetails', 'serviceCost'], 'service record');
       assert.ok(rec.serviceId === null || typeof rec.serviceId === 'number', `serviceId ${rec.serviceId}`);
       const d = new Date(rec.serviceDate);
@@ -540,6 +631,18 @@ describe('Vehicle methods on a phev test vehicle, metric (§4.1, §7.1)', () => 
     assertExactKeys(res, ['body', 'meta'], 'request() result');
     assertExactKeys(res.body, ['distance'], 'body');
     assertMeta({meta: res.meta}, {data: true});
+  });
+
+  it('request() on an unknown path: 404 RESOURCE_NOT_FOUND (§6.2)', async () => {
+    const err = await smartcarError(vehicle.request('GET', 'no/such/endpoint'));
+    assertV2Error(err, {statusCode: 404, type: 'RESOURCE_NOT_FOUND', code: 'PATH'});
+  });
+
+  it('request() with any numeric API version works like 2.0; a non-numeric one is 404 (§1.3)', async () => {
+    const res = await vehicle.request('GET', 'odometer', null, {}, '99999999.99');
+    assertExactKeys(res.body, ['distance'], 'body');
+    const err = await smartcarError(vehicle.request('GET', 'odometer', null, {}, 'abc'));
+    assertV2Error(err, {statusCode: 404, type: 'RESOURCE_NOT_FOUND', code: ['PATH', 'VERSION']});
   });
 
   it('permissions echo the granted scope without required: (§7.1)', async () => {
@@ -652,7 +755,41 @@ describe('batch (§4.3)', () => {
   });
 });
 
+describe('batch items carry per-item errors (§4.3)', () => {
+  it('an error account fails data items but not vin; a missing permission fails its item (§6.2, §7.2)', async () => {
+    const asleep = await login({email: 'VEHICLE_STATE.ASLEEP@smartcar.com'});
+    const res = await new smartcar.Vehicle(asleep.vehicles[0], asleep.access.accessToken).batch(['/odometer', '/vin']);
+    assertKeys(res.vin(), ['vin']);
+    let err;
+    try {
+      res.odometer();
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof smartcar.SmartcarError, `odometer() throws (${err})`);
+    assertV2Error(err, {statusCode: 200, type: 'VEHICLE_STATE', code: 'ASLEEP', resolution: 'RETRY_LATER'});
+
+    const narrow = await login({scope: ['read_vehicle_info', 'read_location']});
+    const res2 = await new smartcar.Vehicle(narrow.vehicles[0], narrow.access.accessToken).batch(['/location', '/odometer']);
+    assertKeys(res2.location(), ['latitude', 'longitude']);
+    err = undefined;
+    try {
+      res2.odometer();
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof smartcar.SmartcarError, `odometer() throws (${err})`);
+    assertV2Error(err, {statusCode: 200, type: 'PERMISSION', resolution: 'REAUTHENTICATE', description: DESCRIPTIONS.PERMISSION});
+  });
+});
+
 describe('webhooks subscribe / unsubscribe (§4.1, §9)', () => {
+  it('subscribing to a bogus webhook id: 400 VALIDATION (§6.2)', async () => {
+    const {access, vehicles: [vehicleId]} = await login();
+    const err = await smartcarError(new smartcar.Vehicle(vehicleId, access.accessToken).subscribe('not-a-webhook'));
+    assertV2Error(err, {statusCode: 400, type: 'VALIDATION', code: [undefined, 'PARAMETER'], description: DESCRIPTIONS.VALIDATION});
+  });
+
   it('subscribe echoes webhookId and vehicleId; unsubscribe with an AMT succeeds', async () => {
     const {access, vehicles: [vehicleId]} = await login();
     const vehicle = new smartcar.Vehicle(vehicleId, access.accessToken);
@@ -718,6 +855,31 @@ describe('errors as SmartcarError (§6)', () => {
     assertKeys(await vehicle.permissions(), ['permissions', 'paging']);
   });
 
+  for (const acct of [
+    {type: 'VEHICLE_STATE', code: 'UNKNOWN', statusCode: 409, resolution: 'RETRY_LATER',
+      description: 'The vehicle was unable to perform your request due to an unknown issue.'},
+    {type: 'CONNECTED_SERVICES_ACCOUNT', code: 'VEHICLE_MISSING', statusCode: 400, resolution: null,
+      description: 'This vehicle is no longer associated with the user\'s connected services account. ' +
+        'Please prompt the user to re-add the vehicle to their account.'},
+  ]) {
+    it(`${acct.type}.${acct.code}@smartcar.com fails every non-static endpoint the same way (§6.2, §7.2)`, async () => {
+      const {access, vehicles} = await login({email: `${acct.type}.${acct.code}@smartcar.com`});
+      const vehicle = new smartcar.Vehicle(vehicles[0], access.accessToken);
+      for (const call of ['odometer', 'location', 'fuel', 'lockStatus', 'unlock', 'diagnosticTroubleCodes']) {
+        const err = await smartcarError(vehicle[call]());
+        assertV2Error(err, acct);
+      }
+      assertKeys(await vehicle.vin(), ['vin']);
+    });
+  }
+
+  it('a vehicle id granted to another login: 401 AUTHENTICATION (sandbox choice, docs/sandbox.md)', async () => {
+    const a = await login();
+    const b = await login();
+    const err = await smartcarError(new smartcar.Vehicle(b.vehicles[0], a.access.accessToken).odometer());
+    assertV2Error(err, {statusCode: 401, type: 'AUTHENTICATION', description: DESCRIPTIONS.AUTHENTICATION});
+  });
+
   it('RATE_LIMIT.VEHICLE@smartcar.com: 429 with retryAfter (§6.2)', async () => {
     const {access, vehicles} = await login({email: 'RATE_LIMIT.VEHICLE@smartcar.com'});
     const vehicle = new smartcar.Vehicle(vehicles[0], access.accessToken);
@@ -753,5 +915,7 @@ describe('errors as SmartcarError (§6)', () => {
     const want = {statusCode: 401, type: 'AUTHENTICATION', description: DESCRIPTIONS.AUTHENTICATION};
     assertV2Error(await smartcarError(vehicle.odometer()), want);
     assertV2Error(await smartcarError(vehicle.attributes()), want);
+    const after = await smartcar.getVehicles(access.accessToken);
+    assert.ok(!after.vehicles.includes(vehicles[0]), 'the disconnected vehicle is no longer listed');
   });
 });

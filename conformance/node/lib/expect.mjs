@@ -43,7 +43,8 @@ function assertDate(d, what) {
 
 /**
  * Asserts the SDK meta of a response. Every response carries a 36-char request id; data
- * endpoints (`data: true`) also carry a valid dataAge and the unit system used.
+ * endpoints (`data: true`) also carry a valid dataAge and fetchedAt and the unit system
+ * used (§5, §11).
  */
 export function assertMeta(res, {data = false, unitSystem = 'metric'} = {}) {
   const {meta} = res;
@@ -53,6 +54,7 @@ export function assertMeta(res, {data = false, unitSystem = 'metric'} = {}) {
   assert.match(meta.requestId, UUID, 'meta.requestId is a UUID');
   if (data) {
     assertDate(meta.dataAge, 'meta.dataAge');
+    assertDate(meta.fetchedAt, 'meta.fetchedAt');
     assert.equal(meta.unitSystem, unitSystem, 'meta.unitSystem');
   }
   if (meta.dataAge !== undefined) assertDate(meta.dataAge, 'meta.dataAge');
