@@ -298,3 +298,31 @@ func TestSeveralConnections(t *testing.T) {
 		t.Errorf("%d vehicles, want %d (one per kept connection)", n, maxConnections)
 	}
 }
+
+func TestReconnectSameVehicles(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 2)
+	other := a.connectFake(f, 1)
+
+	// Connect the first two again (as after a permission error).
+	_, state := a.startConnect()
+	code := f.regrant(ids)
+	a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+
+	before := f.requests.Load()
+	r := a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Fatalf("%d vehicles, want 3 (no duplicates)", n)
+	}
+	// Two connections left: two list requests and three batches.
+	if got := f.requests.Load() - before; got != 5 {
+		t.Errorf("%d upstream requests, want 5", got)
+	}
+	for _, id := range append(ids, other...) {
+		if !strings.Contains(r.body, `data-vehicle-id="`+id+`"`) {
+			t.Errorf("vehicle %s missing", id)
+		}
+	}
+}

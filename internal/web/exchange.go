@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"log/slog"
@@ -49,11 +50,14 @@ func handleExchange(log *slog.Logger, up *upstream, store *sessionStore, pages *
 		if err != nil {
 			return err
 		}
-		sess.addConnection(connection{
+		c := sess.addConnection(connection{
 			AccessToken:  tok.AccessToken,
 			RefreshToken: tok.RefreshToken,
 			Expiry:       up.expiry(tok),
 		})
+		if len(sess.Connections) > 1 {
+			dropCovered(r.Context(), log, up, sess, c)
+		}
 		if err := store.save(w, r, sess); err != nil {
 			return err
 		}
@@ -92,4 +96,37 @@ func connectError(code, description string) error {
 		e.Message = "Smartcar Connect could not finish connecting your vehicle. Please try again."
 	}
 	return e
+}
+
+// dropCovered forgets older connections whose vehicles all came back with the new
+// one (the user connected the same vehicle again, say to grant more permissions), so
+// the list does not show them twice. It costs one vehicle list per connection, only
+// when connecting; any failure keeps the old connection.
+func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *session, newest connection) {
+	fresh, err := up.client(ctx, newest).VehicleIDs(ctx)
+	if err != nil {
+		log.Info("listing the new connection's vehicles", "err", err)
+		return
+	}
+	covered := map[string]bool{}
+	for _, id := range fresh {
+		covered[id] = true
+	}
+	for _, c := range sess.Connections[1:] {
+		api := up.client(ctx, c)
+		ids, err := api.VehicleIDs(ctx)
+		if nc, changed := api.updated(); changed {
+			sess.updateConnection(nc)
+		}
+		if err != nil {
+			continue
+		}
+		all := true
+		for _, id := range ids {
+			all = all && covered[id]
+		}
+		if all {
+			sess.removeConnection(c.ID)
+		}
+	}
 }

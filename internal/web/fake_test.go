@@ -397,3 +397,14 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
 }
+
+// regrant returns a code for vehicles that already exist (the same car connected again).
+func (f *fakeSmartcar) regrant(ids []string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextTok++
+	code := fmt.Sprintf("code-%d", f.nextTok)
+	f.codes[code] = true
+	f.refresh["pending:"+code] = ids
+	return code
+}
