@@ -309,7 +309,7 @@ func TestReconnectSameVehicles(t *testing.T) {
 	// Connect the first two again (as after a permission error).
 	_, state := a.startConnect()
 	code := f.regrant(ids)
-	a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
 
 	before := f.requests.Load()
 	r := a.get("/vehicle")
