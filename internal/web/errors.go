@@ -58,8 +58,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // errorResponder is the one place where errors become responses.
 type errorResponder struct {
-	log   *slog.Logger
-	pages *renderer
+	log      *slog.Logger
+	pages    *renderer
+	sessions *sessionStore // only to know whether to show the signed-in header
 }
 
 // handle adapts a handlerFunc to net/http.
@@ -82,7 +83,7 @@ func (e *errorResponder) serveError(w http.ResponseWriter, r *http.Request, err 
 	p := errorPageFor(err)
 	p.RequestID = reqID
 	p.Title = p.Heading
-	p.SignedIn = hasSessionCookie(r)
+	p.SignedIn = e.sessions != nil && len(e.sessions.load(r).Connections) > 0
 	p.RetryURL = retryURL(r)
 	level := slog.LevelInfo
 	if p.Status >= 500 {

@@ -76,8 +76,8 @@ func connectError(code, description string) error {
 	switch code {
 	case "access_denied":
 		e.Status = http.StatusOK // the user chose this; nothing failed
-		e.Title = "No vehicle connected"
-		e.Message = "You chose not to give this app access to your vehicle. You can connect it whenever you like."
+		e.Title = "Access denied"
+		e.Message = "You denied this app access to your vehicle, so nothing was connected. You can connect it whenever you like."
 	case "vehicle_incompatible":
 		e.Title = "Vehicle not supported"
 		e.Message = "Your vehicle is not compatible with Smartcar yet, so it could not be connected."

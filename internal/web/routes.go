@@ -23,7 +23,7 @@ type routeDeps struct {
 
 // addRoutes is the app's whole HTTP surface.
 func addRoutes(d routeDeps) http.Handler {
-	e := &errorResponder{log: d.log, pages: d.pages}
+	e := &errorResponder{log: d.log, pages: d.pages, sessions: d.sessions}
 	h := e.handle
 
 	r := chi.NewRouter()

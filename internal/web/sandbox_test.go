@@ -172,7 +172,7 @@ func TestSandboxDenyAndBadCodes(t *testing.T) {
 	back := e.walkConnect(u, "FORD", "x@example.com", false)
 	r := e.get(back.RequestURI())
 	r.wantStatus(t, http.StatusOK)
-	if element(r.body, "login-link") == "" || !strings.Contains(text(r.body), "You chose not to") {
+	if element(r.body, "login-link") == "" || !strings.Contains(text(r.body), "You denied this app access") {
 		t.Errorf("deny page: %s", text(r.body))
 	}
 

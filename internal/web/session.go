@@ -287,10 +287,3 @@ func num(v any) int64 {
 	n, _ := v.(int64)
 	return n
 }
-
-// hasSessionCookie reports whether r carries a session cookie at all (without
-// decoding it), so an error page can show the log-out button.
-func hasSessionCookie(r *http.Request) bool {
-	_, err := r.Cookie(sessionCookie)
-	return err == nil
-}

@@ -145,7 +145,7 @@ func TestExchangeRefusals(t *testing.T) {
 			false, 400, "reconnect-button", "Connect your vehicle again"},
 		{"access denied", func(s, c string) url.Values {
 			return url.Values{"error": {"access_denied"}, "error_description": {"User denied access to application."}, "state": {s}}
-		}, false, 200, "login-link", "You chose not to give this app access"},
+		}, false, 200, "login-link", "You denied this app access"},
 		{"vehicle incompatible", func(s, c string) url.Values {
 			return url.Values{"error": {"vehicle_incompatible"}, "error_description": {"<script>alert(1)</script>"}, "state": {s}}
 		}, false, 400, "login-link", "not compatible"},
