@@ -15,6 +15,7 @@
 import {describe, it, before} from 'node:test';
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
+import http from 'node:http';
 import smartcar from 'smartcar';
 import {runConnect} from './lib/connect.mjs';
 import {
@@ -292,7 +293,9 @@ describe('token endpoint via exchangeCode / exchangeRefreshToken (§3)', () => {
     const ms = next.expiration.getTime();
     assert.ok(ms >= t0 + 7200e3 && ms <= t1 + 7200e3, 'expires_in is 7200 s');
     const user = await smartcar.getUser(next.accessToken);
-    assert.match(user.id, UUID);
+    assert.equal(user.id, (await smartcar.getUser(access.accessToken)).id, 'same user after refresh');
+    assert.deepEqual((await smartcar.getVehicles(next.accessToken)).vehicles,
+      (await smartcar.getVehicles(access.accessToken)).vehicles, 'same grant after refresh');
     // With options.flags the SDK adds ?flags=... to the token POST (§3.1).
     const again = await client.exchangeRefreshToken(access.refreshToken, {flags: {country: 'US'}});
     assert.ok(again.accessToken, 'old refresh token accepted right after use');
@@ -423,11 +426,16 @@ describe('Vehicle methods on a phev test vehicle, metric (§4.1, §7.1)', () => 
     assert.equal(res.vin, PHEV_VIN);
   });
 
-  it('odometer', async () => {
-    const res = await vehicle.odometer();
-    assertKeys(res, ['distance']);
-    assertMeta(res, {data: true});
-    assertBetween(res.distance, 10000, 300000, 'distance km');
+  it('odometer, random per request (§7.1)', async () => {
+    const seen = new Set();
+    for (let i = 0; i < 3; i++) {
+      const res = await vehicle.odometer();
+      assertKeys(res, ['distance']);
+      assertMeta(res, {data: true});
+      assertBetween(res.distance, 10000, 300000, 'distance km');
+      seen.add(res.distance);
+    }
+    assert.ok(seen.size > 1, `three reads gave one value: ${[...seen]}`);
   });
 
   it('location (inside Colorado)', async () => {
@@ -780,6 +788,76 @@ describe('batch items carry per-item errors (§4.3)', () => {
     }
     assert.ok(err instanceof smartcar.SmartcarError, `odometer() throws (${err})`);
     assertV2Error(err, {statusCode: 200, type: 'PERMISSION', resolution: 'REAUTHENTICATE', description: DESCRIPTIONS.PERMISSION});
+  });
+});
+
+/** A raw HTTP exchange that keeps header names exactly as sent (fetch lower-cases them). */
+function rawRequest(url, {method = 'GET', headers = {}, body} = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {method, headers, agent: false}, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const names = res.rawHeaders.filter((_, i) => i % 2 === 0);
+        resolve({status: res.statusCode, names, headers: res.headers, body: Buffer.concat(chunks).toString()});
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+describe('wire details other SDKs depend on (§4.3, §5, §11)', () => {
+  let access;
+  let vehicleId;
+
+  before(async () => {
+    ({access, vehicles: [vehicleId]} = await login({email: `${PHEV_VIN}@phev.smartcar.com`}));
+  });
+
+  it('sends sc-* and content-type header names in lower case (Java reads them case-sensitively)', async () => {
+    const res = await rawRequest(`${ORIGIN}/v2.0/vehicles/${vehicleId}/odometer`, {
+      headers: {Authorization: `Bearer ${access.accessToken}`, 'sc-unit-system': 'metric'},
+    });
+    assert.equal(res.status, 200, res.body);
+    for (const name of ['sc-request-id', 'sc-data-age', 'sc-fetched-at', 'sc-unit-system', 'content-type']) {
+      assert.ok(res.names.includes(name), `header ${name} sent in lower case (got ${res.names})`);
+    }
+    const limited = await login({email: 'RATE_LIMIT.VEHICLE@smartcar.com'});
+    const err = await rawRequest(`${ORIGIN}/v2.0/vehicles/${limited.vehicles[0]}/odometer`, {
+      headers: {Authorization: `Bearer ${limited.access.accessToken}`},
+    });
+    assert.equal(err.status, 429);
+    for (const name of ['sc-request-id', 'retry-after', 'content-type']) {
+      assert.ok(err.names.includes(name), `header ${name} sent in lower case (got ${err.names})`);
+    }
+    const errBody = JSON.parse(err.body);
+    assertExactKeys(errBody, ['type', 'code', 'description', 'docURL', 'statusCode', 'requestId', 'resolution',
+      'suggestedUserMessage'], 'v2 error body (§6.1)');
+    assert.equal(errBody.statusCode, 429);
+    assert.equal(errBody.requestId, err.headers['sc-request-id']);
+  });
+
+  it('gives every batch item path, code, a headers object and body (Python writes into headers)', async () => {
+    const res = await rawRequest(`${ORIGIN}/v2.0/vehicles/${vehicleId}/batch`, {
+      method: 'POST',
+      headers: {Authorization: `Bearer ${access.accessToken}`, 'content-type': 'application/json'},
+      body: JSON.stringify({requests: [{path: '/odometer'}, {path: '/vin'}, {path: '/no/such/path'}]}),
+    });
+    assert.equal(res.status, 200, res.body);
+    const {responses} = JSON.parse(res.body);
+    assert.equal(responses.length, 3);
+    for (const item of responses) {
+      assertExactKeys(item, ['path', 'code', 'headers', 'body'], `batch item ${item.path}`);
+      assert.equal(typeof item.headers, 'object');
+      assert.notEqual(item.headers, null);
+    }
+    assert.deepEqual(responses.map((r) => r.path), ['/odometer', '/vin', '/no/such/path']);
+    assert.deepEqual(responses.map((r) => r.code), [200, 200, 404]);
+    assert.equal(responses[0].headers['sc-unit-system'], 'metric');
+    assert.ok(responses[0].headers['sc-data-age'], 'data item carries sc-data-age');
+    assert.equal(responses[2].body.type, 'RESOURCE_NOT_FOUND');
   });
 });
 
