@@ -95,6 +95,15 @@ func reasonFor(err error) string {
 	return lowerFirst(p.Message)
 }
 
+// reasonText is reasonFor as a sentence of its own.
+func reasonText(err error) string {
+	r := reasonFor(err)
+	if r == "" {
+		return r
+	}
+	return strings.ToUpper(r[:1]) + r[1:]
+}
+
 func lowerFirst(s string) string {
 	if s == "" {
 		return s

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -133,19 +134,26 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		return nil, 0, &Error{Status: http.StatusNotFound, Title: "No such page", Message: "There are fewer vehicles than that."}
 	}
 
-	// Then one batch per vehicle, concurrently.
+	// Then one batch per vehicle, concurrently. One vehicle failing (asleep, rate
+	// limited) only leaves its row short; the page fails only if every row did.
 	units := unitSystem(sess.Units)
+	errs := make([]error, len(rows))
 	err = forEachLimit(ctx, len(rows), fetchConcurrency, func(ctx context.Context, i int) error {
 		row := &rows[i]
 		b, err := apis[row.ConnectionID].Batch(ctx, row.ID, glancePaths, smartcar.Units(units))
 		if err != nil {
-			return err
+			errs[i] = err
+			row.Problem = reasonText(err)
+			return nil
 		}
 		fillGlance(row, b)
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if len(rows) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return e == nil }) {
+		return nil, 0, errs[0]
 	}
 	p = &vehiclesPage{
 		Vehicles: rows,

@@ -520,3 +520,24 @@ func TestVehicleListPages(t *testing.T) {
 		})
 	}
 }
+
+func TestVehicleListOneVehicleFails(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 3)
+	f.failOn(ids[1]+"/batch", fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+	r := a.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Fatalf("%d rows", n)
+	}
+	if !strings.Contains(textOf(r.body, "vehicles"), "The vehicle is asleep") {
+		t.Errorf("the asleep vehicle is not explained: %s", textOf(r.body, "vehicles"))
+	}
+	// Every vehicle failing is a failed page.
+	for _, id := range ids {
+		f.failOn(id+"/batch", fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+	}
+	a.get("/vehicle").wantStatus(t, http.StatusConflict)
+}
