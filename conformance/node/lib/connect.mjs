@@ -171,7 +171,10 @@ export class Browser {
     }
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(url, {method, headers, body, redirect: 'manual'});
-    for (const line of res.headers.getSetCookie()) {
+    // getSetCookie() exists from Node 19.7 (and late 18.x); the sandbox sets no cookie
+    // today, so an older runtime only loses cookie support.
+    const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+    for (const line of setCookies) {
       const [pair, ...attrs] = line.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
