@@ -47,7 +47,7 @@ func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerF
 		}
 		id := chi.URLParam(r, "id")
 		var connID int64
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
 			_, err := cmd.run(api.Client, ctx, id)
 			return err
@@ -200,7 +200,7 @@ func handleDisconnect(log *slog.Logger, up *upstream, store *sessionStore) handl
 			return &Error{Status: http.StatusBadRequest, Title: "Not confirmed",
 				Message: "Confirm on the disconnect page to disconnect the vehicle."}
 		}
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
 			if _, err := api.Disconnect(ctx, id); err != nil {
 				return err
 			}

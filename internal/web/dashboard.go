@@ -125,7 +125,7 @@ func handleDashboard(up *upstream, store *sessionStore, pages *renderer) handler
 			batch *smartcar.BatchResponse
 			conn  connection
 		)
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
 			var err error
 			batch, err = api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
 			conn = api.conn

@@ -248,7 +248,7 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(ctx context.Context
 // vehicle (a vehicle from another connection is refused with 401/403/404). Refreshed
 // tokens are put in the session, and a connection whose refresh token is refused is
 // dropped from it; the caller saves the session.
-func withVehicle(r *http.Request, up *upstream, sess *session, id string,
+func withVehicle(r *http.Request, up *upstream, sess *session,
 	fn func(ctx context.Context, api *apiSession) error) error {
 	conns := sess.Connections
 	if c, err := strconv.ParseInt(r.FormValue("c"), 10, 64); err == nil {
