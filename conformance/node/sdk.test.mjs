@@ -214,6 +214,18 @@ describe('Connect via AuthClient.getAuthUrl (§2)', () => {
     });
   });
 
+  it('getAuthUrl with options only (no scope) grants the default set: 12 permissions as in the Node e2e suite (§7.1)', async () => {
+    const client = authClient();
+    const url = client.getAuthUrl({state: 'no-scope'});
+    assert.equal(new URL(url).searchParams.get('scope'), null);
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail()});
+    const access = await client.exchangeCode(params.code);
+    const {vehicles} = await smartcar.getVehicles(access.accessToken);
+    const perms = await new smartcar.Vehicle(vehicles[0], access.accessToken).permissions();
+    assert.equal(perms.paging.count, 12, `permissions: ${perms.permissions}`);
+    assert.equal(perms.permissions.length, 12);
+  });
+
   it('answers an unknown client_id with an HTML error page, not a redirect', async () => {
     const url = authClient({clientId: 'no-such-client'}).getAuthUrl(['read_odometer'], {state: 'x'});
     const res = await fetch(url, {redirect: 'manual'});
@@ -692,6 +704,13 @@ describe('Vehicle with unitSystem imperial (§4.1, §5)', () => {
     const res = await vehicle.battery();
     assertMeta(res, {data: true, unitSystem: 'imperial'});
     assertBetween(res.range, 0, 483 * KM_TO_MI * SLACK, 'range mi');
+  });
+
+  it('ignores the flags query the SDK adds for new Vehicle(..., {flags}) (§1.4)', async () => {
+    const flagged = new smartcar.Vehicle(vehicle.id, vehicle.token, {unitSystem: 'imperial', flags: {country: 'US', foo: 'bar'}});
+    const res = await flagged.odometer();
+    assertKeys(res, ['distance']);
+    assertMeta(res, {data: true, unitSystem: 'imperial'});
   });
 
   it('tire pressure in psi', async () => {
