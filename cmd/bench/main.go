@@ -124,6 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	b.rep.Took = time.Since(b.rep.Started)
+	b.rep.LoadEnd = loadAvg()
 	if err := os.WriteFile(o.Out, []byte(b.rep.markdown()), 0o644); err != nil {
 		return err
 	}

@@ -44,6 +44,8 @@ type report struct {
 	MicroProblems []string
 
 	Notes []string
+	// LoadEnd is /proc/loadavg when the run ended.
+	LoadEnd string
 }
 
 func (r *report) note(format string, args ...any) {
@@ -164,6 +166,7 @@ func (r *report) markdown() string {
 	w("## Machine and method\n\n")
 	w("- Machine: %d CPUs (`nproc`), %s, %s, memory %s.\n", m.NProc, m.CPU, m.Kernel, m.Mem)
 	w("- Toolchains: %s; Node %s. Load generator: %s.\n", m.Go, m.Node, m.Loadgen)
+	w("- Load average (1, 5, 15 min) at the start: %s; at the end: %s. Anything well above 0 at the start means other work shared the cores.\n", m.LoadStart, r.LoadEnd)
 	if m.Commit != "" {
 		w("- Code: commit %s.\n", m.Commit)
 	}
@@ -277,7 +280,7 @@ func (r *report) findings() []string {
 			f += fmt.Sprintf(" The middleware stack alone is below the %.1f× target, so no change to the login handler by itself can meet it: the per-request cost of chi, the request id, the slog access log, the recover and security-header middleware and `http.CrossOriginProtection` would have to shrink as well.", targetLoginRatio)
 		}
 		if login, health := r.micro("BenchmarkLoginNewSession"), r.micro("BenchmarkHealthz"); login > 0 && health > 0 {
-			f += fmt.Sprintf(" In-process (micro-benchmarks, no network) a `/login` costs %s against %s for `/healthz`: the %s between them is the fresh state, the session cookie (gob, AES, HMAC, base64) and the html/template page; a CPU profile of `BenchmarkLoginNewSession` puts about two fifths of it in template execution (reflection on the page struct's embedded base and the escapers) and one fifth in encoding the cookie.",
+			f += fmt.Sprintf(" In-process (micro-benchmarks, no network) a `/login` costs %s against %s for `/healthz`: the %s between them is the fresh state, the session cookie (gob, AES, HMAC, base64) and the html/template page; a CPU profile of `BenchmarkLoginNewSession` taken when this benchmark was written put about two fifths of the whole request in template execution (reflection on the page struct's embedded base, and the escapers) and one fifth in encoding the cookie (`go test -bench LoginNewSession -cpuprofile` in internal/web to see it again).",
 				nsop(login), nsop(health), nsop(login-health))
 		}
 		fs = append(fs, f)
@@ -305,7 +308,7 @@ func (r *report) findings() []string {
 		fs = append(fs, f)
 	}
 	if sb, sbare := medianRPS(r.API["sandbox"]), medianRPS(r.API["bare net/http"]); sb > 0 && sbare > 0 {
-		fs = append(fs, fmt.Sprintf("The sandbox answers `GET %s` at %.2f× the bare handler: token lookup, permission check, random reading and request id cost little next to HTTP itself.", r.APIPath, sb/sbare))
+		fs = append(fs, fmt.Sprintf("The sandbox answers `GET %s` at %.2f× the bare handler serving the same bytes; the difference is its own per-call work: router, token lookup, permission check, random reading, request id and JSON encoding.", r.APIPath, sb/sbare))
 	}
 	if len(fs) == 0 {
 		fs = append(fs, "Nothing measured in this run (see the notes).")

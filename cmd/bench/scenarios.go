@@ -262,10 +262,12 @@ type machineInfo struct {
 	NProc                     int
 	CPU, Kernel, Mem          string
 	Go, Node, Loadgen, Commit string
+	// LoadStart is /proc/loadavg when the run started.
+	LoadStart string
 }
 
 func machine(ctx context.Context, root string) machineInfo {
-	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Node: "not installed"}
+	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Node: "not installed", LoadStart: loadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -296,4 +298,17 @@ func machine(ctx context.Context, root string) machineInfo {
 		}
 	}
 	return m
+}
+
+// loadAvg is the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
