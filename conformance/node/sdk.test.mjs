@@ -114,6 +114,21 @@ describe('Connect via AuthClient.getAuthUrl (§2)', () => {
     assert.equal(params.error, undefined);
   });
 
+  it('runs the getting-started tutorial flow: required: scope, no state (peers/express-tutorial)', async () => {
+    const client = authClient();
+    const url = client.getAuthUrl(['required:read_vehicle_info']);
+    assert.equal(new URL(url).searchParams.get('state'), null);
+    const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail(), make: 'TESLA'});
+    assert.deepEqual(Object.keys(params), ['code'], `only a code on the redirect: ${JSON.stringify(params)}`);
+    const access = await client.exchangeCode(params.code);
+    const {vehicles} = await smartcar.getVehicles(access.accessToken);
+    const attributes = await new smartcar.Vehicle(vehicles[0], access.accessToken).attributes();
+    assert.equal(attributes.make, 'TESLA');
+    assert.equal(attributes.model, 'Model 3');
+    const perms = await new smartcar.Vehicle(vehicles[0], access.accessToken).permissions();
+    assert.deepEqual(perms.permissions, ['read_vehicle_info']);
+  });
+
   it('skips the brand list with makeBypass (§2.1)', async () => {
     const url = authClient().getAuthUrl(['read_vehicle_info'], {state: 'bypass', makeBypass: 'TESLA'});
     const {params, pages} = await runConnect(url, REDIRECT_URI, {email: randomEmail(), make: 'TESLA'});
