@@ -333,10 +333,14 @@ const healthzTarget = "app /healthz (middleware floor)"
 func appRedirect(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) + "/exchange" }
 
 // startExpress starts the Express tutorial against the sandbox, with NODE_ENV=production
-// (view cache on) as it would be deployed.
+// (view cache on) as it would be deployed, listening on 127.0.0.1 only.
 func (b *bench) startExpress(ctx context.Context, dir, sandboxURL string, port int) (*proc, error) {
+	preload := filepath.Join(dir, "bench-loopback.cjs")
+	if err := os.WriteFile(preload, []byte(loopbackPreload), 0o644); err != nil {
+		return nil, err
+	}
 	return b.start(ctx, startSpec{
-		name: "express", path: "node", args: []string{"index.js"}, dir: dir, port: port, ready: "/login",
+		name: "express", path: "node", args: []string{"--require", preload, "index.js"}, dir: dir, port: port, ready: "/login",
 		env: minimalEnv(
 			"NODE_ENV=production",
 			"PORT="+strconv.Itoa(port),
@@ -348,6 +352,21 @@ func (b *bench) startExpress(ctx context.Context, dir, sandboxURL string, port i
 		),
 	})
 }
+
+// loopbackPreload makes the tutorial's app.listen(port) bind 127.0.0.1 instead of
+// every interface, without changing the tutorial's code.
+const loopbackPreload = `// Written by cmd/bench and loaded with node --require: a server given only a port
+// listens on 127.0.0.1, not on every interface.
+const net = require('net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  const port = args[0];
+  if ((typeof port === 'number' || /^\d+$/.test(String(port))) && typeof args[1] !== 'string') {
+    args.splice(1, 0, '127.0.0.1');
+  }
+  return listen.apply(this, args);
+};
+`
 
 // prepareExpress copies the tutorial into the work directory (the shared copy is
 // read-only) and installs its locked dependencies with npm ci, once.
