@@ -131,10 +131,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	origin := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "Smartcar sandbox listening on %s\n", origin)
 	if dev {
 		printDevClient(stdout, origin, clients[0])
 	}
+	// Printed last: tests and scripts take this line to mean "ready".
+	fmt.Fprintf(stdout, "Smartcar sandbox listening on %s\n", origin)
 
 	// Requests derive their context from base, which ends at shutdown: that releases
 	// requests held by --hang-rate, which would otherwise stall Shutdown.

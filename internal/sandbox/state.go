@@ -60,6 +60,23 @@ type store struct {
 	approvals map[string]bool
 	// vehicles holds per-vehicle state left by commands (lazily created).
 	vehicles map[string]*vehicleState
+	// issued counts token pairs, to sweep expired tokens now and then.
+	issued int
+}
+
+// sweep forgets expired tokens so a long CI run does not grow without bound. The
+// caller holds mu.
+func (s *store) sweep(now time.Time) {
+	for k, at := range s.access {
+		if !now.Before(at.Expires) {
+			delete(s.access, k)
+		}
+	}
+	for k, rt := range s.refresh {
+		if now.After(rt.Expires) || (!rt.UsedAt.IsZero() && now.After(rt.UsedAt.Add(refreshGrace))) {
+			delete(s.refresh, k)
+		}
+	}
 }
 
 func newStore() *store {
@@ -164,6 +181,10 @@ func (s *store) issueTokens(g *grant, now time.Time) tokenPair {
 	p := tokenPair{Access: newID(), Refresh: newID()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.issued++
+	if s.issued%1024 == 0 {
+		s.sweep(now)
+	}
 	s.access[p.Access] = &accessToken{Grant: g, Expires: now.Add(accessLifetime)}
 	s.refresh[p.Refresh] = &refreshToken{Grant: g, Expires: now.Add(refreshLifetime)}
 	return p
