@@ -26,8 +26,9 @@ const apiVersion = "v2.0"
 // exhaust memory.
 const maxBody = 10 << 20
 
-// ErrTimeout is wrapped by the error of a request that did not complete in time:
-// cut by the *http.Client's Timeout or by the deadline of the request's context.
+// ErrTimeout is wrapped by the error of a request (API call, code exchange or token
+// refresh) that did not complete in time: cut by the *http.Client's Timeout or by
+// the deadline of the request's context.
 // Check it with errors.Is(err, smartcar.ErrTimeout); when a ctx deadline was the
 // cause, errors.Is(err, context.DeadlineExceeded) also holds.
 var ErrTimeout = errors.New("smartcar: request timed out")
@@ -263,11 +264,20 @@ func (c *Client) transportError(cl call, err error) error {
 	if errors.As(err, &scErr) {
 		return scErr
 	}
-	var netErr net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+	if isTimeout(err) {
 		return fmt.Errorf("%w: %s %s: %w", ErrTimeout, cl.method, cl.path, err)
 	}
 	return fmt.Errorf("smartcar: %s %s: %w", cl.method, cl.path, err)
+}
+
+// isTimeout reports whether err comes from a deadline: the ctx's or the
+// *http.Client's Timeout (a net.Error whose Timeout method says so).
+func isTimeout(err error) bool {
+	if errors.Is(err, ErrTimeout) {
+		return false // already wrapped
+	}
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -329,7 +330,12 @@ func TestRateLimitRetry(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	// hang reads the request (so that the server notices the client leaving) and
+	// never answers.
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}
 	t.Run("context deadline", func(t *testing.T) {
 		c := newAPI(t, hang)
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
@@ -337,6 +343,17 @@ func TestTimeout(t *testing.T) {
 		_, err := c.User(ctx)
 		if !errors.Is(err, smartcar.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err = %v, want ErrTimeout and DeadlineExceeded", err)
+		}
+	})
+	t.Run("token exchange", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(hang))
+		defer srv.Close()
+		hc := srv.Client()
+		hc.Timeout = 50 * time.Millisecond
+		conf := &smartcar.Config{ClientID: "id", ClientSecret: "s", Endpoint: smartcar.Endpoint{AuthOrigin: srv.URL}}
+		_, err := conf.Exchange(context.WithValue(t.Context(), oauth2.HTTPClient, hc), "code-1234")
+		if !errors.Is(err, smartcar.ErrTimeout) {
+			t.Errorf("err = %v, want ErrTimeout", err)
 		}
 	})
 	t.Run("http client timeout", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -262,8 +263,12 @@ func parseRetryAfter(v string) time.Duration {
 		return 0
 	}
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 {
+		switch {
+		case math.IsNaN(n) || n <= 0:
 			return 0
+		case n >= float64(math.MaxInt64)/float64(time.Second):
+			// Converting would overflow into a negative duration.
+			return time.Duration(math.MaxInt64)
 		}
 		return time.Duration(n * float64(time.Second))
 	}

@@ -3,6 +3,7 @@ package smartcar
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -241,10 +242,14 @@ func (c *Config) Client(ctx context.Context, ts oauth2.TokenSource) *Client {
 
 // convertOAuthError turns x/oauth2's *RetrieveError into an *Error and removes the
 // secrets (authorization code, refresh token) that Smartcar echoes in its
-// descriptions ("Invalid code: <code>."), so that they never reach a log.
+// descriptions ("Invalid code: <code>."), so that they never reach a log. A timeout
+// wraps ErrTimeout, as API calls do.
 func convertOAuthError(err error, secrets ...string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
+		if isTimeout(err) {
+			return fmt.Errorf("%w: token request: %w", ErrTimeout, err)
+		}
 		return err
 	}
 	status := 0
