@@ -8,8 +8,7 @@ import (
 // TestTemplates executes every Connect page with its data struct, so a field renamed
 // in Go but not in a template fails here rather than in front of a user.
 func TestTemplates(t *testing.T) {
-	e, s := newEnvOpts(t, Options{}, nil)
-	_ = e
+	_, s := newEnvOpts(t, Options{}, nil)
 	b := basePage{Title: "T", AppName: "example.com"}
 	pages := map[string]any{
 		"preamble":         preamblePage{basePage: b, Session: "s", Action: "/connect/brands", Make: "KIA"},
