@@ -177,6 +177,8 @@ func ExampleClient_Odometer() {
 		log.Fatal(err)
 	}
 	fmt.Println(odo.Distance > 0, odo.Meta.UnitSystem, !odo.Meta.DataAge.IsZero())
+	// Output:
+	// true imperial true
 }
 
 func ExampleClient_Batch() {
@@ -200,6 +202,9 @@ func ExampleClient_Batch() {
 	if _, err := resp.Battery(); errors.As(err, &scErr) {
 		fmt.Println("battery:", scErr.StatusCode, scErr.Type)
 	}
+	// Output:
+	// fuel within 0..1: true
+	// battery: 501 COMPATIBILITY
 }
 
 func ExampleClient_Lock() {
@@ -221,4 +226,6 @@ func ExampleClient_Lock() {
 	default:
 		fmt.Println(res.Status)
 	}
+	// Output:
+	// success
 }
