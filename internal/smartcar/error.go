@@ -81,12 +81,12 @@ type ErrorDetail struct {
 func (d *ErrorDetail) UnmarshalJSON(b []byte) error {
 	var w struct {
 		Field   json.RawMessage `json:"field"`
-		Message string          `json:"message"`
+		Message json.RawMessage `json:"message"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	d.Message = w.Message
+	d.Message = rawString(w.Message)
 	var path []any
 	if json.Unmarshal(w.Field, &path) == nil {
 		parts := make([]string, len(path))
@@ -140,63 +140,74 @@ func (e *Error) redact(secrets ...string) {
 	}
 }
 
-// errorBody is the union of the error bodies Smartcar has used.
-type errorBody struct {
-	// v2.0
-	Type                 string          `json:"type"`
-	Code                 json.RawMessage `json:"code"`
-	Description          string          `json:"description"`
-	DocURL               string          `json:"docURL"`
-	StatusCode           int             `json:"statusCode"`
-	RequestID            string          `json:"requestId"`
-	Resolution           json.RawMessage `json:"resolution"`
-	SuggestedUserMessage string          `json:"suggestedUserMessage"`
-	Detail               []ErrorDetail   `json:"detail"`
-	// OAuth and v1
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-	Message          string `json:"message"`
-}
-
 // decodeError builds an *Error from a failed answer. It never fails: whatever the
-// body, the caller gets an *Error with the status.
+// body, the caller gets an *Error with the status. Fields are read one by one, so
+// that a field of an unexpected kind (say "statusCode":{}) loses only itself, not
+// the type and description next to it.
 func decodeError(status int, header http.Header, body []byte) *Error {
 	e := &Error{
 		StatusCode: status,
 		RequestID:  headerValue(header, "sc-request-id"),
 		RetryAfter: parseRetryAfter(headerValue(header, "retry-after")),
 	}
-	var w errorBody
+	var w map[string]json.RawMessage
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &w) != nil {
 		e.Type = TypeSDKError
 		e.Description = nonJSONDescription(status, headerValue(header, "content-type"), len(trimmed))
 		return e
 	}
-	if w.RequestID != "" {
-		e.RequestID = w.RequestID
+	str := func(key string) string { return rawString(w[key]) }
+	// The kind of error is only believed when it is a JSON string.
+	var typ, oauthErr string
+	json.Unmarshal(w["type"], &typ)
+	json.Unmarshal(w["error"], &oauthErr)
+	if id := str("requestId"); id != "" {
+		e.RequestID = id
 	}
 	if e.StatusCode == 0 {
-		e.StatusCode = w.StatusCode
+		// The body's statusCode only stands in when there is no HTTP status.
+		json.Unmarshal(w["statusCode"], &e.StatusCode)
 	}
 	switch {
-	case w.Type != "":
-		e.Type = w.Type
-		e.Code = rawString(w.Code)
-		e.Description = w.Description
-		e.DocURL = w.DocURL
-		e.Resolution = decodeResolution(w.Resolution)
-		e.SuggestedUserMessage = w.SuggestedUserMessage
-		e.Detail = w.Detail
-	case w.Error != "":
-		e.Type = w.Error
-		e.Code = rawString(w.Code)
-		e.Description = firstNonEmpty(w.Description, w.ErrorDescription, w.Message, "Unknown error")
+	case typ != "":
+		// v2.0
+		e.Type = typ
+		e.Code = str("code")
+		e.Description = str("description")
+		e.DocURL = str("docURL")
+		e.Resolution = decodeResolution(w["resolution"])
+		e.SuggestedUserMessage = str("suggestedUserMessage")
+		e.Detail = decodeDetail(w["detail"])
+	case oauthErr != "":
+		// OAuth ({error, error_description}) and v1 ({error, message, code}).
+		e.Type = oauthErr
+		e.Code = str("code")
+		e.Description = firstNonEmpty(str("description"), str("error_description"), str("message"), "Unknown error")
 	default:
 		e.Type = TypeSDKError
-		e.Description = firstNonEmpty(w.Description, w.Message, "unrecognised error body")
+		e.Description = firstNonEmpty(str("description"), str("message"), "unrecognised error body")
 	}
 	return e
+}
+
+// decodeDetail reads a validation error's detail list, keeping the entries it can
+// read; a bare string becomes an entry with only a Message.
+func decodeDetail(raw json.RawMessage) []ErrorDetail {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []ErrorDetail
+	for _, it := range items {
+		var d ErrorDetail
+		if json.Unmarshal(it, &d) == nil {
+			out = append(out, d)
+		} else if msg := rawString(it); msg != "" {
+			out = append(out, ErrorDetail{Message: msg})
+		}
+	}
+	return out
 }
 
 // nonJSONDescription describes an unreadable answer without quoting it: an HTML
