@@ -35,4 +35,30 @@
 //	if errors.As(err, &scErr) && scErr.Type == smartcar.TypeVehicleState {
 //		// Ask the user to try again later.
 //	}
+//
+// # Tokens
+//
+// Smartcar access tokens last two hours and each refresh returns a new refresh
+// token (the old one dies a minute later). The source from Config.TokenSource
+// refreshes a few seconds before expiry, makes one refresh for any number of
+// concurrent callers, and reports each new token to the OnRefresh callback so that
+// it can be saved.
+//
+// # Errors
+//
+// A refusal by Smartcar, whether from the API, the token endpoint or one item of a
+// batch, is an *Error carrying the HTTP status, the error type and code, the
+// resolution and retry-after. Its text never contains tokens or authorization
+// codes. A request that takes too long, cut by the *http.Client's Timeout or the
+// context's deadline, returns an error wrapping ErrTimeout. A 429 with a short
+// retry-after (Client.MaxRetryAfter) is retried once before it is returned.
+//
+// # Batch
+//
+// Client.Batch reads several endpoints of one vehicle in one request; the
+// BatchResponse hands each one out as its typed result or its own *Error:
+//
+//	resp, err := api.Batch(ctx, id, []string{smartcar.PathOdometer, smartcar.PathFuel})
+//	odo, err := resp.Odometer()
+//	fuel, err := resp.Fuel() // a COMPATIBILITY *Error for an electric vehicle
 package smartcar

@@ -302,7 +302,7 @@ func (c *Client) LockStatus(ctx context.Context, vehicleID string, opts ...Reque
 
 // ServiceHistory is the vehicle's dealer service records.
 type ServiceHistory struct {
-	Records []ServiceRecord // oldest first, as Smartcar sends them
+	Records []ServiceRecord // in the order Smartcar sends them
 	Meta    Meta            // metadata of the response
 }
 
