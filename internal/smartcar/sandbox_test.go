@@ -166,16 +166,6 @@ func TestSandboxAuthenticationError(t *testing.T) {
 	}
 }
 
-// skipIfMissing skips when the sandbox does not serve an endpoint yet (it answers
-// 404 RESOURCE_NOT_FOUND for unknown paths).
-func skipIfMissing(t *testing.T, err error) {
-	t.Helper()
-	var scErr *smartcar.Error
-	if errors.As(err, &scErr) && scErr.StatusCode == 404 && scErr.Type == smartcar.TypeResourceNotFound {
-		t.Skipf("sandbox does not serve this endpoint yet: %v", err)
-	}
-}
-
 func inUnit(v float64) bool { return v >= 0 && v <= 1 }
 
 func TestSandboxVehicleEndpoints(t *testing.T) {
@@ -293,11 +283,23 @@ func TestSandboxVehicleEndpoints(t *testing.T) {
 			}
 			return metaOf(s, err)
 		}},
+		{"unsubscribe", false, func() (smartcar.Meta, error) {
+			return actionOK(c.Unsubscribe(ctx, id, "11111111-2222-3333-4444-555555555555", "management-token"))
+		}},
+		{"permissions page", false, func() (smartcar.Meta, error) {
+			p, err := c.Permissions(ctx, id, 2, 1)
+			if err == nil && (len(p.Permissions) != 2 || p.Paging.Offset != 1 || p.Paging.Count != len(conf.Scopes)) {
+				err = fmt.Errorf("permissions page %+v", p)
+			}
+			if err != nil {
+				return smartcar.Meta{}, err
+			}
+			return p.Meta, nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			meta, err := tt.call()
-			skipIfMissing(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,14 +313,12 @@ func TestSandboxVehicleEndpoints(t *testing.T) {
 	}
 	t.Run("imperial", func(t *testing.T) {
 		v, err := c.Odometer(ctx, id, smartcar.Units(smartcar.Imperial))
-		skipIfMissing(t, err)
 		if err != nil || v.Meta.UnitSystem != smartcar.Imperial {
 			t.Errorf("Odometer = %+v, %v; want imperial", v, err)
 		}
 	})
 	t.Run("disconnect", func(t *testing.T) {
 		_, err := c.Disconnect(ctx, id)
-		skipIfMissing(t, err)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +394,6 @@ func TestSandboxBatch(t *testing.T) {
 	}
 	resp, err := c.Batch(ctx, ids[0], []string{smartcar.PathAttributes, smartcar.PathOdometer, smartcar.PathFuel,
 		smartcar.PathBattery, smartcar.PathLockStatus}, smartcar.Units(smartcar.Imperial))
-	skipIfMissing(t, err)
 	if err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
@@ -447,7 +446,6 @@ func TestSandboxErrorAccount(t *testing.T) {
 				t.Fatalf("VehicleIDs = %v, %v", ids, err)
 			}
 			_, err = c.Odometer(ctx, ids[0])
-			skipIfMissing(t, err)
 			var scErr *smartcar.Error
 			if !errors.As(err, &scErr) {
 				t.Fatalf("err = %v, want *smartcar.Error", err)
