@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test build vet sandbox node-deps clean bench
+.PHONY: run test build vet sandbox node-deps clean bench fuzz
 
 ## run: the app on http://localhost:8000, on the built-in sandbox unless SMARTCAR_CLIENT_ID is set
 run:
@@ -44,3 +44,15 @@ bench:
 	command -v wrk >/dev/null 2>&1 || echo "wrk not available: cmd/bench uses its built-in Go load generator"
 	$(GO) build -o $(BIN)/bench/bench ./cmd/bench
 	$(BIN)/bench/bench $(BENCHFLAGS)
+
+## fuzz: every Go fuzz target in the repo (found with go test -list), FUZZTIME each (default 10s);
+## their seed corpora (testdata/fuzz) already run in `make test`. New failures land in testdata/fuzz.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		list=$$($(GO) test -list '^Fuzz' $$pkg); \
+		for target in $$(echo "$$list" | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
