@@ -124,7 +124,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		if *sandboxAddr == "" {
 			*sandboxAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SandboxPort))
 		}
-		origin, err := a.startSandbox(ctx, *sandboxAddr, &sc, redirect.String())
+		origin, err := a.startSandbox(ctx, cfg, *sandboxAddr, &sc, redirect.String())
 		if err != nil {
 			return fail(err)
 		}
@@ -167,17 +167,23 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // startSandbox starts the in-process sandbox with a freshly generated development
 // client and points sc at it. It returns the sandbox's origin.
-func (a *app) startSandbox(ctx context.Context, addr string, sc *smartcar.Config, redirect string) (string, error) {
+func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string, sc *smartcar.Config, redirect string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
 	}
-	client := sandbox.Client{ID: "dev-" + randomHex(8), Secret: randomHex(24), RedirectURIs: []string{redirect}}
+	client := sandbox.DevClient(redirect)
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{client},
-		Logger:    a.log.With("component", "sandbox"),
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:    []sandbox.Client{client},
+		Logger:     a.log.With("component", "sandbox"),
+		Templates:  templates.FS,
+		Static:     static.FS,
+		Seed:       cfg.SandboxSeed,
+		Latency:    cfg.SandboxLatency,
+		Jitter:     cfg.SandboxJitter,
+		FailRate:   cfg.SandboxFailRate,
+		FailStatus: cfg.SandboxFailStatus,
+		HangRate:   cfg.SandboxHangRate,
 	})
 	if err != nil {
 		ln.Close()
@@ -260,8 +266,4 @@ func randomKey() []byte {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	return b
-}
-
-func randomHex(n int) string {
-	return fmt.Sprintf("%x", randomKey()[:n])
 }

@@ -71,7 +71,7 @@ type Config struct {
 	SandboxFailRate   float64
 	SandboxFailStatus int
 	SandboxHangRate   float64
-	SandboxSeed       int64
+	SandboxSeed       uint64
 }
 
 // Sandbox reports whether the app runs against the built-in sandbox: no client id set.
@@ -203,9 +203,9 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 	}
 	if raw := get("SANDBOX_SEED", "0"); raw != "" {
-		n, err := strconv.ParseInt(raw, 10, 64)
+		n, err := strconv.ParseUint(raw, 10, 64)
 		if err != nil {
-			bad("SANDBOX_SEED", "%q is not an integer", raw)
+			bad("SANDBOX_SEED", "%q is not a non-negative integer", raw)
 		}
 		c.SandboxSeed = n
 	}
