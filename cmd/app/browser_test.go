@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"smartcargo/internal/web"
 )
 
 // screenshots, when set, is the folder where the browser tests save a PNG of each page
@@ -196,6 +200,9 @@ func TestBrowserGettingStartedFlow(t *testing.T) {
 	ctx := newBrowser(t) // cleaned up first: the browser closes before the app stops
 
 	connect(t, ctx, a, "newcomer@example.com", true)
+	if h := text(t, ctx, ".page-content h1"); !strings.Contains(h, web.AppName) {
+		t.Errorf("grant page asks %q; want it to name the app, %s", h, web.AppName)
+	}
 	click(t, ctx, "button#approval-button")
 
 	if loc := location(t, ctx); loc != a.URL+"/vehicle" {
@@ -213,16 +220,22 @@ func TestBrowserGettingStartedFlow(t *testing.T) {
 	shot(t, ctx, "vehicle")
 }
 
-func TestBrowserTwentyFiveVehicles(t *testing.T) {
+func TestBrowserManyVehicles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	for _, n := range []int{25, 30} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) { testManyVehicles(t, n) })
+	}
+}
+
+func testManyVehicles(t *testing.T, want int) {
 	a := startApp(t, map[string]string{"SMARTCAR_SCOPE": "read_vehicle_info"})
 	ctx := newBrowser(t)
 
-	connect(t, ctx, a, "25-vehicles@smartcar.com", false)
-	if n := countNodes(t, ctx, ".page-content input[type=checkbox]"); n != 25 {
-		t.Errorf("grant page lists %d vehicles, want 25", n)
+	connect(t, ctx, a, fmt.Sprintf("%d-vehicles@smartcar.com", want), false)
+	if n := countNodes(t, ctx, ".page-content input[type=checkbox]"); n != want {
+		t.Errorf("grant page lists %d vehicles, want %d", n, want)
 	}
 	click(t, ctx, "button#approval-button")
 
@@ -243,13 +256,16 @@ func TestBrowserTwentyFiveVehicles(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		if countNodes(t, ctx, "a#next-page") == 0 || page > 25 {
+		if page == 2 && want == 30 {
+			shot(t, ctx, "vehicles-paged")
+		}
+		if countNodes(t, ctx, "a#next-page") == 0 || page > want {
 			break
 		}
 		click(t, ctx, "a#next-page")
 	}
-	if len(seen) != 25 {
-		t.Fatalf("the vehicle table lists %d vehicles in all, want 25", len(seen))
+	if len(seen) != want {
+		t.Fatalf("the vehicle table lists %d vehicles in all, want %d", len(seen), want)
 	}
 }
 

@@ -173,6 +173,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 		return "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
 	}
 	client := sandbox.DevClient(redirect)
+	client.Name = web.AppName
 	h, err := sandbox.NewServer(sandbox.Options{
 		Clients:    []sandbox.Client{client},
 		Logger:     a.log.With("component", "sandbox"),

@@ -230,7 +230,9 @@ func (s *server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
 // base builds the common page data for a session.
 func (s *server) base(cs *connectSession, title string) basePage {
 	app := "This application"
-	if u, err := url.Parse(cs.RedirectURI); err == nil && u.Host != "" {
+	if name := s.clients[cs.ClientID].Name; name != "" {
+		app = name
+	} else if u, err := url.Parse(cs.RedirectURI); err == nil && u.Host != "" {
 		app = u.Host
 	}
 	return basePage{Title: title, AppName: app}

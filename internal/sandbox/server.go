@@ -26,6 +26,9 @@ import (
 // Client is an application registered with the sandbox.
 type Client struct {
 	ID, Secret string
+	// Name is what Connect pages call the app ("Allow <Name> to access your vehicle");
+	// empty means the redirect URI's host, which is what an unnamed app shows.
+	Name string
 	// RedirectURIs are the registered redirect URIs; the first one is the default
 	// used when Connect gets none (or Node's literal "undefined").
 	RedirectURIs []string

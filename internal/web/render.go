@@ -12,8 +12,9 @@ import (
 	"smartcargo/internal/page"
 )
 
-// appName is shown in the header and titles.
-const appName = "Smartcar Garage"
+// AppName is the app's name, shown in the header and titles (and, in sandbox mode, on
+// the Connect pages that ask for access).
+const AppName = "Smartcar Garage"
 
 // basePage is embedded in every page struct: what the layout needs.
 type basePage struct {
@@ -70,7 +71,7 @@ var pageNames = []string{"login", "vehicles", "vehicle", "disconnect", "error"}
 // static fallback page (500), and the failure is logged.
 func (rd *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, data basePart) {
 	b := data.base()
-	b.AppName = appName
+	b.AppName = AppName
 	b.SandboxNote = rd.sandboxNote
 	if r.Method == http.MethodGet {
 		b.Path = r.URL.RequestURI()
