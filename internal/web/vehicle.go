@@ -15,8 +15,10 @@ import (
 	"smartcargo/internal/smartcar"
 )
 
-// fetchConcurrency bounds the upstream calls one page view makes at a time.
-const fetchConcurrency = 8
+// fetchConcurrency bounds the upstream calls one page view makes at a time. It equals
+// the page size so a full page's batches go out in one wave: a list page then costs two
+// upstream round trips (the list, then the batches), whatever the number of vehicles.
+const fetchConcurrency = vehiclesPerPage
 
 // vehiclesPerPage is the size of a page of the vehicle list.
 const vehiclesPerPage = 10
