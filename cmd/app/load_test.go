@@ -27,7 +27,10 @@ func TestLoadConcurrentUsers(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 
-	a, stop := runApp(t, nil, nil)
+	// The test checks correctness under concurrency, not latency: on a busy 2-core
+	// machine under -race one upstream call can take seconds, so the upstream timeout
+	// is raised from its default of 10s to stay out of the way.
+	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s"}, nil)
 	// One transport for all users, as many browsers behind one NAT would look: each
 	// user still has its own cookie jar.
 	tr := &http.Transport{MaxIdleConnsPerHost: users}
