@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 )
 
 type loginPage struct {
@@ -19,7 +22,7 @@ type loginPage struct {
 
 // handleLogin shows the "Connect your vehicle" page. Each view stores a fresh state in
 // the session; /exchange accepts only that state.
-func handleLogin(up *upstream, store *sessionStore, pages *renderer) handlerFunc {
+func handleLogin(up *upstream, store *sessionStore, pages *renderer, anon *loginTemplate) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := store.load(r)
 		state, err := newState()
@@ -27,6 +30,14 @@ func handleLogin(up *upstream, store *sessionStore, pages *renderer) handlerFunc
 			return err
 		}
 		sess.State = state
+		if len(sess.Connections) == 0 && !sess.Rejected && sess.Flash.Message == "" {
+			// A newcomer: the page is the same for everyone but the state.
+			if err := store.save(w, r, sess); err != nil {
+				return err
+			}
+			anon.write(w, state)
+			return nil
+		}
 		p := &loginPage{
 			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(sess.Connections) > 0, Units: sess.Units, Flash: sess.takeFlash()},
 			ConnectURL: up.cfg.AuthCodeURL(state),
@@ -41,6 +52,46 @@ func handleLogin(up *upstream, store *sessionStore, pages *renderer) handlerFunc
 		pages.render(w, r, http.StatusOK, "login", p)
 		return nil
 	}
+}
+
+// loginTemplate is the login page of a visitor with no session, rendered once at start
+// with a placeholder state and split around it. /login is the busiest page (every
+// visitor, every bot) and html/template costs more than everything else it does, so
+// each view only splices its fresh state between the two halves. That is exact: a state
+// is base64url, which neither query encoding nor HTML escaping changes.
+type loginTemplate struct {
+	before, after []byte
+}
+
+// statePlaceholder has a state's length and alphabet and appears nowhere else.
+const statePlaceholder = "sTaTe0pLaCeHoLdEr0xYz0"
+
+func newLoginTemplate(up *upstream, pages *renderer) (*loginTemplate, error) {
+	p := &loginPage{
+		basePage:   basePage{Title: "Connect your vehicle"},
+		ConnectURL: up.cfg.AuthCodeURL(statePlaceholder),
+	}
+	pages.fill(p, "/login")
+	body, err := pages.pages.Execute("login", p)
+	if err != nil {
+		return nil, err
+	}
+	before, after, ok := bytes.Cut(body, []byte(statePlaceholder))
+	if !ok || bytes.Contains(after, []byte(statePlaceholder)) {
+		return nil, fmt.Errorf("login page: want the Connect URL's state exactly once")
+	}
+	return &loginTemplate{before: before, after: after}, nil
+}
+
+func (t *loginTemplate) write(w http.ResponseWriter, state string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(t.before)+len(state)+len(t.after)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(t.before)
+	io.WriteString(w, state)
+	w.Write(t.after)
 }
 
 // handleConnect starts Connect straight away ("Connect another vehicle").

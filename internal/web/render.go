@@ -70,21 +70,26 @@ var pageNames = []string{"login", "vehicles", "vehicle", "disconnect", "error"}
 // render writes the page with that status. A page that fails to render becomes the
 // static fallback page (500), and the failure is logged.
 func (rd *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, data basePart) {
-	b := data.base()
-	b.AppName = AppName
-	b.SandboxNote = rd.sandboxNote
+	path := "/vehicle"
 	if r.Method == http.MethodGet {
-		b.Path = r.URL.RequestURI()
-	} else {
-		b.Path = "/vehicle"
+		path = r.URL.RequestURI()
 	}
-	if b.Units == "" {
-		b.Units = "metric"
-	}
+	rd.fill(data, path)
 	w.Header().Set("Cache-Control", "no-store") // pages hold per-user data
 	if err := rd.pages.Render(w, status, name, data); err != nil {
 		rd.log.Error("render failed", "request_id", middleware.GetReqID(r.Context()),
 			"page", name, "err", err)
+	}
+}
+
+// fill sets the shared fields the handlers leave to the renderer.
+func (rd *renderer) fill(data basePart, path string) {
+	b := data.base()
+	b.AppName = AppName
+	b.SandboxNote = rd.sandboxNote
+	b.Path = path
+	if b.Units == "" {
+		b.Units = "metric"
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 type routeDeps struct {
 	log      *slog.Logger
 	pages    *renderer
+	login    *loginTemplate
 	sessions *sessionStore
 	up       *upstream
 	static   fs.FS
@@ -39,7 +40,7 @@ func addRoutes(d routeDeps) http.Handler {
 
 	r.Get("/", http.RedirectHandler("/login", http.StatusFound).ServeHTTP)
 	r.Get("/healthz", handleHealthz())
-	r.Get("/login", h(handleLogin(d.up, d.sessions, d.pages)))
+	r.Get("/login", h(handleLogin(d.up, d.sessions, d.pages, d.login)))
 	r.Get("/connect", h(handleConnect(d.up, d.sessions)))
 	r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/logout", h(handleLogout(d.sessions)))

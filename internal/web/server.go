@@ -83,9 +83,14 @@ func NewServer(o Options) (http.Handler, error) {
 	}
 	sc := o.Smartcar // a copy: the caller's struct may change after we return
 	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now}
+	login, err := newLoginTemplate(up, pages)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	return addRoutes(routeDeps{
 		log:      o.Logger,
 		pages:    pages,
+		login:    login,
 		sessions: sessions,
 		up:       up,
 		static:   o.Static,
