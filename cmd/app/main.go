@@ -141,10 +141,14 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("SESSION_SECRET not set: generated a random session key; sessions end when the app restarts")
 	}
 
+	// The app's own transport: many concurrent users need more than the default two
+	// idle connections per host, and shutdown closes them (see serve).
+	upstream := http.DefaultTransport.(*http.Transport).Clone()
+	upstream.MaxIdleConnsPerHost = 64
 	handler, err := web.NewServer(web.Options{
 		Logger:        log,
 		Smartcar:      sc,
-		HTTPClient:    &http.Client{Timeout: cfg.UpstreamTimeout},
+		HTTPClient:    &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
 		SessionKeys:   keys,
 		SecureCookies: redirect.Scheme == "https",
 		Templates:     templates.FS,
@@ -160,7 +164,9 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		// follow the listener; it then points elsewhere (a proxy, say).
 		a.URL = "http://" + appLn.Addr().String()
 	}
-	a.serve(ctx, "app", appLn, handler)
+	// Once the app has stopped, its idle upstream connections go too, so that the
+	// in-process sandbox's shutdown does not wait for connections nobody will use.
+	a.serve(ctx, "app", appLn, handler, upstream.CloseIdleConnections)
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
 	return a, nil
 }
@@ -193,7 +199,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
 	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
-	a.serve(ctx, "sandbox", ln, h)
+	a.serve(ctx, "sandbox", ln, h, nil)
 	return origin, nil
 }
 
@@ -201,8 +207,9 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 const shutdownBudget = 5 * time.Second
 
 // serve runs one HTTP server on ln until ctx ends, then shuts it down, giving in-flight
-// requests (a token exchange, say) a few seconds to finish.
-func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler) {
+// requests (a token exchange, say) a few seconds to finish, and then calls stopped (if
+// not nil).
+func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler, stopped func()) {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -227,6 +234,9 @@ func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Ha
 			// past the budget, stop waiting for it.
 			a.log.Warn("requests still open after the shutdown budget; closing them", "server", name, "budget", shutdownBudget)
 			err = srv.Close()
+		}
+		if stopped != nil {
+			stopped()
 		}
 		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 			err = serr

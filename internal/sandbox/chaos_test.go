@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +101,30 @@ func TestHang(t *testing.T) {
 	<-done
 	if rec.Body.Len() != 0 {
 		t.Errorf("hung request wrote %q", rec.Body.String())
+	}
+}
+
+// A hung POST (a command, a batch) must be released when the client gives up, like a
+// GET: net/http only notices a closed connection once the body has been read.
+func TestHangReleasesPostWhenClientGivesUp(t *testing.T) {
+	_, s, _ := chaosEnv(t, Options{HangRate: 1})
+	srv := httptest.NewServer(s.handler())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v2.0/vehicles/x/security",
+		strings.NewReader(`{"action":"LOCK"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a hanging request was answered: %s", resp.Status)
+	}
+	// Close waits for every handler; it returns only if the hung one was released.
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hung POST handler was never released after the client gave up")
 	}
 }
 
