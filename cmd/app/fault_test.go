@@ -129,11 +129,6 @@ func TestFaultsOnCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			if tt.kind == faultHang {
-				// The sandbox's hang knob never releases a POST whose client gave up,
-				// and the test server's Close then waits for it forever.
-				t.Skip("see reliability-findings: 3 (sandbox hang knob never releases a POST)")
-			}
 			r.tap.arm(tt.kind, 1, func(req *http.Request) bool {
 				return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/security")
 			})
@@ -216,4 +211,54 @@ func cookieDeletion(p *pageResponse) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// faultPages is the error page each fault must give when it hits a page view.
+var faultPages = map[faultKind]struct {
+	status int
+	title  string
+}{
+	fault429:  {http.StatusTooManyRequests, "Too many requests"},
+	fault500:  {http.StatusInternalServerError, "Smartcar had a problem"},
+	fault502:  {http.StatusBadGateway, "Your car maker did not answer"},
+	fault409:  {http.StatusConflict, "Your vehicle can't do that right now"},
+	faultHang: {http.StatusGatewayTimeout, "Smartcar did not answer in time"},
+}
+
+// TestFaultsOnDashboard injects each fault into the vehicle page's batch request
+// (one batch reads every signal): the page is the matching error page, never a hung
+// request or a blank 500, and the next view of the vehicle works.
+func TestFaultsOnDashboard(t *testing.T) {
+	r := newRig(t, rigOptions{timeout: faultTimeout})
+	u := newUser(nil)
+	list, err := u.signIn(r.URL, connectOptions{Email: "dashboard-faults@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := vehicleLinks(list)
+	if len(links) == 0 {
+		t.Fatal("no vehicle")
+	}
+	for _, kind := range []faultKind{fault429, fault500, fault502, fault409, faultHang} {
+		t.Run(string(kind), func(t *testing.T) {
+			want := faultPages[kind]
+			r.tap.arm(kind, 1, pathSuffix("/batch"))
+			defer r.tap.disarm()
+			p, err := u.get(links[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != want.status || errorTitle(p) != want.title {
+				t.Errorf("vehicle page: %d %q, want %d %q", p.Status, errorTitle(p), want.status, want.title)
+			}
+			r.tap.disarm()
+			p, err = u.get(links[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="lock-button"`) {
+				t.Errorf("after the fault the vehicle page answers %d: %s", p.Status, excerpt(p.Body))
+			}
+		})
+	}
 }
