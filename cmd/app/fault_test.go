@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestFaultsOnVehicleList(t *testing.T) {
 			[]string{`id="retry-link"`}, 1},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.kind), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s, %d in a row", tt.kind, tt.times), func(t *testing.T) {
 			r.tap.calls()
 			r.tap.arm(tt.kind, tt.times, pathSuffix("/v2.0/vehicles"))
 			defer r.tap.disarm()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"runtime/pprof"
@@ -30,7 +31,8 @@ func TestLoadConcurrentUsers(t *testing.T) {
 	// The test checks correctness under concurrency, not latency: on a busy 2-core
 	// machine under -race one upstream call can take seconds, so the upstream timeout
 	// is raised from its default of 10s to stay out of the way.
-	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s"}, nil)
+	var logs syncBuffer
+	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s"}, io.MultiWriter(t.Output(), &logs))
 	// One transport for all users, as many browsers behind one NAT would look: each
 	// user still has its own cookie jar.
 	tr := &http.Transport{MaxIdleConnsPerHost: users}
@@ -70,6 +72,11 @@ func TestLoadConcurrentUsers(t *testing.T) {
 	stopStart := time.Now()
 	stop()
 	t.Logf("shutdown in %v", time.Since(stopStart).Round(time.Millisecond))
+	// Every connection is idle or closed by now: no server may need its shutdown
+	// budget (the app closes its idle upstream connections when it stops).
+	if strings.Contains(logs.String(), "after the shutdown budget") {
+		t.Error("a server waited for its whole shutdown budget after the load run")
+	}
 	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
 		// The app's upstream client uses the default transport.
 		dt.CloseIdleConnections()
