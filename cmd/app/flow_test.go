@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"smartcargo/internal/config"
+	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/web"
@@ -44,8 +45,6 @@ const flowTimeout = 60 * time.Second
 // user is one simulated browser.
 type user struct {
 	hc *http.Client
-	// seen, when not nil, receives every response (for the header checks).
-	seen func(*pageResponse)
 }
 
 // newUser returns a user with an empty cookie jar over tr (nil means a transport of
@@ -66,6 +65,34 @@ func newUser(tr http.RoundTripper) *user {
 			return http.ErrUseLastResponse
 		},
 	}}
+}
+
+// record hands every response the user gets from now on, body included, to seen:
+// the pages of the app and of Connect alike (for the checks that no page or redirect
+// carries a secret).
+func (u *user) record(seen func(*pageResponse)) {
+	u.hc.Transport = recordingTransport{base: u.hc.Transport, seen: seen}
+}
+
+type recordingTransport struct {
+	base http.RoundTripper
+	seen func(*pageResponse)
+}
+
+func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	p := &pageResponse{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+	if loc, err := resp.Location(); err == nil {
+		p.Location = loc.String()
+	}
+	t.seen(p)
+	return resp, err
 }
 
 // pageResponse is a response read whole.
@@ -91,9 +118,6 @@ func (u *user) do(req *http.Request) (*pageResponse, error) {
 	p := &pageResponse{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
 	if loc, err := resp.Location(); err == nil {
 		p.Location = loc.String()
-	}
-	if u.seen != nil {
-		u.seen(p)
 	}
 	return p, nil
 }
@@ -145,118 +169,21 @@ func excerpt(body string) string {
 
 func stripTags(s string) string { return regexp.MustCompile(`<[^>]*>`).ReplaceAllString(s, "") }
 
-// htmlForm is one <form> of a page.
-type htmlForm struct {
-	Action, Method string
-	// Fields are the values a browser would send without a click: hidden and text
-	// inputs, and checked, enabled boxes.
-	Fields url.Values
-	// Buttons are the submit buttons: name and value, keyed by id when they have one.
-	Buttons []formButton
-}
-
-type formButton struct{ ID, Name, Value string }
-
-var (
-	reForm   = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
-	reInput  = regexp.MustCompile(`(?is)<input\b([^>]*)>`)
-	reButton = regexp.MustCompile(`(?is)<button\b([^>]*)>`)
-	reAttr   = regexp.MustCompile(`([a-zA-Z_:-]+)(?:\s*=\s*"([^"]*)")?`)
-)
-
-func attrs(s string) map[string]string {
-	m := map[string]string{}
-	for _, a := range reAttr.FindAllStringSubmatch(s, -1) {
-		m[strings.ToLower(a[1])] = html.UnescapeString(a[2])
+// submit presses the button with that id in a form of page, as a browser would.
+func (u *user) submit(page *pageResponse, f *connectwalk.Form, buttonID string) (*pageResponse, error) {
+	if !f.Has(buttonID) {
+		return nil, fmt.Errorf("%s: no button #%s in form %s", page.URL, buttonID, f.Action)
 	}
-	return m
-}
-
-// forms parses the forms of a page. It is enough for our own templates, which
-// html/template writes with double-quoted attributes.
-func forms(body string) []htmlForm {
-	var out []htmlForm
-	for _, fm := range reForm.FindAllStringSubmatch(body, -1) {
-		fa := attrs(fm[1])
-		f := htmlForm{Action: fa["action"], Method: strings.ToUpper(fa["method"]), Fields: url.Values{}}
-		if f.Method == "" {
-			f.Method = http.MethodGet
-		}
-		for _, in := range reInput.FindAllStringSubmatch(fm[2], -1) {
-			a := attrs(in[1])
-			name := a["name"]
-			if name == "" {
-				continue
-			}
-			_, checked := a["checked"]
-			_, disabled := a["disabled"]
-			switch strings.ToLower(a["type"]) {
-			case "checkbox", "radio":
-				if checked && !disabled {
-					f.Fields.Add(name, a["value"])
-				}
-			default:
-				f.Fields.Add(name, a["value"])
-			}
-		}
-		for _, b := range reButton.FindAllStringSubmatch(fm[2], -1) {
-			a := attrs(b[1])
-			f.Buttons = append(f.Buttons, formButton{ID: a["id"], Name: a["name"], Value: a["value"]})
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// formWithAction returns the first form whose action starts with prefix.
-func formWithAction(body, prefix string) (htmlForm, bool) {
-	for _, f := range forms(body) {
-		if strings.HasPrefix(f.Action, prefix) {
-			return f, true
-		}
-	}
-	return htmlForm{}, false
-}
-
-// resolve makes ref absolute against the page it was found on.
-func resolve(page *url.URL, ref string) string {
-	u, err := page.Parse(ref)
-	if err != nil {
-		return ref
-	}
-	return u.String()
-}
-
-// submit sends a form as a click on the button with that id (or no button).
-func (u *user) submit(page *pageResponse, f htmlForm, buttonID string) (*pageResponse, error) {
-	vals := url.Values{}
-	for k, v := range f.Fields {
-		vals[k] = append([]string(nil), v...)
-	}
-	if buttonID != "" {
-		found := false
-		for _, b := range f.Buttons {
-			if b.ID == buttonID {
-				found = true
-				if b.Name != "" {
-					vals.Set(b.Name, b.Value)
-				}
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("%s: no button #%s in form %s", page.URL, buttonID, f.Action)
-		}
-	}
-	target := resolve(page.URL, f.Action)
-	if f.Method == http.MethodPost {
-		return u.post(target, vals)
-	}
-	t, err := url.Parse(target)
+	target, err := page.URL.Parse(f.Action)
 	if err != nil {
 		return nil, err
 	}
-	t.RawQuery = vals.Encode()
-	return u.get(t.String())
+	vals := f.Values(buttonID)
+	if f.Method == http.MethodPost {
+		return u.post(target.String(), vals)
+	}
+	target.RawQuery = vals.Encode()
+	return u.get(target.String())
 }
 
 // connectOptions choose how the simulated user answers Connect.
@@ -276,81 +203,13 @@ func (u *user) connectCallback(connectURL string, o connectOptions) (string, err
 	if o.Make == "" {
 		o.Make = "TESLA"
 	}
-	if o.Email == "" {
-		o.Email = "driver@example.com"
-	}
-	p, err := u.get(connectURL)
+	ctx, cancel := context.WithTimeout(context.Background(), flowTimeout)
+	defer cancel()
+	back, err := connectwalk.Walk(ctx, u.hc, connectURL, connectwalk.Options{Email: o.Email, Make: o.Make, Deny: o.Deny})
 	if err != nil {
 		return "", err
 	}
-	if err := p.want(http.StatusOK, ""); err != nil {
-		return "", fmt.Errorf("authorize: %w", err)
-	}
-	// Preamble: Continue leads to the brand list (or straight to the login when the
-	// app named a make).
-	f, ok := formWithAction(p.Body, "/connect/")
-	if !ok {
-		return "", fmt.Errorf("preamble %s: no Continue form", p.URL)
-	}
-	if p, err = u.submit(p, f, "continue-button"); err != nil {
-		return "", err
-	}
-	if f.Action == "/connect/brands" {
-		if err := p.want(http.StatusOK, ""); err != nil {
-			return "", fmt.Errorf("brands: %w", err)
-		}
-		var pick htmlForm
-		for _, bf := range forms(p.Body) {
-			if bf.Action == "/connect/login" {
-				pick = bf
-			}
-		}
-		if pick.Action == "" {
-			return "", fmt.Errorf("brands %s: no brand form", p.URL)
-		}
-		if p, err = u.submit(p, pick, o.Make); err != nil {
-			return "", err
-		}
-	}
-	if err := p.want(http.StatusOK, ""); err != nil {
-		return "", fmt.Errorf("brand login page: %w", err)
-	}
-	login, ok := formWithAction(p.Body, "/connect/login")
-	if !ok || login.Method != http.MethodPost {
-		return "", fmt.Errorf("brand login %s: no sign-in form", p.URL)
-	}
-	login.Fields.Set("username", o.Email)
-	login.Fields.Set("password", "any password")
-	if p, err = u.submit(p, login, "sign-in-button"); err != nil {
-		return "", err
-	}
-	if p.Status == http.StatusFound { // approval_prompt=auto: approved before
-		return p.Location, nil
-	}
-	if err := p.want(http.StatusSeeOther, ""); err != nil {
-		return "", fmt.Errorf("sign in: %w", err)
-	}
-	if p, err = u.get(p.Location); err != nil {
-		return "", err
-	}
-	if err := p.want(http.StatusOK, ""); err != nil {
-		return "", fmt.Errorf("grant page: %w", err)
-	}
-	grant, ok := formWithAction(p.Body, "/grant")
-	if !ok {
-		return "", fmt.Errorf("grant %s: no grant form", p.URL)
-	}
-	button := "approval-button"
-	if o.Deny {
-		button = "deny-button"
-	}
-	if p, err = u.submit(p, grant, button); err != nil {
-		return "", err
-	}
-	if err := p.want(http.StatusFound, ""); err != nil {
-		return "", fmt.Errorf("grant: %w", err)
-	}
-	return p.Location, nil
+	return back.String(), nil
 }
 
 var reConnectLink = regexp.MustCompile(`id="connect-button" href="([^"]+)"`)
@@ -416,7 +275,9 @@ var reVehicleLink = regexp.MustCompile(`<tr class="vehicle-row" data-vehicle-id=
 func vehicleLinks(list *pageResponse) []string {
 	var out []string
 	for _, m := range reVehicleLink.FindAllStringSubmatch(list.Body, -1) {
-		out = append(out, resolve(list.URL, html.UnescapeString(m[1])))
+		if u, err := list.URL.Parse(html.UnescapeString(m[1])); err == nil {
+			out = append(out, u.String())
+		}
 	}
 	return out
 }
@@ -442,7 +303,7 @@ func (u *user) lockFromDashboard(dashboard string) (*pageResponse, error) {
 	if err := p.want(http.StatusOK, ""); err != nil {
 		return nil, fmt.Errorf("vehicle page: %w", err)
 	}
-	f, ok := formWithAction(p.Body, "/vehicle/")
+	f, ok := connectwalk.FormWithAction(p.Body, "/vehicle/")
 	if !ok || !strings.HasSuffix(f.Action, "/lock") {
 		return nil, fmt.Errorf("vehicle page %s: no Lock form", p.URL)
 	}
@@ -452,7 +313,7 @@ func (u *user) lockFromDashboard(dashboard string) (*pageResponse, error) {
 	if err := p.want(http.StatusSeeOther, ""); err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	p, err = u.get(resolve(p.URL, p.Location))
+	p, err = u.get(p.Location)
 	if err != nil {
 		return nil, err
 	}

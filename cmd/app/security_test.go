@@ -296,11 +296,11 @@ func TestSecurityNoSecretsInURLsOrLogs(t *testing.T) {
 		pages []*pageResponse
 	)
 	u := newUser(nil)
-	u.seen = func(p *pageResponse) {
+	u.record(func(p *pageResponse) {
 		mu.Lock()
 		defer mu.Unlock()
 		pages = append(pages, p)
-	}
+	})
 
 	link, err := u.connectURL(r.URL)
 	if err != nil {
@@ -462,7 +462,7 @@ func TestSecurityHeaders(t *testing.T) {
 			pages []*pageResponse
 		)
 		u := newUser(nil)
-		u.seen = func(p *pageResponse) { mu.Lock(); pages = append(pages, p); mu.Unlock() }
+		u.record(func(p *pageResponse) { mu.Lock(); pages = append(pages, p); mu.Unlock() })
 		list, err := u.signIn(a.URL, connectOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -536,14 +536,14 @@ func TestSecuritySessionCookieSize(t *testing.T) {
 			a, _ := runApp(t, nil, nil)
 			largest := 0
 			u := newUser(nil)
-			u.seen = func(p *pageResponse) {
+			u.record(func(p *pageResponse) {
 				resp := http.Response{Header: p.Header}
 				for _, c := range resp.Cookies() {
 					if c.Name == "smartcar_session" && len(c.String()) > largest {
 						largest = len(c.String())
 					}
 				}
-			}
+			})
 			var list *pageResponse
 			for i := range tt.connects {
 				var err error

@@ -3,18 +3,13 @@ package smartcar_test
 import (
 	"context"
 	"fmt"
-	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/static"
@@ -54,77 +49,14 @@ func startSandbox(now func() time.Time) (*httptest.Server, *smartcar.Config, err
 	return srv, conf, nil
 }
 
-var (
-	reSession = regexp.MustCompile(`name="session" value="([^"]+)"`)
-	reVehicle = regexp.MustCompile(`name="vehicle" value="([^"]+)"`)
-)
-
 // connectCode walks Smartcar Connect on the sandbox the way a user would, with plain
 // form posts (preamble, brand login, grant), and returns the code of the redirect.
 func connectCode(ctx context.Context, conf *smartcar.Config, email, brand string, opts ...smartcar.AuthOption) (string, error) {
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	origin := conf.Endpoint.ConnectOrigin
-	fetch := func(method, u string, form url.Values) (*http.Response, string, error) {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, body)
-		if err != nil {
-			return nil, "", err
-		}
-		req.Header.Set("Accept", "text/html")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp, string(b), err
-	}
 	const state = "state-123"
 	opts = append(opts, smartcar.MakeBypass(brand))
-	resp, page, err := fetch("GET", conf.AuthCodeURL(state, opts...), nil)
+	back, err := connectwalk.Walk(ctx, &http.Client{}, conf.AuthCodeURL(state, opts...), connectwalk.Options{Email: email})
 	if err != nil {
 		return "", err
-	}
-	m := reSession.FindStringSubmatch(page)
-	if resp.StatusCode != 200 || m == nil {
-		return "", fmt.Errorf("preamble: status %d, no session field", resp.StatusCode)
-	}
-	session := html.UnescapeString(m[1])
-	resp, _, err = fetch("POST", origin+"/connect/login", url.Values{
-		"session": {session}, "make": {brand}, "username": {email}, "password": {"any password"},
-	})
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode/100 != 3 {
-		return "", fmt.Errorf("login: status %d", resp.StatusCode)
-	}
-	grantURL, err := resp.Location()
-	if err != nil {
-		return "", err
-	}
-	_, page, err = fetch("GET", grantURL.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	form := url.Values{"session": {session}, "action": {"approve"}}
-	for _, v := range reVehicle.FindAllStringSubmatch(page, -1) {
-		form.Add("vehicle", html.UnescapeString(v[1]))
-	}
-	resp, _, err = fetch("POST", origin+"/grant", form)
-	if err != nil {
-		return "", err
-	}
-	back, err := resp.Location()
-	if err != nil {
-		return "", fmt.Errorf("grant: status %d, no redirect: %v", resp.StatusCode, err)
 	}
 	q := back.Query()
 	if q.Get("state") != state {

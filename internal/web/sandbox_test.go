@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/static"
@@ -67,70 +68,16 @@ func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 	return &sandboxEnv{testApp: a, sandbox: sb, upstream: n}
 }
 
-var (
-	hiddenSessionRE = regexp.MustCompile(`name="session" value="([^"]*)"`)
-	vehicleInputRE  = regexp.MustCompile(`name="vehicle" value="([^"]*)"`)
-)
-
 // walkConnect goes through the sandbox's Connect pages as a browser without JavaScript
 // would (preamble, brand, login, grant) and returns Connect's redirect to the app.
 func (e *sandboxEnv) walkConnect(connectURL *url.URL, brand, email string, approve bool) *url.URL {
-	t := e.t
-	t.Helper()
-	get := func(u string) *response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		return e.do(req)
+	e.t.Helper()
+	back, err := connectwalk.Walk(e.t.Context(), e.client, connectURL.String(),
+		connectwalk.Options{Make: brand, Email: email, Deny: !approve})
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	post := func(u string, form url.Values) *response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return e.do(req)
-	}
-	follow := func(r *response) *response {
-		t.Helper()
-		for r.StatusCode == http.StatusFound || r.StatusCode == http.StatusSeeOther {
-			loc, err := r.Request.URL.Parse(r.Header.Get("Location"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.HasPrefix(loc.String(), e.sandbox.URL) {
-				return r
-			}
-			r = get(loc.String())
-		}
-		return r
-	}
-	session := func(r *response) string {
-		t.Helper()
-		m := hiddenSessionRE.FindStringSubmatch(r.body)
-		if m == nil {
-			t.Fatalf("no Connect session on %s (status %d): %s", r.Request.URL.Path, r.StatusCode, text(r.body))
-		}
-		return m[1]
-	}
-
-	r := follow(get(connectURL.String()))
-	sess := session(r)
-	r = follow(get(e.sandbox.URL + "/connect/login?" + url.Values{"session": {sess}, "make": {brand}}.Encode()))
-	r = follow(post(e.sandbox.URL+"/connect/login", url.Values{"session": {session(r)}, "make": {brand},
-		"username": {email}, "password": {"pw"}}))
-	if r.StatusCode == http.StatusFound || r.StatusCode == http.StatusSeeOther {
-		return mustURL(r.Header.Get("Location")) // e.g. an incompatible vehicle
-	}
-	form := url.Values{"session": {session(r)}, "action": {"deny"}}
-	if approve {
-		form.Set("action", "approve")
-		for _, m := range vehicleInputRE.FindAllStringSubmatch(r.body, -1) {
-			form.Add("vehicle", m[1])
-		}
-	}
-	r = post(e.sandbox.URL+"/grant", form)
-	if r.StatusCode != http.StatusFound && r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("grant: status %d: %s", r.StatusCode, text(r.body))
-	}
-	return mustURL(r.Header.Get("Location"))
+	return back
 }
 
 // login connects the vehicles of that sandbox account and lands on /vehicle.

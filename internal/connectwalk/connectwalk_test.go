@@ -1,0 +1,120 @@
+package connectwalk_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/sandbox"
+	"smartcargo/static"
+	"smartcargo/templates"
+)
+
+const redirect = "https://app.example/exchange"
+
+func startSandbox(t *testing.T) string {
+	t.Helper()
+	h, err := sandbox.NewServer(sandbox.Options{
+		Clients:   []sandbox.Client{{ID: "id", Secret: "secret", RedirectURIs: []string{redirect}}},
+		Templates: templates.FS, Static: static.FS,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func authURL(origin string, extra url.Values) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {"id"}, "redirect_uri": {redirect},
+		"scope": {"read_vehicle_info"}, "state": {"s1"}, "mode": {"test"}, "approval_prompt": {"force"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return origin + "/oauth/authorize?" + q.Encode()
+}
+
+func client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+func TestWalk(t *testing.T) {
+	origin := startSandbox(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		extra     url.Values
+		o         connectwalk.Options
+		wantError string
+	}{
+		{name: "first brand", o: connectwalk.Options{}},
+		{name: "chosen brand", o: connectwalk.Options{Make: "KIA", Email: "3-vehicles@smartcar.com"}},
+		{name: "make bypass", extra: url.Values{"make": {"TESLA"}}},
+		{name: "deny", o: connectwalk.Options{Deny: true}, wantError: "access_denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			back, err := connectwalk.Walk(ctx, client(), authURL(origin, tc.extra), tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(back.String(), redirect+"?") || back.Query().Get("state") != "s1" {
+				t.Fatalf("came back to %s", back)
+			}
+			q := back.Query()
+			if tc.wantError != "" {
+				if q.Get("error") != tc.wantError || q.Get("code") != "" {
+					t.Errorf("error=%q code=%q, want error %q and no code", q.Get("error"), q.Get("code"), tc.wantError)
+				}
+			} else if q.Get("code") == "" {
+				t.Errorf("no code: %s", back)
+			}
+		})
+	}
+}
+
+func TestWalkErrors(t *testing.T) {
+	origin := startSandbox(t)
+	ctx := context.Background()
+	if _, err := connectwalk.Walk(ctx, client(), origin+"/oauth/authorize?client_id=id", connectwalk.Options{}); err == nil {
+		t.Error("a Connect URL without redirect_uri must be refused")
+	}
+	_, err := connectwalk.Walk(ctx, client(), authURL(origin, url.Values{"client_id": {"unknown"}}), connectwalk.Options{})
+	if err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("an unknown client ends on the sandbox's error page (400), got %v", err)
+	}
+	_, err = connectwalk.Walk(ctx, client(), authURL(origin, nil), connectwalk.Options{Make: "DELOREAN"})
+	if err == nil || !strings.Contains(err.Error(), "DELOREAN") {
+		t.Errorf("an unknown brand must be named in the error, got %v", err)
+	}
+}
+
+func TestFormsAndValues(t *testing.T) {
+	page := `<form method="post" action="/grant">
+	<input type="hidden" name="session" value="a&amp;b">
+	<input type="checkbox" name="vehicle" value="v1" checked>
+	<input type="checkbox" name="vehicle" value="v2">
+	<input type="checkbox" name="vehicle" value="v3" checked disabled>
+	<select name="units"><option value="metric">m</option><option value="imperial" selected>i</option></select>
+	<button type="submit" id="deny-button" name="action" value="deny">Deny</button>
+	<button type="submit" id="approval-button" name="action" value="approve">Allow</button>
+	</form><form action="/search"><input name="q"></form>`
+	forms := connectwalk.Forms(page)
+	if len(forms) != 2 || forms[0].Method != "POST" || forms[1].Method != "GET" {
+		t.Fatalf("forms = %+v", forms)
+	}
+	got := forms[0].Values("approval-button")
+	want := url.Values{"session": {"a&b"}, "vehicle": {"v1"}, "units": {"imperial"}, "action": {"approve"}}
+	if got.Encode() != want.Encode() {
+		t.Errorf("values = %v, want %v", got, want)
+	}
+	if f, ok := connectwalk.FormWithAction(page, "/sea"); !ok || f.Action != "/search" || !forms[0].Has("deny-button") {
+		t.Error("FormWithAction or Has")
+	}
+}
