@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test build vet sandbox node-deps clean bench fuzz
+.PHONY: run test build vet vulncheck sandbox node-deps clean bench fuzz
 
 ## run: the app on http://localhost:8000, on the built-in sandbox unless SMARTCAR_CLIENT_ID is set
 run:
@@ -22,13 +22,17 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+## vulncheck: govulncheck over the module (needs vuln.go.dev or GOVULNDB=file:///copy; says SKIPPED when offline)
+vulncheck:
+	@bash .ci/vulncheck
+
 ## node-deps: the official Node SDK for the conformance test (pinned in conformance/node)
 node-deps:
 	@if command -v npm >/dev/null; then cd conformance/node && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the Node SDK conformance test will be skipped (it fails in CI)"; fi
 
-## test: vet, then every test (unit, handler, sandbox, Node SDK conformance, headless browser) with the race detector
-test: vet node-deps
+## test: vet, govulncheck, then every test (unit, handler, sandbox, Node SDK conformance, headless browser) with the race detector
+test: vet vulncheck node-deps
 	$(GO) test -race -count=1 ./...
 
 clean:
