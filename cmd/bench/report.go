@@ -388,6 +388,10 @@ const analysis = `## Reading the figures
   cores competes with the load generator. Ratios within one run are the meaningful figures.
 - Run ` + "`make bench`" + ` again when a figure looks disturbed (another build on the machine);
   the runs column shows the spread.
+- Ratios depend on the load generator: a heavier client, such as the built-in Go generator
+  used when wrk is missing, leaves less CPU to the servers, slows the bare handler most and
+  so brings every ratio closer to 1. Compare figures only between runs with the same
+  generator; wrk is the reference.
 `
 
 // usec formats nanoseconds for prose.
