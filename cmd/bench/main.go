@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"smartcargo/internal/connectwalk"
 )
 
 func main() {
@@ -442,7 +444,7 @@ func capture(ctx context.Context, url string, header map[string]string) ([]byte,
 		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, snippet(string(body)))
+		return nil, nil, fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, connectwalk.Snippet(string(body)))
 	}
 	var hs [][2]string
 	for k, vs := range resp.Header {
