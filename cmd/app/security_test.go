@@ -18,28 +18,12 @@ import (
 	"time"
 
 	"smartcargo/internal/config"
+	"smartcargo/internal/fakeclock"
 	"smartcargo/internal/smartcar"
 )
 
-// testClock is a clock shared by the app and the sandbox in a rig; tests move it.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newTestClock is a clock shared by the app and the sandbox in a rig; tests move it.
+func newTestClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }
 
 // syncBuffer collects log output written from many goroutines.
 type syncBuffer struct {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"smartcargo/internal/fakeclock"
 	"smartcargo/internal/smartcar"
 )
 
@@ -285,27 +286,9 @@ func TestExchangeNonJSON(t *testing.T) {
 	}
 }
 
-// clock is a settable fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestTokenSourceRefresh(t *testing.T) {
 	f, conf, ctx := newFakeAuth(t)
-	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	var saved []*oauth2.Token
 	start := &oauth2.Token{AccessToken: "access-1", RefreshToken: "refresh-1", Expiry: clk.Now().Add(2 * time.Hour)}
 	ts := conf.TokenSource(ctx, start, smartcar.WithClock(clk.Now), smartcar.EarlyExpiry(30*time.Second),

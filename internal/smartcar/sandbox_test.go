@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"smartcargo/internal/fakeclock"
 	"smartcargo/internal/smartcar"
 )
 
@@ -113,7 +114,7 @@ func TestSandboxExchangeErrors(t *testing.T) {
 }
 
 func TestSandboxRefresh(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	conf, ctx := newSandbox(t, clk.Now)
 	code, err := connectCode(ctx, conf, "someone@example.com", "CHEVROLET")
 	if err != nil {
