@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,12 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
 
-// This file is the only one that touches sessions.Session.Values. Values hold strings
-// and int64 only, so gob needs no registration, and keys are short: the whole session
-// travels in one cookie that must stay well under 4 KB.
+// This file is the only one that touches sessions.Session.Values. Values are strings
+// with short keys, encoded by flatSerializer: the whole session travels in one cookie
+// that must stay well under 4 KB.
 
 const (
 	sessionCookie = "smartcar_session"
@@ -83,6 +85,11 @@ func newSessionStore(keys [][]byte, secure bool) (*sessionStore, error) {
 		}
 	}
 	s := sessions.NewCookieStore(keys...)
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(flatSerializer{})
+		}
+	}
 	// Set every option: the library's defaults changed in 2024 to SameSite=None and
 	// Secure. Lax (not Strict) lets the cookie ride along on the redirect back from
 	// Connect, where the state is checked.
@@ -112,7 +119,7 @@ func (s *sessionStore) load(r *http.Request) *session {
 		sess.Units = u
 	}
 	sess.Flash = flash{Kind: str(v["fk"]), Message: str(v["fm"])}
-	sess.NextID = num(v["next"])
+	sess.NextID, _ = strconv.ParseInt(str(v["next"]), 10, 64)
 	for i := range int64(maxConnections) {
 		c, ok := parseConnection(str(v[key(i)]))
 		if !ok {
@@ -138,7 +145,7 @@ func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessio
 		v["fm"] = sess.Flash.Message
 	}
 	if sess.NextID != 0 {
-		v["next"] = sess.NextID
+		v["next"] = strconv.FormatInt(sess.NextID, 10)
 	}
 	conns := sess.Connections
 	if len(conns) > maxConnections {
@@ -283,7 +290,43 @@ func str(v any) string {
 	return s
 }
 
-func num(v any) int64 {
-	n, _ := v.(int64)
-	return n
+// flatSerializer encodes the session's values, all strings, as one flat JSON object.
+// securecookie's default, gob, spends microseconds per cookie and writes its type
+// descriptors into every one; this takes a few hundred nanoseconds and only the bytes
+// of the values. Anything but string keys and values is refused, never guessed at.
+type flatSerializer struct{}
+
+func (flatSerializer) Serialize(src any) ([]byte, error) {
+	m, ok := src.(map[any]any)
+	if !ok {
+		return nil, fmt.Errorf("web: session values are %T, want map[any]any", src)
+	}
+	flat := make(map[string]string, len(m))
+	for k, v := range m {
+		ks, kok := k.(string)
+		vs, vok := v.(string)
+		if !kok || !vok {
+			return nil, fmt.Errorf("web: session value %v (%T) is not a string", k, v)
+		}
+		flat[ks] = vs
+	}
+	return json.Marshal(flat)
+}
+
+func (flatSerializer) Deserialize(src []byte, dst any) error {
+	m, ok := dst.(*map[any]any)
+	if !ok {
+		return fmt.Errorf("web: cannot decode session values into %T", dst)
+	}
+	var flat map[string]string
+	if err := json.Unmarshal(src, &flat); err != nil {
+		return err
+	}
+	if *m == nil {
+		*m = make(map[any]any, len(flat))
+	}
+	for k, v := range flat {
+		(*m)[k] = v
+	}
+	return nil
 }
