@@ -22,13 +22,14 @@ func accessLog(log *slog.Logger, now func() time.Time) func(http.Handler) http.H
 				if status == 0 {
 					status = http.StatusOK
 				}
-				log.Info("http request",
-					"request_id", middleware.GetReqID(r.Context()),
-					"method", r.Method,
-					"path", r.URL.Path,
-					"status", status,
-					"bytes", ww.BytesWritten(),
-					"duration", now().Sub(start),
+				// Typed attributes: this runs on every request.
+				log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+					slog.String("request_id", middleware.GetReqID(r.Context())),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", status),
+					slog.Int("bytes", ww.BytesWritten()),
+					slog.Duration("duration", now().Sub(start)),
 				)
 			}()
 			next.ServeHTTP(ww, r)
