@@ -347,3 +347,35 @@ func TestSandboxUpstreamRequests(t *testing.T) {
 		})
 	}
 }
+
+// The list shows only what the user shared: without read_battery, read_fuel and
+// read_security the Range and Locks columns are not there at all.
+func TestSandboxListShowsOnlyGrantedSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scopes []string
+		want   bool
+	}{
+		{"default scopes", nil, true},
+		{"vehicle info only", []string{"read_vehicle_info"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSandboxEnv(t, func(o *Options) {
+				if tc.scopes != nil {
+					o.Smartcar.Scopes = tc.scopes
+				}
+			})
+			e.login("CHEVROLET", "3-vehicles@smartcar.com")
+			r := e.get("/vehicle")
+			r.wantStatus(t, http.StatusOK)
+			for _, col := range []string{`data-label="Range"`, `data-label="Locks"`, `>Range</th>`, `>Locks</th>`} {
+				if got := strings.Contains(r.body, col); got != tc.want {
+					t.Errorf("%s present = %v, want %v", col, got, tc.want)
+				}
+			}
+			if n := count(r.body, "vehicle-row"); n != 3 {
+				t.Errorf("%d vehicles, want 3", n)
+			}
+		})
+	}
+}

@@ -24,7 +24,7 @@ func TestEveryPageRenders(t *testing.T) {
 		{"vehicles", &vehiclesPage{}, []string{"No vehicles are connected yet"}},
 		{"vehicles", &vehiclesPage{basePage: full, Vehicles: []vehicleRow{{ID: "v1", Make: "TESLA", Model: "Model 3", Year: 2022}}},
 			[]string{`data-vehicle-id="v1"`, "Model 3", "2022"}},
-		{"vehicles", &vehiclesPage{basePage: full, Total: 25, Page: 2, Pages: 3, First: 11, Last: 20, Prev: "/vehicle?page=1", Next: "/vehicle?page=3", ShowPageForm: true,
+		{"vehicles", &vehiclesPage{basePage: full, Total: 25, Page: 2, Pages: 3, First: 11, Last: 20, Prev: "/vehicle?page=1", Next: "/vehicle?page=3", ShowPageForm: true, ShowEnergy: true, ShowLocks: true,
 			Vehicles: []vehicleRow{{ID: "v1", Energy: "battery", Range: "300", Percent: "80%", Fraction: .8, Lock: "Locked"}, {ID: "v2", Problem: "asleep"}}},
 			[]string{`id="prev-page"`, `id="next-page"`, `id="page-input"`, "11–20 of 25", "300", "asleep", `id="units-toggle"`}},
 		{"vehicle", &dashboardPage{}, []string{`id="vehicle"`, `id="disconnect-link"`}},

@@ -37,6 +37,9 @@ type vehiclesPage struct {
 	First, Last  int // 1-based positions of the rows shown
 	Prev, Next   string
 	ShowPageForm bool
+	// ShowEnergy and ShowLocks hide a column whose permission no vehicle on the page
+	// granted: the page shows only what the user shared.
+	ShowEnergy, ShowLocks bool
 }
 
 type vehicleRow struct {
@@ -53,6 +56,9 @@ type vehicleRow struct {
 	Lock string
 	// Problem says why the glance is empty, if it is.
 	Problem string
+	// energyShared and lockShared are false when Smartcar refused the signal for a
+	// permission the user did not grant.
+	energyShared, lockShared bool
 }
 
 // handleVehicles lists the vehicles of every connection in the session, a page at a
@@ -146,6 +152,7 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		if err != nil {
 			errs[i] = err
 			row.Problem = reasonText(err)
+			row.energyShared = true // the problem shows in that column
 			return nil
 		}
 		fillGlance(row, b)
@@ -158,13 +165,15 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		return nil, 0, errs[0]
 	}
 	p = &vehiclesPage{
-		Vehicles: rows,
-		U:        labelsFor(sess.Units),
-		Total:    total,
-		Page:     page,
-		Pages:    max(1, (total+vehiclesPerPage-1)/vehiclesPerPage),
-		First:    offset + 1,
-		Last:     offset + len(rows),
+		ShowEnergy: slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.energyShared }),
+		ShowLocks:  slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.lockShared }),
+		Vehicles:   rows,
+		U:          labelsFor(sess.Units),
+		Total:      total,
+		Page:       page,
+		Pages:      max(1, (total+vehiclesPerPage-1)/vehiclesPerPage),
+		First:      offset + 1,
+		Last:       offset + len(rows),
 	}
 	if page > 1 {
 		p.Prev = "/vehicle?page=" + strconv.Itoa(page-1)
@@ -184,6 +193,11 @@ func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
 	} else {
 		row.Problem = tileFor(err).Note
 	}
+	_, berr := b.Battery()
+	_, ferr := b.Fuel()
+	row.energyShared = !isNotGranted(berr) || !isNotGranted(ferr)
+	_, lerr := b.LockStatus()
+	row.lockShared = !isNotGranted(lerr)
 	if v, err := b.Battery(); err == nil {
 		row.Energy, row.Range, row.Percent, row.Fraction = "battery", number(v.Range, 0), percent(v.PercentRemaining), v.PercentRemaining
 	} else if v, ferr := b.Fuel(); ferr == nil {
@@ -197,6 +211,13 @@ func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
 			row.Lock = "Locked"
 		}
 	}
+}
+
+// isNotGranted reports whether Smartcar refused a signal for a permission the user
+// did not grant.
+func isNotGranted(err error) bool {
+	var se *smartcar.Error
+	return errors.As(err, &se) && (se.StatusCode == http.StatusForbidden || se.Type == smartcar.TypePermission)
 }
 
 // saveRefreshed copies refreshed tokens into the session.
