@@ -30,6 +30,7 @@ type Error struct {
 	Action Action
 }
 
+// Error is for logs: it includes the internal cause, which pages never show.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("%d %s: %v", e.Status, e.Message, e.Err)
@@ -37,6 +38,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%d %s", e.Status, e.Message)
 }
 
+// Unwrap returns the internal cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Action is what an error page offers the user next.

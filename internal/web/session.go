@@ -296,6 +296,7 @@ func str(v any) string {
 // of the values. Anything but string keys and values is refused, never guessed at.
 type flatSerializer struct{}
 
+// Serialize implements securecookie.Serializer.
 func (flatSerializer) Serialize(src any) ([]byte, error) {
 	m, ok := src.(map[any]any)
 	if !ok {
@@ -313,6 +314,7 @@ func (flatSerializer) Serialize(src any) ([]byte, error) {
 	return json.Marshal(flat)
 }
 
+// Deserialize implements securecookie.Serializer.
 func (flatSerializer) Deserialize(src []byte, dst any) error {
 	m, ok := dst.(*map[any]any)
 	if !ok {
