@@ -176,11 +176,7 @@ func TestFaultKnobsFromEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a, _ := runApp(t, tt.env, nil)
 			u := newUser(nil)
-			link, err := u.connectURL(a.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			callback, err := u.connectCallback(link, connectOptions{})
+			callback, err := u.connectVia(a.URL, connectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

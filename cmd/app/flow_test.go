@@ -230,14 +230,20 @@ func (u *user) connectURL(appURL string) (string, error) {
 	return html.UnescapeString(m[1]), nil
 }
 
+// connectVia opens the app's /login and walks Connect from its link, returning
+// Connect's redirect back to the app, not followed.
+func (u *user) connectVia(appURL string, o connectOptions) (string, error) {
+	link, err := u.connectURL(appURL)
+	if err != nil {
+		return "", err
+	}
+	return u.connectCallback(link, o)
+}
+
 // signIn does the whole flow up to the vehicle list and returns it: /login, Connect,
 // /exchange (which must redirect to /vehicle without the code), /vehicle.
 func (u *user) signIn(appURL string, o connectOptions) (*pageResponse, error) {
-	link, err := u.connectURL(appURL)
-	if err != nil {
-		return nil, err
-	}
-	callback, err := u.connectCallback(link, o)
+	callback, err := u.connectVia(appURL, o)
 	if err != nil {
 		return nil, err
 	}

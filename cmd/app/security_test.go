@@ -51,11 +51,7 @@ func TestSecurityStateBoundToSession(t *testing.T) {
 	a, _ := runApp(t, nil, nil)
 
 	alice := newUser(nil)
-	link, err := alice.connectURL(a.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback, err := alice.connectCallback(link, connectOptions{Email: "alice@example.com"})
+	callback, err := alice.connectVia(a.URL, connectOptions{Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +87,7 @@ func TestSecurityStateBoundToSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		mallory := newUser(nil)
-		mlink, err := mallory.connectURL(a.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mcallback, err := mallory.connectCallback(mlink, connectOptions{Email: "mallory@example.com"})
+		mcallback, err := mallory.connectVia(a.URL, connectOptions{Email: "mallory@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,11 +99,7 @@ func TestSecurityStateBoundToSession(t *testing.T) {
 	})
 	t.Run("tampered state", func(t *testing.T) {
 		bob := newUser(nil)
-		blink, err := bob.connectURL(a.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bcallback, err := bob.connectCallback(blink, connectOptions{Email: "bob@example.com"})
+		bcallback, err := bob.connectVia(a.URL, connectOptions{Email: "bob@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,11 +212,7 @@ func TestSecurityCodesSingleUseShortLived(t *testing.T) {
 	}
 	newCode := func(t *testing.T) string {
 		t.Helper()
-		link, err := newUser(nil).connectURL(r.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cb, err := newUser(nil).connectCallback(link, connectOptions{})
+		cb, err := newUser(nil).connectVia(r.URL, connectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
