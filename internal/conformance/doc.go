@@ -5,5 +5,5 @@
 // through the environment variables the SDK itself honours, so a pass means an app
 // written with that SDK cannot tell the sandbox from Smartcar test mode.
 //
-// Run: go test ./conformance/ -run TestNodeSDK -v
+// Run: go test ./internal/conformance/ -run TestNodeSDK -v
 package conformance

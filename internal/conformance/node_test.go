@@ -32,7 +32,7 @@ const (
 	nodeRunTimeout = 10 * time.Minute
 )
 
-// TestNodeSDK runs conformance/node (node:test) with the official Node SDK against an
+// TestNodeSDK runs internal/conformance/node (node:test) with the official Node SDK against an
 // in-process sandbox. Set CONFORMANCE_TEST_NAME_PATTERN to run only matching Node tests.
 func TestNodeSDK(t *testing.T) {
 	node, err := exec.LookPath("node")
@@ -92,7 +92,7 @@ func TestNodeSDK(t *testing.T) {
 	}
 }
 
-// ensureNodeModules runs `npm ci` when conformance/node/node_modules lacks the SDK, so
+// ensureNodeModules runs `npm ci` when internal/conformance/node/node_modules lacks the SDK, so
 // `go test ./...` works on a fresh checkout; CI may have done it already.
 func ensureNodeModules(t *testing.T, dir string) {
 	t.Helper()
