@@ -144,15 +144,28 @@ func TestExchangeRefusals(t *testing.T) {
 			false, 400, "login-link", "without an authorization code"},
 		{"garbage code", func(s, c string) url.Values { return url.Values{"code": {"not-a-code"}, "state": {s}} },
 			false, 400, "reconnect-button", "Connect your vehicle again"},
+		// Connect's errors are the user's situation, and anyone can write them: 4xx.
 		{"access denied", func(s, c string) url.Values {
 			return url.Values{"error": {"access_denied"}, "error_description": {"User denied access to application."}, "state": {s}}
-		}, false, 200, "login-link", "You denied this app access"},
+		}, false, 403, "login-link", "You denied this app access"},
 		{"vehicle incompatible", func(s, c string) url.Values {
 			return url.Values{"error": {"vehicle_incompatible"}, "error_description": {"<script>alert(1)</script>"}, "state": {s}}
-		}, false, 400, "login-link", "not compatible"},
-		{"unknown connect error", func(s, c string) url.Values {
+		}, false, 422, "login-link", "not compatible"},
+		{"no vehicles", func(s, c string) url.Values {
+			return url.Values{"error": {"no_vehicles"}, "state": {s}}
+		}, false, 422, "login-link", "no vehicle with an active"},
+		{"invalid subscription", func(s, c string) url.Values {
+			return url.Values{"error": {"invalid_subscription"}, "state": {s}}
+		}, false, 403, "login-link", "subscription is not active"},
+		{"configuration error", func(s, c string) url.Values {
+			return url.Values{"error": {"configuration_error"}, "status_code": {"400"}, "error_message": {"x"}, "state": {s}}
+		}, false, 400, "login-link", "configuration problem"},
+		{"connect server error", func(s, c string) url.Values {
 			return url.Values{"error": {"server_error"}, "state": {s}}
-		}, false, 502, "login-link", "could not finish"},
+		}, false, 400, "login-link", "could not finish"},
+		{"unknown connect error", func(s, c string) url.Values {
+			return url.Values{"error": {"teapot"}, "state": {s}}
+		}, false, 400, "login-link", "could not finish"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
