@@ -1,12 +1,14 @@
 package main
 
 // The app's answers about connections, against the sandbox: a vehicle that is not
-// the user's, a connection whose refresh token is refused, the disconnect page's name.
+// the user's, a connection whose refresh token is refused, the oldest connection
+// pushed out by a new one, the disconnect page's name.
 
 import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,34 @@ func TestRefreshTokenRefused(t *testing.T) {
 	}
 	if p, err := u.get(r.URL + "/vehicle"); err != nil || p.Status != http.StatusSeeOther || !strings.HasSuffix(p.Location, "/login") {
 		t.Errorf("next /vehicle: %v %v, want a redirect to /login", p, err)
+	}
+}
+
+// TestOldestConnectionSignedOut: the cookie keeps maxConnections (8) connections; the
+// ninth Connect pushes out the oldest and the list says which vehicle went.
+func TestOldestConnectionSignedOut(t *testing.T) {
+	a, _ := runApp(t, nil, nil)
+	u := newUser(nil)
+	var list *pageResponse
+	for i := range 9 {
+		o := connectOptions{Email: "account-" + strconv.Itoa(i) + "@example.com"}
+		if i == 0 {
+			o.Make = "KIA" // the one that will go
+		}
+		var err error
+		if list, err = u.signIn(a.URL, o); err != nil {
+			t.Fatalf("connect %d: %v", i+1, err)
+		}
+		if kind, msg := flashOf(list); i < 8 && msg != "" {
+			t.Fatalf("connect %d: flash %s %q", i+1, kind, msg)
+		}
+	}
+	kind, msg := flashOf(list)
+	if kind != "warn" || !strings.HasPrefix(msg, "Your oldest connection (KIA ") || !strings.Contains(msg, "was signed out to make room") {
+		t.Errorf("after the ninth Connect: flash %s %q", kind, msg)
+	}
+	if strings.Contains(list.Body, ">KIA<") {
+		t.Error("the dropped connection's KIA is still listed")
 	}
 }
 

@@ -669,7 +669,8 @@ func TestSecuritySessionCookieSize(t *testing.T) {
 			}
 		})
 	}
-	// The largest session there is: 8 connections and 5 Connect flows pending.
+	// The largest session there is: 8 connections, the flash naming the connection
+	// that a ninth pushed out, and 5 Connect flows pending.
 	t.Run("full session", func(t *testing.T) {
 		a, _ := runApp(t, nil, nil)
 		u := newUser(nil)
@@ -701,9 +702,16 @@ func TestSecuritySessionCookieSize(t *testing.T) {
 		if p, err := u.get(cb); err != nil || p.Status != http.StatusSeeOther {
 			t.Fatalf("ninth exchange: %v %v", p, err)
 		}
-		// A fifth pending state.
+		// A fifth pending state while the flash is still unread.
 		if p, err := u.get(a.URL + "/connect"); err != nil || p.Status != http.StatusFound {
 			t.Fatalf("/connect: %v %v", p, err)
+		}
+		list, err := u.get(a.URL + "/vehicle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind, _ := flashOf(list); kind != "warn" {
+			t.Errorf("the list after the ninth connect has no warning: %s", excerpt(list.Body))
 		}
 		t.Logf("largest Set-Cookie for a full session: %d bytes", largest)
 		if largest == 0 || largest > 3072 {

@@ -380,3 +380,28 @@ func TestReconnectSameVehicles(t *testing.T) {
 		}
 	}
 }
+
+// TestReconnectCoversSeveral: one Connect that covers the vehicles of several older
+// connections replaces them all (none is skipped while the list shrinks).
+func TestReconnectCoversSeveral(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	var ids []string
+	for range 3 {
+		ids = append(ids, a.connectFake(f, 1)...)
+	}
+	_, state := a.startConnect()
+	code := f.regrant(ids)
+	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+
+	before := f.requests.Load()
+	r := a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Errorf("%d vehicles, want 3 (no duplicates)", n)
+	}
+	// One connection left: one list request and three batches.
+	if got := f.requests.Load() - before; got != 4 {
+		t.Errorf("%d upstream requests, want 4", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -79,10 +80,48 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 		RefreshToken: tok.RefreshToken,
 		Expiry:       up.expiry(tok),
 	})
+	var listed map[int64][]string
 	if len(sess.Connections) > 1 {
-		dropCovered(ctx, log, up, sess, c)
+		listed = dropCovered(ctx, log, up, sess, c)
+	}
+	if oldest, ok := sess.dropOldest(); ok {
+		sess.setFlash("warn", droppedMessage(ctx, up, oldest, listed[oldest.ID]))
 	}
 	return nil
+}
+
+// droppedMessage tells the user which connection was signed out to make room, by
+// the vehicles it held (ids, as dropCovered listed them): one name is enough.
+func droppedMessage(ctx context.Context, up *upstream, c connection, ids []string) string {
+	what := ""
+	if len(ids) > 0 {
+		if a, err := up.client(ctx, c).Attributes(ctx, ids[0]); err == nil {
+			what = shorten(vehicleName(a), 60)
+		}
+		switch {
+		case what == "" && len(ids) == 1:
+			what = "1 vehicle"
+		case what == "":
+			what = strconv.Itoa(len(ids)) + " vehicles"
+		case len(ids) == 2:
+			what += " and 1 other vehicle"
+		case len(ids) > 2:
+			what += " and " + strconv.Itoa(len(ids)-1) + " other vehicles"
+		}
+	}
+	if what != "" {
+		what = " (" + what + ")"
+	}
+	return "Your oldest connection" + what + " was signed out to make room: this browser keeps at most " +
+		strconv.Itoa(maxConnections) + " connections. Connect it again if you need it."
+}
+
+// shorten cuts s to at most n runes (the flash travels in the cookie).
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // connectErrorKind is how one Connect error code is answered.
@@ -128,18 +167,21 @@ func connectError(code string) error {
 // dropCovered forgets older connections whose vehicles all came back with the new
 // one (the user connected the same vehicle again, say to grant more permissions), so
 // the list does not show them twice. It costs one vehicle list per connection, only
-// when connecting; any failure keeps the old connection.
-func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *session, newest connection) {
+// when connecting; any failure keeps the old connection. It returns the vehicle ids
+// it listed, per connection.
+func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *session, newest connection) map[int64][]string {
 	fresh, err := up.client(ctx, newest).VehicleIDs(ctx)
 	if err != nil {
-		log.Info("listing the new connection's vehicles", "err", err)
-		return
+		log.Info("listing the new connection's vehicles", "request_id", middleware.GetReqID(ctx), "err", err)
+		return nil
 	}
 	covered := map[string]bool{}
 	for _, id := range fresh {
 		covered[id] = true
 	}
-	for _, c := range sess.Connections[1:] {
+	listed := map[int64][]string{newest.ID: fresh}
+	// A copy: removeConnection reuses the slice's array.
+	for _, c := range slices.Clone(sess.Connections[1:]) {
 		api := up.client(ctx, c)
 		ids, err := api.VehicleIDs(ctx)
 		if nc, changed := api.updated(); changed {
@@ -148,6 +190,7 @@ func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *sess
 		if err != nil {
 			continue
 		}
+		listed[c.ID] = ids
 		all := true
 		for _, id := range ids {
 			all = all && covered[id]
@@ -156,4 +199,5 @@ func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *sess
 			sess.removeConnection(c.ID)
 		}
 	}
+	return listed
 }

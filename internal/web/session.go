@@ -46,7 +46,7 @@ type connection struct {
 
 // flash is a one-time message shown on the next page.
 type flash struct {
-	Kind    string // "success" or "error"
+	Kind    string // "success", "warn" or "error"
 	Message string
 }
 
@@ -232,17 +232,26 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 	return s.save(w, r, sess)
 }
 
-// addConnection puts a new token set first and gives it an ID. Beyond maxConnections
-// the oldest is dropped.
+// addConnection puts a new token set first and gives it an ID. The session may then
+// hold one connection too many: dropOldest makes room (save would drop it silently).
 func (sess *session) addConnection(c connection) connection {
 	sess.changed = true
 	sess.NextID++
 	c.ID = sess.NextID
 	sess.Connections = append([]connection{c}, sess.Connections...)
-	if len(sess.Connections) > maxConnections {
-		sess.Connections = sess.Connections[:maxConnections]
-	}
 	return c
+}
+
+// dropOldest forgets the oldest connection if there are more than maxConnections,
+// and returns it so that the user can be told.
+func (sess *session) dropOldest() (connection, bool) {
+	if len(sess.Connections) <= maxConnections {
+		return connection{}, false
+	}
+	oldest := sess.Connections[len(sess.Connections)-1]
+	sess.Connections = sess.Connections[:len(sess.Connections)-1]
+	sess.changed = true
+	return oldest, true
 }
 
 // takeState uses up the pending state equal to got, reporting whether there was one

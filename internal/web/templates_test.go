@@ -41,6 +41,7 @@ func TestEveryPageRenders(t *testing.T) {
 		{"error", &errorPage{Action: ActionLogin}, []string{`id="login-link"`}},
 		{"error", &errorPage{Action: ActionAccount}, []string{`id="retry-link"`}},
 		{"error", &errorPage{basePage: full, Action: ActionVehicles}, []string{`id="vehicles-link"`}},
+		{"vehicles", &vehiclesPage{basePage: basePage{Flash: flash{Kind: "warn", Message: "w"}}}, []string{`class="flash flash-warn"`}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
