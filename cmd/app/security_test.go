@@ -111,6 +111,146 @@ func TestSecurityStateBoundToSession(t *testing.T) {
 	})
 }
 
+// TestSecuritySeveralPendingStates: a browser may have several Connect flows in
+// progress (two tabs, a reloaded /login), each with its own single-use state that
+// lives 10 minutes; a forged /exchange link (login CSRF's cousin, a denial of
+// service) cancels none of them.
+func TestSecuritySeveralPendingStates(t *testing.T) {
+	clock := newTestClock()
+	r := newRig(t, rigOptions{now: clock.Now})
+	// tabs opens /login n times and walks Connect from each link, returning the
+	// callbacks, not followed.
+	tabs := func(t *testing.T, u *user, n int) []string {
+		t.Helper()
+		var links, callbacks []string
+		for range n {
+			link, err := u.connectURL(r.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			links = append(links, link)
+		}
+		for i, link := range links {
+			cb, err := u.connectCallback(link, connectOptions{Email: "tab-" + strconv.Itoa(i) + "@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			callbacks = append(callbacks, cb)
+		}
+		return callbacks
+	}
+	status := func(t *testing.T, u *user, target string) (int, string) {
+		t.Helper()
+		p, err := u.get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Status, errorTitle(p)
+	}
+
+	t.Run("two tabs, the second finishes first", func(t *testing.T) {
+		u := newUser(nil)
+		cbs := tabs(t, u, 2)
+		for _, cb := range []string{cbs[1], cbs[0]} {
+			if _, err := u.finishSignIn(r.URL, cb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, err := u.get(r.URL + "/vehicle"); err != nil || len(vehicleLinks(p)) != 2 {
+			t.Errorf("after both tabs: %v %v, want 2 vehicles", p, err)
+		}
+		// Each state was single use.
+		if st, title := status(t, u, cbs[0]); st != http.StatusBadRequest || title != "This sign-in has expired" {
+			t.Errorf("replay: %d %q", st, title)
+		}
+	})
+	t.Run("a forged link cancels nothing", func(t *testing.T) {
+		u := newUser(nil)
+		link, err := u.connectURL(r.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, forged := range []string{"/exchange?state=x", "/exchange?state=x&error=access_denied", "/exchange?code=c"} {
+			if st, title := status(t, u, r.URL+forged); st != http.StatusBadRequest || title != "This sign-in did not match" {
+				t.Errorf("%s: %d %q", forged, st, title)
+			}
+		}
+		cb, err := u.connectCallback(link, connectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.finishSignIn(r.URL, cb); err != nil {
+			t.Errorf("the real sign-in after the forged links: %v", err)
+		}
+	})
+	t.Run("expired after 10 minutes", func(t *testing.T) {
+		u := newUser(nil)
+		link, err := u.connectURL(r.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(10*time.Minute + time.Second)
+		cb, err := u.connectCallback(link, connectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, title := status(t, u, cb); st != http.StatusBadRequest || title != "This sign-in has expired" {
+			t.Errorf("a callback for a state 10 minutes old: %d %q", st, title)
+		}
+	})
+}
+
+// TestSecurityConnectErrorsAreNotServerErrors: anyone can send a browser to
+// /exchange with its own state and an error of their choosing. That is answered with
+// a 4xx page and a log line below Error that names only a known error code, never
+// the free text of the query.
+func TestSecurityConnectErrorsAreNotServerErrors(t *testing.T) {
+	var logs syncBuffer
+	r := newRig(t, rigOptions{log: &logs})
+	u := newUser(nil)
+
+	// A real deny, through Connect.
+	cb, err := u.connectVia(r.URL, connectOptions{Deny: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := u.get(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusForbidden || errorTitle(p) != "Access denied" {
+		t.Errorf("deny: %d %q, want 403 \"Access denied\"", p.Status, errorTitle(p))
+	}
+	// Forged ones.
+	forged := "disk full\nlevel=ERROR msg=\"forged line\""
+	for _, code := range []string{forged, "server_error", "invalid_subscription"} {
+		link, err := u.connectURL(r.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lu, _ := url.Parse(link)
+		q := url.Values{"state": {lu.Query().Get("state")}, "error": {code}, "error_description": {forged}}
+		p, err := u.get(r.URL + "/exchange?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status < 400 || p.Status > 499 {
+			t.Errorf("error=%q: status %d, want 4xx", code, p.Status)
+		}
+	}
+	out := logs.String()
+	for _, want := range []string{"connect error access_denied", "connect error unknown", "connect error server_error"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no log line with %q", want)
+		}
+	}
+	for _, bad := range []string{"disk full", "forged line", "level=ERROR"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the log contains %q:\n%s", bad, lineWith(out, bad))
+		}
+	}
+}
+
 // TestSecurityRedirectURIExactMatch: the sandbox compares redirect URIs exactly, at
 // the authorization endpoint and at the token endpoint (RFC 9700 §2.1, §4.1.3). A
 // different path, port, trailing slash, host spelling, scheme or query is refused,
@@ -529,6 +669,55 @@ func TestSecuritySessionCookieSize(t *testing.T) {
 			}
 		})
 	}
+	// The largest session there is: 8 connections, the flash naming the connection
+	// that a ninth pushed out, and 5 Connect flows pending.
+	t.Run("full session", func(t *testing.T) {
+		a, _ := runApp(t, nil, nil)
+		u := newUser(nil)
+		largest := 0
+		u.record(func(p *pageResponse) {
+			resp := http.Response{Header: p.Header}
+			for _, c := range resp.Cookies() {
+				if c.Name == "smartcar_session" {
+					largest = max(largest, len(c.String()))
+				}
+			}
+		})
+		for i := range 8 {
+			if _, err := u.signIn(a.URL, connectOptions{Email: "account-" + strconv.Itoa(i) + "@example.com"}); err != nil {
+				t.Fatalf("connect %d: %v", i+1, err)
+			}
+		}
+		var link string
+		for range 5 {
+			var err error
+			if link, err = u.connectURL(a.URL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cb, err := u.connectCallback(link, connectOptions{Email: "account-8@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := u.get(cb); err != nil || p.Status != http.StatusSeeOther {
+			t.Fatalf("ninth exchange: %v %v", p, err)
+		}
+		// A fifth pending state while the flash is still unread.
+		if p, err := u.get(a.URL + "/connect"); err != nil || p.Status != http.StatusFound {
+			t.Fatalf("/connect: %v %v", p, err)
+		}
+		list, err := u.get(a.URL + "/vehicle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind, _ := flashOf(list); kind != "warn" {
+			t.Errorf("the list after the ninth connect has no warning: %s", excerpt(list.Body))
+		}
+		t.Logf("largest Set-Cookie for a full session: %d bytes", largest)
+		if largest == 0 || largest > 3072 {
+			t.Errorf("session cookie is %d bytes, want at most 3072", largest)
+		}
+	})
 }
 
 // TestSecuritySessionKeyRotation: with SESSION_SECRET="new old" a cookie sealed with

@@ -33,7 +33,8 @@ var commands = map[string]command{
 
 // handleCommand sends a command to the vehicle and goes back to its page with a flash
 // message: success, or why the vehicle refused in plain words. Only a dead
-// connection (reconnect needed) gets the full error page.
+// connection (reconnect needed) or a vehicle that is not the user's gets the full
+// error page.
 func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cmd, ok := commands[chi.URLParam(r, "command")]
@@ -47,12 +48,12 @@ func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerF
 		}
 		id := chi.URLParam(r, "id")
 		var connID int64
-		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
 			_, err := cmd.run(api.Client, ctx, id)
 			return err
 		})
-		if err != nil && mustReconnect(err) {
+		if err != nil && (mustReconnect(err) || errors.Is(err, errNotYourVehicle)) {
 			if serr := store.saveIfChanged(w, r, sess); serr != nil {
 				log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
 			}
@@ -161,8 +162,10 @@ type disconnectPage struct {
 	Back         string
 }
 
-// handleDisconnectConfirm asks for the second click before disconnecting.
-func handleDisconnectConfirm(store *sessionStore, pages *renderer) handlerFunc {
+// handleDisconnectConfirm asks for the second click before disconnecting. The page
+// names the vehicle from its own attributes, never from the URL, so a crafted link
+// cannot put words on it; when they cannot be read it says "this vehicle".
+func handleDisconnectConfirm(log *slog.Logger, up *upstream, store *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := store.load(r)
 		if len(sess.Connections) == 0 {
@@ -170,10 +173,32 @@ func handleDisconnectConfirm(store *sessionStore, pages *renderer) handlerFunc {
 			return nil
 		}
 		id := chi.URLParam(r, "id")
-		connID, _ := strconv.ParseInt(r.URL.Query().Get("c"), 10, 64)
-		name := r.URL.Query().Get("name")
-		if name == "" || len(name) > 100 {
-			name = "this vehicle"
+		var (
+			attrs  *smartcar.Attributes
+			connID int64
+		)
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+			var err error
+			attrs, err = api.Attributes(ctx, id)
+			connID = api.conn.ID
+			return err
+		})
+		// Saved on the error path too: refreshed tokens must not be lost.
+		if serr := store.saveIfChanged(w, r, sess); serr != nil {
+			if err == nil {
+				return serr
+			}
+			log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
+		}
+		// Not the user's vehicle, or a dead connection: there is nothing to confirm.
+		if errors.Is(err, errNotYourVehicle) || isAuthFailure(err) {
+			return err
+		}
+		name := "this vehicle"
+		if err != nil {
+			log.Info("reading the vehicle's name for the disconnect page", "request_id", middleware.GetReqID(r.Context()), "err", err)
+		} else if n := vehicleName(attrs); n != "" {
+			name = n
 		}
 		pages.render(w, r, http.StatusOK, "disconnect", &disconnectPage{
 			basePage:     basePage{Title: "Disconnect " + name, SignedIn: true, Units: sess.Units},
@@ -184,6 +209,14 @@ func handleDisconnectConfirm(store *sessionStore, pages *renderer) handlerFunc {
 		})
 		return nil
 	}
+}
+
+// vehicleName is "MAKE Model" from the vehicle's attributes, "" if they name nothing.
+func vehicleName(a *smartcar.Attributes) string {
+	if a == nil {
+		return ""
+	}
+	return strings.TrimSpace(a.Make + " " + a.Model)
 }
 
 // handleDisconnect revokes the app's access to the vehicle (DELETE .../application)
@@ -200,7 +233,7 @@ func handleDisconnect(log *slog.Logger, up *upstream, store *sessionStore) handl
 			return &Error{Status: http.StatusBadRequest, Title: "Not confirmed",
 				Message: "Confirm on the disconnect page to disconnect the vehicle."}
 		}
-		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
 			if _, err := api.Disconnect(ctx, id); err != nil {
 				return err
 			}

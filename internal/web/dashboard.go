@@ -49,8 +49,8 @@ type dashboardPage struct {
 	Make, Model  string
 	Year         int
 	U            unitLabels
-	// DisconnectQuery is the query of the disconnect link: connection and name.
-	DisconnectQuery string
+	// DisconnectURL is the disconnect page of the vehicle, for its connection.
+	DisconnectURL string
 
 	VIN struct {
 		tile
@@ -125,7 +125,7 @@ func handleDashboard(up *upstream, store *sessionStore, pages *renderer) handler
 			batch *smartcar.BatchResponse
 			conn  connection
 		)
-		err := withVehicle(r, up, sess, func(ctx context.Context, api *apiSession) error {
+		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
 			var err error
 			batch, err = api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
 			conn = api.conn
@@ -166,7 +166,8 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 		p.Make = "Your vehicle"
 	}
 
-	p.DisconnectQuery = url.Values{"c": {strconv.FormatInt(connID, 10)}, "name": {p.Make + " " + p.Model}}.Encode()
+	// The disconnect page reads the name itself: a name in the URL could be anyone's words.
+	p.DisconnectURL = "/vehicle/" + url.PathEscape(id) + "/disconnect?c=" + strconv.FormatInt(connID, 10)
 
 	var granted []string
 	if perms, err := b.Permissions(); err == nil {

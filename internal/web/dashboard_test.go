@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vehicleID finds a connected fake vehicle by make.
@@ -101,14 +102,39 @@ func TestDashboard(t *testing.T) {
 		a.post("/units", url.Values{"units": {"furlongs"}}).wantStatus(t, http.StatusBadRequest)
 	})
 
-	t.Run("unknown vehicle", func(t *testing.T) {
-		r := a.get("/vehicle/00000000-0000-4000-8000-999999999999")
-		r.wantStatus(t, http.StatusUnauthorized)
-		if element(r.body, "reconnect-button") == "" {
-			t.Errorf("page: %s", text(r.body))
+	// A vehicle id that is not the user's is a 404 with the way back to the list, not
+	// "your connection has expired": the session is fine and is kept.
+	_, othersCar := f.grant(1) // another user's grant at Smartcar
+	for name, target := range map[string]string{
+		"unknown vehicle":             "/vehicle/00000000-0000-4000-8000-999999999999",
+		"another user's vehicle":      "/vehicle/" + othersCar[0],
+		"another user's, with a hint": "/vehicle/" + othersCar[0] + "?c=1",
+		"unknown, with a stale hint":  "/vehicle/00000000-0000-4000-8000-999999999999?c=7",
+		"disconnect page of one":      "/vehicle/" + othersCar[0] + "/disconnect?c=1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := a.get(target)
+			r.wantStatus(t, http.StatusNotFound)
+			if got := textOf(r.body, "error-title"); got != "Not one of your vehicles" {
+				t.Errorf("title %q", got)
+			}
+			if attr(r.body, "vehicles-link", "href") != "/vehicle" || element(r.body, "reconnect-button") != "" {
+				t.Errorf("want the way back to the list, no reconnect: %s", textOf(r.body, "error-action"))
+			}
+			if cookieNamed(r.Response, sessionCookie) != nil {
+				t.Error("the session was rewritten")
+			}
+			a.get("/vehicle").wantStatus(t, http.StatusOK)
+		})
+	}
+	t.Run("command to another user's vehicle", func(t *testing.T) {
+		r := a.post("/vehicle/"+othersCar[0]+"/unlock", url.Values{"c": {"1"}})
+		r.wantStatus(t, http.StatusNotFound)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.commands) != 0 {
+			t.Errorf("commands sent: %v", f.commands)
 		}
-		// A refusal for one vehicle does not cost the connection.
-		a.get("/vehicle").wantStatus(t, http.StatusOK)
 	})
 }
 
@@ -237,13 +263,41 @@ func TestDisconnect(t *testing.T) {
 	f.redirectURI = a.srv.URL + "/exchange"
 	ids := a.connectFake(f, 2)
 
-	r := a.get("/vehicle/" + ids[0] + "/disconnect?c=1&name=TESLA+Model+0")
+	// The dashboard links to the confirm page without a name.
+	link := attr(a.get("/vehicle/"+ids[0]+"?c=1").body, "disconnect-link", "href")
+	if link != "/vehicle/"+ids[0]+"/disconnect?c=1" {
+		t.Errorf("disconnect link %q", link)
+	}
+	// The page names the vehicle from its attributes; a name in the URL is ignored.
+	crafted := "your bank account. Call +1 555 0100 to keep it"
+	r := a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {"1"}, "name": {crafted}}.Encode())
 	r.wantStatus(t, http.StatusOK)
 	if action := attr(r.body, "disconnect", "id"); action == "" || element(r.body, "confirm-disconnect") == "" {
 		t.Fatalf("confirm page: %s", text(r.body))
 	}
-	if !strings.Contains(text(r.body), "Disconnect TESLA Model 0?") {
+	if !strings.Contains(text(r.body), "Disconnect TESLA Model 0?") || !strings.Contains(r.body, "<title>Disconnect TESLA Model 0 ·") {
 		t.Errorf("confirm page: %s", text(r.body))
+	}
+	if strings.Contains(r.body, "bank account") {
+		t.Error("the page shows the name from the URL")
+	}
+	// When the attributes cannot be read, the page still works and names nothing.
+	f.failOn("/v2.0/vehicles/"+ids[0], fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+	r = a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {"1"}, "name": {crafted}}.Encode())
+	f.mu.Lock()
+	clear(f.fail)
+	f.mu.Unlock()
+	r.wantStatus(t, http.StatusOK)
+	if !strings.Contains(text(r.body), "Disconnect this vehicle?") || strings.Contains(r.body, "bank account") {
+		t.Errorf("confirm page without attributes: %s", text(r.body))
+	}
+	// Tokens refreshed for the name are kept.
+	a.clock.Advance(3 * time.Hour)
+	f.expireAccessTokens()
+	a.get("/vehicle/"+ids[0]+"/disconnect?c=1").wantStatus(t, http.StatusOK)
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
+	if n := f.refreshes(); n != 1 {
+		t.Errorf("%d refreshes, want 1: the confirm page lost its refreshed tokens", n)
 	}
 	// The first click alone (a GET) changed nothing; a POST without the confirmation
 	// does nothing either.
@@ -324,5 +378,30 @@ func TestReconnectSameVehicles(t *testing.T) {
 		if !strings.Contains(r.body, `data-vehicle-id="`+id+`"`) {
 			t.Errorf("vehicle %s missing", id)
 		}
+	}
+}
+
+// TestReconnectCoversSeveral: one Connect that covers the vehicles of several older
+// connections replaces them all (none is skipped while the list shrinks).
+func TestReconnectCoversSeveral(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	var ids []string
+	for range 3 {
+		ids = append(ids, a.connectFake(f, 1)...)
+	}
+	_, state := a.startConnect()
+	code := f.regrant(ids)
+	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+
+	before := f.requests.Load()
+	r := a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Errorf("%d vehicles, want 3 (no duplicates)", n)
+	}
+	// One connection left: one list request and three batches.
+	if got := f.requests.Load() - before; got != 4 {
+		t.Errorf("%d upstream requests, want 4", got)
 	}
 }

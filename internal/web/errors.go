@@ -51,6 +51,7 @@ const (
 	ActionReconnect Action = "reconnect" // connect the vehicle again (new permissions or tokens)
 	ActionRetry     Action = "retry"     // the same request may work later
 	ActionAccount   Action = "account"   // fix something in the car maker's account, then retry
+	ActionVehicles  Action = "vehicles"  // back to the vehicle list
 )
 
 // handlerFunc is the shape of every handler in this package: it either writes a
@@ -282,6 +283,26 @@ func isRefreshRefused(err error) bool {
 		return true
 	}
 	return false
+}
+
+// errNotYourVehicle is the cause of notYourVehicle, for errors.Is.
+var errNotYourVehicle = errors.New("vehicle not in any connection of the session")
+
+// notYourVehicle is the page for a vehicle id that no connection of the session
+// holds: a mistyped or stale link, or another user's vehicle. The session is fine.
+func notYourVehicle() error {
+	return &Error{Status: http.StatusNotFound, Title: "Not one of your vehicles",
+		Message: "This vehicle is not one of the vehicles you connected to this app. It may have been disconnected.",
+		Action:  ActionVehicles, Err: errNotYourVehicle}
+}
+
+// connectionExpired is the page for a connection whose refresh token Smartcar
+// refused (or that had none): only Connect can renew it. The caller has dropped the
+// connection's tokens from the session.
+func connectionExpired(err error) error {
+	return &Error{Status: http.StatusUnauthorized, Title: "Your connection has expired",
+		Message: "Smartcar no longer accepts this app's access to your vehicle (it expired or was revoked). Connect your vehicle again to continue.",
+		Action:  ActionReconnect, Err: err}
 }
 
 func handleNotFound() handlerFunc {

@@ -19,18 +19,22 @@ func fuzzSessionKeys() [][]byte {
 	}
 }
 
+// fuzzClock is the stores' clock: fixed, so that the sealed states never expire.
+func fuzzClock() time.Time { return time.Unix(1_800_000_000, 0) }
+
 // fuzzSealed returns the cookie values the store writes for a few sessions, with the
 // sessions they must decode to. They are made at run time: a committed cookie would
 // carry its creation time and expire with the session's MaxAge.
 func fuzzSealed(tb testing.TB, keys [][]byte) (values []string, want []*session) {
 	tb.Helper()
-	store, err := newSessionStore(keys, false)
+	store, err := newSessionStore(keys, false, fuzzClock)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	exp := time.Unix(1_900_000_000, 0)
 	sessions := []*session{
 		{State: "state-0123456789abcdef", Units: "metric"},
+		{State: "state-newest", Pending: []pendingState{{Value: "state-older", Issued: fuzzClock().Add(-time.Minute)}}, Units: "metric"},
 		{Units: "imperial", NextID: 3, Flash: flash{Kind: "success", Message: "Your vehicle is locking."},
 			Connections: []connection{
 				{ID: 3, AccessToken: "3a1c5f2e-access", RefreshToken: "7b9d-refresh", Expiry: exp},
@@ -82,7 +86,7 @@ func FuzzSessionCookie(f *testing.F) {
 		f.Add(v[:len(v)/2])
 		f.Add(v + "A")
 	}
-	store, err := newSessionStore(keys, false)
+	store, err := newSessionStore(keys, false, fuzzClock)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -98,7 +102,7 @@ func FuzzSessionCookie(f *testing.F) {
 		r := httptest.NewRequest(http.MethodGet, "/vehicle", nil)
 		r.Header.Set("Cookie", sessionCookie+"="+value)
 		sess := store.load(r)
-		empty := sess.State == "" && len(sess.Connections) == 0 && sess.NextID == 0 &&
+		empty := sess.State == "" && len(sess.Pending) == 0 && len(sess.Connections) == 0 && sess.NextID == 0 &&
 			sess.Flash == (flash{}) && sess.Units == "metric"
 		if sess.Rejected {
 			if !empty {
@@ -126,7 +130,17 @@ func FuzzSessionCookie(f *testing.F) {
 // sameSession compares the decoded fields of two sessions.
 func sameSession(a, b *session) bool {
 	return a.State == b.State && a.NextID == b.NextID && a.Units == b.Units && a.Flash == b.Flash &&
+		reflect.DeepEqual(normalStates(a.Pending), normalStates(b.Pending)) &&
 		reflect.DeepEqual(normalConns(a.Connections), normalConns(b.Connections))
+}
+
+func normalStates(ps []pendingState) []pendingState {
+	out := make([]pendingState, len(ps))
+	for i, p := range ps {
+		p.Issued = time.Unix(p.Issued.Unix(), 0)
+		out[i] = p
+	}
+	return out
 }
 
 func normalConns(cs []connection) []connection {
@@ -157,6 +171,28 @@ func FuzzParseConnection(f *testing.F) {
 		}
 		if !reflect.DeepEqual(normalConns([]connection{back}), normalConns([]connection{c})) {
 			t.Fatalf("round trip of %q: %+v then %+v", s, c, back)
+		}
+	})
+}
+
+// FuzzParseStates checks the compact encoding of the pending states: parsing never
+// panics, keeps at most maxPendingStates, and whatever parses survives a
+// format/parse round trip unchanged.
+func FuzzParseStates(f *testing.F) {
+	f.Add("AbC-_0123456789abcdefgh:1800000000")
+	f.Add("a:1,b:2,c:3,d:4,e:5,f:6")
+	f.Add("a:x,:1,b,c:1:2,,d:-9223372036854775808")
+	f.Fuzz(func(t *testing.T, s string) {
+		ps := parseStates(s)
+		if len(ps) > maxPendingStates {
+			t.Fatalf("%q parsed to %d states", s, len(ps))
+		}
+		if len(ps) == 0 {
+			return
+		}
+		back := parseStates(formatStates(ps))
+		if !reflect.DeepEqual(normalStates(back), normalStates(ps)) {
+			t.Fatalf("round trip of %q: %+v then %+v", s, ps, back)
 		}
 	})
 }

@@ -48,7 +48,7 @@ func addRoutes(d routeDeps) http.Handler {
 	r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
 	r.Get("/vehicle/{id}", h(handleDashboard(d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
-	r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.sessions, d.pages)))
+	r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))
 	r.Post("/units", h(handleUnits(d.sessions)))
 

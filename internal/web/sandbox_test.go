@@ -118,7 +118,7 @@ func TestSandboxDenyAndBadCodes(t *testing.T) {
 	u, _ := e.startConnect()
 	back := e.walkConnect(u, "FORD", "x@example.com", false)
 	r := e.get(back.RequestURI())
-	r.wantStatus(t, http.StatusOK)
+	r.wantStatus(t, http.StatusForbidden)
 	if element(r.body, "login-link") == "" || !strings.Contains(text(r.body), "You denied this app access") {
 		t.Errorf("deny page: %s", text(r.body))
 	}

@@ -70,7 +70,7 @@ func NewServer(o Options) (http.Handler, error) {
 	if o.Smartcar.RedirectURL == "" {
 		errs = append(errs, errors.New("web: Options.Smartcar.RedirectURL is empty"))
 	}
-	sessions, err := newSessionStore(o.SessionKeys, o.SecureCookies)
+	sessions, err := newSessionStore(o.SessionKeys, o.SecureCookies, o.Now)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,12 @@ const (
 	// maxConnections bounds the token sets kept by "Connect another vehicle"; the
 	// oldest is dropped beyond it, which keeps the cookie small.
 	maxConnections = 8
+	// maxPendingStates bounds the Connect flows a session may have in progress at
+	// once (a second tab, a reloaded /login); the oldest is forgotten beyond it.
+	maxPendingStates = 5
+	// stateLifetime is how long a Connect flow may take, from /login to /exchange.
+	// Connect's authorization codes live as long.
+	stateLifetime = 10 * time.Minute
 )
 
 // connection is one token set from one Connect flow. A user who connects several
@@ -38,16 +46,26 @@ type connection struct {
 
 // flash is a one-time message shown on the next page.
 type flash struct {
-	Kind    string // "success" or "error"
+	Kind    string // "success", "warn" or "error"
 	Message string
+}
+
+// pendingState is the OAuth state of one Connect flow in progress.
+type pendingState struct {
+	Value  string
+	Issued time.Time
 }
 
 // session is the typed view of the cookie.
 type session struct {
 	raw *sessions.Session
 
-	// State is the OAuth state of the Connect flow in progress, if any.
+	// State, when set, is the OAuth state of a Connect flow this request starts: save
+	// adds it to Pending, issued at the store's clock. load leaves it empty.
 	State string
+	// Pending are the states of the Connect flows in progress, newest first: at most
+	// maxPendingStates, none older than stateLifetime (as of the last save).
+	Pending []pendingState
 	// Connections, newest first.
 	Connections []connection
 	// NextID is the ID the next connection gets.
@@ -67,9 +85,13 @@ type session struct {
 // sessionStore reads and writes sessions in an encrypted and signed cookie.
 type sessionStore struct {
 	store *sessions.CookieStore
+	// now dates the states save issues and prunes the expired ones.
+	now func() time.Time
 }
 
-func newSessionStore(keys [][]byte, secure bool) (*sessionStore, error) {
+// newSessionStore returns a store sealing cookies with keys; now is the app's clock
+// (nil means time.Now).
+func newSessionStore(keys [][]byte, secure bool, now func() time.Time) (*sessionStore, error) {
 	if len(keys) < 2 {
 		return nil, errors.New("web: Options.SessionKeys needs at least a hash key and a block key")
 	}
@@ -100,7 +122,10 @@ func newSessionStore(keys [][]byte, secure bool) (*sessionStore, error) {
 		SameSite: http.SameSiteLaxMode,
 	}
 	s.MaxAge(sessionMaxAge) // also bounds the age securecookie accepts
-	return &sessionStore{store: s}, nil
+	if now == nil {
+		now = time.Now
+	}
+	return &sessionStore{store: s, now: now}, nil
 }
 
 // load reads the session of r. A missing cookie gives an empty session; a cookie that
@@ -114,7 +139,7 @@ func (s *sessionStore) load(r *http.Request) *session {
 		return sess
 	}
 	v := raw.Values
-	sess.State = str(v["state"])
+	sess.Pending = parseStates(str(v["st"]))
 	if u := str(v["units"]); u == "imperial" {
 		sess.Units = u
 	}
@@ -134,8 +159,18 @@ func (s *sessionStore) load(r *http.Request) *session {
 // anything is written to w.
 func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *session) error {
 	v := map[any]any{}
+	now := s.now()
 	if sess.State != "" {
-		v["state"] = sess.State
+		sess.Pending = append([]pendingState{{Value: sess.State, Issued: now}}, sess.Pending...)
+		sess.State = ""
+	}
+	// Keep only what can still be used: the newest states, none expired.
+	sess.Pending = slices.DeleteFunc(sess.Pending, func(p pendingState) bool { return !p.fresh(now) })
+	if len(sess.Pending) > maxPendingStates {
+		sess.Pending = sess.Pending[:maxPendingStates]
+	}
+	if len(sess.Pending) > 0 {
+		v["st"] = formatStates(sess.Pending)
 	}
 	if sess.Units != "" && sess.Units != "metric" {
 		v["units"] = sess.Units
@@ -197,27 +232,54 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 	return s.save(w, r, sess)
 }
 
-// addConnection puts a new token set first and gives it an ID. Beyond maxConnections
-// the oldest is dropped.
+// addConnection puts a new token set first and gives it an ID. The session may then
+// hold one connection too many: dropOldest makes room (save would drop it silently).
 func (sess *session) addConnection(c connection) connection {
 	sess.changed = true
 	sess.NextID++
 	c.ID = sess.NextID
 	sess.Connections = append([]connection{c}, sess.Connections...)
-	if len(sess.Connections) > maxConnections {
-		sess.Connections = sess.Connections[:maxConnections]
-	}
 	return c
 }
 
-// connection returns the connection with that ID.
-func (sess *session) connection(id int64) (connection, bool) {
-	for _, c := range sess.Connections {
-		if c.ID == id {
-			return c, true
+// dropOldest forgets the oldest connection if there are more than maxConnections,
+// and returns it so that the user can be told.
+func (sess *session) dropOldest() (connection, bool) {
+	if len(sess.Connections) <= maxConnections {
+		return connection{}, false
+	}
+	oldest := sess.Connections[len(sess.Connections)-1]
+	sess.Connections = sess.Connections[:len(sess.Connections)-1]
+	sess.changed = true
+	return oldest, true
+}
+
+// takeState uses up the pending state equal to got, reporting whether there was one
+// and whether it was still fresh at now. A state matches only itself: any other value
+// (a forged or replayed link) changes nothing, so it cannot cancel the Connect flows
+// of other tabs. The caller saves the session when found.
+func (sess *session) takeState(got string, now time.Time) (found, fresh bool) {
+	if got == "" {
+		return false, false
+	}
+	i := -1
+	for j, p := range sess.Pending {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(p.Value)) == 1 {
+			i = j
 		}
 	}
-	return connection{}, false
+	if i < 0 {
+		return false, false
+	}
+	p := sess.Pending[i]
+	sess.Pending = slices.Delete(slices.Clone(sess.Pending), i, i+1)
+	sess.changed = true
+	return true, p.fresh(now)
+}
+
+// fresh reports whether the state may still be used at now.
+func (p pendingState) fresh(now time.Time) bool {
+	return !now.After(p.Issued.Add(stateLifetime))
 }
 
 // updateConnection replaces the stored tokens of c.ID, reporting whether it was found.
@@ -283,6 +345,41 @@ func parseConnection(s string) (connection, bool) {
 		c.Expiry = time.Unix(exp, 0)
 	}
 	return c, true
+}
+
+// Pending states are stored as one string, "state:issued-unix,..." newest first. A
+// state is base64url (newState), so it holds neither ":" nor ","; an entry that does
+// not parse is ignored.
+func formatStates(ps []pendingState) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.Value)
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(p.Issued.Unix(), 10))
+	}
+	return b.String()
+}
+
+func parseStates(s string) []pendingState {
+	if s == "" {
+		return nil
+	}
+	var out []pendingState
+	for entry := range strings.SplitSeq(s, ",") {
+		value, issued, ok := strings.Cut(entry, ":")
+		t, err := strconv.ParseInt(issued, 10, 64)
+		if !ok || err != nil || value == "" {
+			continue
+		}
+		out = append(out, pendingState{Value: value, Issued: time.Unix(t, 0)})
+		if len(out) == maxPendingStates {
+			break
+		}
+	}
+	return out
 }
 
 func str(v any) string {

@@ -40,6 +40,8 @@ func TestEveryPageRenders(t *testing.T) {
 		{"error", &errorPage{Action: ActionReconnect}, []string{`id="reconnect-button"`}},
 		{"error", &errorPage{Action: ActionLogin}, []string{`id="login-link"`}},
 		{"error", &errorPage{Action: ActionAccount}, []string{`id="retry-link"`}},
+		{"error", &errorPage{basePage: full, Action: ActionVehicles}, []string{`id="vehicles-link"`}},
+		{"vehicles", &vehiclesPage{basePage: basePage{Flash: flash{Kind: "warn", Message: "w"}}}, []string{`class="flash flash-warn"`}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -70,7 +72,7 @@ func TestEveryPageRenders(t *testing.T) {
 // fullDashboard is a dashboard with every tile in some state.
 func fullDashboard(b basePage) *dashboardPage {
 	p := &dashboardPage{basePage: b, VehicleID: "v1", ConnectionID: 2, Make: "TESLA", Model: "Model 3", Year: 2022,
-		U: labelsFor("metric"), CanLock: true, CanCharge: true, NotShared: []string{"VIN", "oil life"}, DisconnectQuery: "c=2"}
+		U: labelsFor("metric"), CanLock: true, CanCharge: true, NotShared: []string{"VIN", "oil life"}, DisconnectURL: "/vehicle/v1/disconnect?c=2"}
 	ok := tile{State: tileOK, Age: "5 minutes ago", AgeTime: "2026-05-01T09:55:00Z"}
 	p.VIN.tile, p.VIN.Value = ok, "0SC123"
 	p.Odometer.tile, p.Odometer.Distance = ok, "12,346"

@@ -130,6 +130,9 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 				// The list names no vehicle: a refusal here means the tokens are dead.
 				dead = c.ID
 			}
+			if isRefreshRefused(err) {
+				err = connectionExpired(err)
+			}
 			return nil, dead, err
 		}
 		total += vp.Paging.Count
@@ -267,36 +270,59 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(ctx context.Context
 }
 
 // withVehicle runs fn with the connection that holds vehicle id: the one named by the
-// "c" query or form value, else the only one, else each in turn until one knows the
-// vehicle (a vehicle from another connection is refused with 401/403/404). Refreshed
-// tokens are put in the session, and a connection whose refresh token is refused is
-// dropped from it; the caller saves the session.
-func withVehicle(r *http.Request, up *upstream, sess *session,
+// "c" query or form value first, then the others, until one knows the vehicle.
+// Refreshed tokens are put in the session, and a connection whose tokens Smartcar
+// refused is dropped from it; the caller saves the session.
+//
+// When a connection refuses the vehicle (401, 403 or 404), its vehicle list tells a
+// real refusal (the vehicle is in its grant: that error is returned) from the wrong
+// connection. A vehicle that no connection holds is notYourVehicle (404), unless a
+// dead connection might have held it: then connectionExpired (401).
+func withVehicle(r *http.Request, up *upstream, sess *session, id string,
 	fn func(ctx context.Context, api *apiSession) error) error {
-	conns := sess.Connections
-	if c, err := strconv.ParseInt(r.FormValue("c"), 10, 64); err == nil {
-		if hinted, ok := sess.connection(c); ok {
-			conns = []connection{hinted}
+	conns := make([]connection, 0, len(sess.Connections)) // a copy: some may be removed
+	hint, herr := strconv.ParseInt(r.FormValue("c"), 10, 64)
+	for _, c := range sess.Connections {
+		if herr == nil && c.ID == hint {
+			conns = append([]connection{c}, conns...)
+		} else {
+			conns = append(conns, c)
 		}
 	}
 	ctx := r.Context()
-	var err error
-	for i, c := range conns {
+	var expired error
+	for _, c := range conns {
 		api := up.client(ctx, c)
-		err = fn(ctx, api)
+		err := fn(ctx, api)
+		dead, elsewhere := isRefreshRefused(err), false
+		if err != nil && !dead && notThisConnection(err) {
+			// The wrong connection, or a real refusal? Its vehicle list tells.
+			ids, lerr := api.VehicleIDs(ctx)
+			switch {
+			case lerr == nil:
+				elsewhere = !slices.Contains(ids, id)
+			case isAuthFailure(lerr):
+				// The list names no vehicle: a refusal there means the tokens are dead.
+				dead, err = true, lerr
+			}
+		}
 		if nc, changed := api.updated(); changed {
 			sess.updateConnection(nc)
 		}
-		// Only a refused refresh token proves the connection dead here: the API's 401
-		// may just mean the vehicle is not in this connection's grant.
-		if err != nil && isRefreshRefused(err) {
+		switch {
+		case err == nil:
+			return nil
+		case dead:
 			sess.removeConnection(c.ID)
-		}
-		if err == nil || i == len(conns)-1 || !notThisConnection(err) {
-			break
+			expired = err
+		case !elsewhere:
+			return err
 		}
 	}
-	return err
+	if expired != nil {
+		return connectionExpired(expired)
+	}
+	return notYourVehicle()
 }
 
 // notThisConnection reports whether err may just mean that the vehicle belongs to

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,15 +144,28 @@ func TestExchangeRefusals(t *testing.T) {
 			false, 400, "login-link", "without an authorization code"},
 		{"garbage code", func(s, c string) url.Values { return url.Values{"code": {"not-a-code"}, "state": {s}} },
 			false, 400, "reconnect-button", "Connect your vehicle again"},
+		// Connect's errors are the user's situation, and anyone can write them: 4xx.
 		{"access denied", func(s, c string) url.Values {
 			return url.Values{"error": {"access_denied"}, "error_description": {"User denied access to application."}, "state": {s}}
-		}, false, 200, "login-link", "You denied this app access"},
+		}, false, 403, "login-link", "You denied this app access"},
 		{"vehicle incompatible", func(s, c string) url.Values {
 			return url.Values{"error": {"vehicle_incompatible"}, "error_description": {"<script>alert(1)</script>"}, "state": {s}}
-		}, false, 400, "login-link", "not compatible"},
-		{"unknown connect error", func(s, c string) url.Values {
+		}, false, 422, "login-link", "not compatible"},
+		{"no vehicles", func(s, c string) url.Values {
+			return url.Values{"error": {"no_vehicles"}, "state": {s}}
+		}, false, 422, "login-link", "no vehicle with an active"},
+		{"invalid subscription", func(s, c string) url.Values {
+			return url.Values{"error": {"invalid_subscription"}, "state": {s}}
+		}, false, 403, "login-link", "subscription is not active"},
+		{"configuration error", func(s, c string) url.Values {
+			return url.Values{"error": {"configuration_error"}, "status_code": {"400"}, "error_message": {"x"}, "state": {s}}
+		}, false, 400, "login-link", "configuration problem"},
+		{"connect server error", func(s, c string) url.Values {
 			return url.Values{"error": {"server_error"}, "state": {s}}
-		}, false, 502, "login-link", "could not finish"},
+		}, false, 400, "login-link", "could not finish"},
+		{"unknown connect error", func(s, c string) url.Values {
+			return url.Values{"error": {"teapot"}, "state": {s}}
+		}, false, 400, "login-link", "could not finish"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,12 +318,56 @@ func TestRefreshRefused(t *testing.T) {
 	f.mu.Unlock()
 
 	r := a.get("/vehicle")
-	r.wantStatus(t, http.StatusBadRequest)
-	if element(r.body, "reconnect-button") == "" {
+	// The session is fine; the connection is not: 401, connect again.
+	r.wantStatus(t, http.StatusUnauthorized)
+	if attr(r.body, "reconnect-button", "href") != "/connect" || textOf(r.body, "error-title") != "Your connection has expired" {
 		t.Errorf("no reconnect offer: %s", text(r.body))
 	}
 	// The dead connection is forgotten, so the user is not stuck on this page.
 	a.get("/vehicle").wantRedirect(t, "/login")
+}
+
+// TestRefreshRefusedOneOfTwo: only the connection whose refresh token Smartcar
+// refused is dropped, on the list and on a vehicle's page; the other keeps working.
+func TestRefreshRefusedOneOfTwo(t *testing.T) {
+	for _, page := range []string{"list", "dashboard"} {
+		t.Run(page, func(t *testing.T) {
+			f := newFakeSmartcar(t)
+			a := newTestApp(t, fakeEndpoint(f))
+			f.redirectURI = a.srv.URL + "/exchange"
+			dead := a.connectFake(f, 1) // connection 1
+			alive := a.connectFake(f, 2)
+			f.mu.Lock()
+			for tok, ids := range f.refresh {
+				if slices.Equal(ids, dead) {
+					delete(f.refresh, tok) // connection 1's refresh token is revoked
+				}
+			}
+			f.mu.Unlock()
+			a.clock.Advance(3 * time.Hour)
+			f.expireAccessTokens()
+
+			target := "/vehicle"
+			if page == "dashboard" {
+				target = "/vehicle/" + dead[0] + "?c=1"
+			}
+			r := a.get(target)
+			r.wantStatus(t, http.StatusUnauthorized)
+			if attr(r.body, "reconnect-button", "href") != "/connect" {
+				t.Errorf("no Connect link: %s", text(r.body))
+			}
+			r = a.get("/vehicle")
+			r.wantStatus(t, http.StatusOK)
+			if n := count(r.body, "vehicle-row"); n != len(alive) {
+				t.Errorf("%d vehicles listed, want the %d of the live connection", n, len(alive))
+			}
+			if strings.Contains(r.body, dead[0]) {
+				t.Error("the dead connection's vehicle is still listed")
+			}
+			// The refresh token Smartcar refused is not sent again.
+			a.get("/vehicle/"+dead[0]).wantStatus(t, http.StatusNotFound)
+		})
+	}
 }
 
 func TestSmartcarErrorPages(t *testing.T) {
