@@ -33,6 +33,7 @@ func testContract(t *testing.T, b backend) {
 		{"KeyRotation", testKeyRotation},
 		{"RefreshOnce", testRefreshOnce},
 		{"RefreshOnceTwoInstances", testRefreshOnceTwoInstances},
+		{"RefreshWaitsForOtherInstance", testRefreshWaitsForOtherInstance},
 		{"RefreshSkippedWhenFresh", testRefreshSkippedWhenFresh},
 		{"RefreshDetached", testRefreshDetached},
 		{"RefreshFailure", testRefreshFailure},
@@ -635,6 +636,75 @@ func refreshAll(t *testing.T, e *env, stores []*sqlStore, n int) {
 	if stored.Tokens.Access != "access-2" || stored.Tokens.Refresh != "refresh-2" || !stored.Tokens.AccessExpiry.Equal(t0.Add(4*time.Hour)) {
 		t.Fatalf("stored after refresh: %s/%s %v", stored.Tokens.Access, stored.Tokens.Refresh, stored.Tokens.AccessExpiry)
 	}
+}
+
+// While instance A is refreshing, instance B's refresh of the same connection waits
+// (PostgreSQL: on the row lock; SQLite: on A's lease), then returns A's tokens without
+// calling refresh itself.
+func testRefreshWaitsForOtherInstance(t *testing.T, b backend) {
+	e := newEnv(t, b)
+	ctx := t.Context()
+	other := e.open()
+	waiting := make(chan struct{}, 1)
+	other.leaseBusy = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	c, _ := e.s.Connect(ctx, e.session(), newConn("user-r", "access-1", "refresh-1"))
+	var bCalls atomic.Int32
+	bDone := make(chan error, 1)
+	var bGot Connection
+	refreshA := func(context.Context, string) (Tokens, error) {
+		go func() {
+			var err error
+			bGot, err = other.RefreshConnection(ctx, c.ID, "access-1", func(context.Context, string) (Tokens, error) {
+				bCalls.Add(1)
+				return Tokens{Access: "access-b", Refresh: "refresh-b"}, nil
+			})
+			bDone <- err
+		}()
+		if e.s.postgres {
+			waitForLockWaiter(t, e)
+		} else {
+			select {
+			case <-waiting:
+			case err := <-bDone:
+				bDone <- err
+				t.Error("instance B finished while A held the lease")
+			}
+		}
+		return Tokens{Access: "access-a", Refresh: "refresh-a"}, nil
+	}
+	if _, err := e.s.RefreshConnection(ctx, c.ID, "access-1", refreshA); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+	if bCalls.Load() != 0 || bGot.Tokens.Access != "access-a" {
+		t.Fatalf("instance B called refresh %d times and got %s; want 0 and A's token", bCalls.Load(), bGot.Tokens.Access)
+	}
+}
+
+// waitForLockWaiter returns once a session of e's database waits for a row lock.
+func waitForLockWaiter(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := e.raw().QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	t.Error("instance B never waited for the row lock")
 }
 
 func testRefreshSkippedWhenFresh(t *testing.T, b backend) {

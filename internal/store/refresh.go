@@ -134,6 +134,9 @@ func (s *sqlStore) refreshLeased(ctx context.Context, connID, seenAccess string,
 			// The lease is ours.
 		default:
 			// Another process is refreshing: read again a little later.
+			if s.leaseBusy != nil {
+				s.leaseBusy()
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():

@@ -32,6 +32,8 @@ type sqlStore struct {
 	opts      Options
 	// refreshing queues this process's refreshes of one connection (see refresh.go).
 	refreshing keyedMutex
+	// leaseBusy, if set, is called when a refresh finds another process's lease (tests).
+	leaseBusy func()
 }
 
 // Token column names, part of the ciphertexts' additional data.
