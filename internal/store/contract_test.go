@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,6 +41,7 @@ func testContract(t *testing.T, b backend) {
 		{"RefreshLosesToConnect", testRefreshLosesToConnect},
 		{"NewerSchema", testNewerSchema},
 		{"Cancelled", testCancelled},
+		{"LockedIsUnavailable", testLockedIsUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
@@ -834,5 +836,54 @@ func testCancelled(t *testing.T, b backend) {
 	_, err := e.s.Session(ctx, sess, t0)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("cancelled request: err = %v, want context.Canceled (not unavailable)", err)
+	}
+}
+
+// Another client holds a lock the store needs past its query timeout (SQLite: another
+// process's write transaction; PostgreSQL: a row lock): the call fails with
+// ErrUnavailable instead of hanging, and works again once the lock is gone.
+func testLockedIsUnavailable(t *testing.T, b backend) {
+	e := newEnv(t, b, func(o *Options) { o.QueryTimeout = 200 * time.Millisecond })
+	ctx := t.Context()
+	sess := e.session()
+	var other *sql.DB
+	if e.s.postgres {
+		other = e.raw()
+	} else {
+		var err error
+		if other, err = sql.Open("sqlite", strings.TrimPrefix(e.url, "sqlite://")); err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+	}
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lock := "BEGIN IMMEDIATE"
+	if e.s.postgres {
+		lock = "BEGIN"
+	}
+	if _, err := conn.ExecContext(ctx, lock); err != nil {
+		t.Fatal(err)
+	}
+	if e.s.postgres {
+		if _, err := conn.ExecContext(ctx, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", hashID(sess)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.s.SetUnits(ctx, sess, "imperial"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("write while another client holds the lock: %v, want ErrUnavailable", err)
+	}
+	// Reads go on meanwhile.
+	if _, err := e.s.Session(ctx, sess, t0); err != nil {
+		t.Fatalf("read during another client's write: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetUnits(ctx, sess, "imperial"); err != nil {
+		t.Fatalf("after the lock is released: %v", err)
 	}
 }

@@ -25,7 +25,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*sqlStore, err
 	db.SetMaxIdleConns(opts.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
-	s := &sqlStore{postgres: true, rdb: db, wdb: db, forUpdate: " FOR UPDATE", opts: opts}
+	s := &sqlStore{postgres: true, rdb: db, wdb: db, forUpdate: " FOR UPDATE", opts: opts,
+		refreshSlots: make(chan struct{}, max(1, opts.MaxOpenConns/2))}
 	octx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	if err := db.PingContext(octx); err != nil {

@@ -57,6 +57,12 @@ func (s *sqlStore) detached(ctx context.Context) (context.Context, context.Cance
 // refreshLocked is PostgreSQL's: the row stays locked from the read to the commit.
 func (s *sqlStore) refreshLocked(ctx context.Context, connID, seenAccess string, refresh RefreshFunc) (Connection, error) {
 	const op = "refresh connection"
+	select {
+	case s.refreshSlots <- struct{}{}:
+		defer func() { <-s.refreshSlots }()
+	case <-ctx.Done():
+		return Connection{}, wrap(ctx, op, ctx.Err())
+	}
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	tx, err := s.wdb.BeginTx(dctx, nil)

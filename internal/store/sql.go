@@ -32,6 +32,10 @@ type sqlStore struct {
 	opts      Options
 	// refreshing queues this process's refreshes of one connection (see refresh.go).
 	refreshing keyedMutex
+	// refreshSlots bounds the PostgreSQL refreshes in progress, each of which holds a
+	// pooled connection while Smartcar answers, to half the pool: the other half stays
+	// free for everything else.
+	refreshSlots chan struct{}
 	// leaseBusy, if set, is called when a refresh finds another process's lease (tests).
 	leaseBusy func()
 }
@@ -52,6 +56,7 @@ func (s *sqlStore) read(ctx context.Context, op string, fn func(ctx context.Cont
 	defer cancel()
 	err := fn(qctx)
 	if err != nil && retryable(ctx, qctx, err) {
+		s.dropIdle()
 		err = fn(qctx)
 	}
 	return wrap(ctx, op, err)
@@ -65,9 +70,19 @@ func (s *sqlStore) tx(ctx context.Context, op string, fn func(ctx context.Contex
 	defer cancel()
 	committing, err := s.runTx(qctx, fn)
 	if err != nil && !committing && retryable(ctx, qctx, err) {
+		s.dropIdle()
 		_, err = s.runTx(qctx, fn)
 	}
 	return wrap(ctx, op, err)
+}
+
+// dropIdle closes the pool's idle connections after a connection-level failure: after a
+// restart of the server they are all dead, and the retry should not draw another one.
+func (s *sqlStore) dropIdle() {
+	if s.postgres {
+		s.wdb.SetMaxIdleConns(0) // closes them all
+		s.wdb.SetMaxIdleConns(s.opts.MaxOpenConns)
+	}
 }
 
 func (s *sqlStore) runTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) (committing bool, err error) {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -102,40 +101,6 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 	}
 }
 
-// Another process holding SQLite's write lock past the query timeout: unavailable, and
-// fine again once it lets go.
-func TestSQLiteBusyIsUnavailable(t *testing.T) {
-	e := newEnv(t, sqliteBackend(), func(o *Options) { o.QueryTimeout = 200 * time.Millisecond })
-	sess := e.session()
-	other, err := sql.Open("sqlite", strings.TrimPrefix(e.url, "sqlite://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	err = e.s.SetUnits(t.Context(), sess, "imperial")
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("write while another process holds the lock: %v, want ErrUnavailable", err)
-	}
-	// Reads go on meanwhile (WAL).
-	if _, err := e.s.Session(t.Context(), sess, t0); err != nil {
-		t.Fatalf("read during another process's write: %v", err)
-	}
-	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.s.SetUnits(t.Context(), sess, "imperial"); err != nil {
-		t.Fatalf("after the lock is released: %v", err)
-	}
-}
-
 // The database server stops under a running store: its calls fail with ErrUnavailable,
 // quickly, and succeed again once the server is back, with the same Store.
 func TestPostgresRestart(t *testing.T) {
@@ -180,5 +145,19 @@ func TestPostgresRestart(t *testing.T) {
 	got, err := e.s.Connection(ctx, conn.ID)
 	if err != nil || got.Tokens.Access != "access-2" {
 		t.Fatalf("after the restart: %+v, %v; want the connection, refreshed once", got, err)
+	}
+
+	// A restart nobody noticed: the pool's idle connections are dead, and the first
+	// calls after it must not fail because of them.
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range calls {
+		if err := call(); err != nil {
+			t.Errorf("%s right after an unnoticed restart: %v", name, err)
+		}
 	}
 }
