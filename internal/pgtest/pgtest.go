@@ -70,6 +70,7 @@ func New() (*Cluster, error) {
 		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
+	c.reapOrphans()
 	// Not t.TempDir: its parents are private to root, and the server runs as postgres.
 	// A short path keeps the socket's name under the 107-byte limit.
 	root, err := os.MkdirTemp("", "pgtest-")
@@ -77,6 +78,12 @@ func New() (*Cluster, error) {
 		return nil, err
 	}
 	c.root = root
+	// The owner file lets a later run remove this cluster if this process dies without
+	// closing it (a test timeout panics past every cleanup).
+	if err := os.WriteFile(filepath.Join(root, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		c.removeAll()
+		return nil, err
+	}
 	if c.cred != nil {
 		if err := os.Chown(root, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
 			c.removeAll()
@@ -246,6 +253,28 @@ func (c *Cluster) Close() error {
 		err = c.pgctl("stop", "-m", "immediate")
 	}
 	return errors.Join(err, c.removeAll())
+}
+
+// ownerFile holds the pid of the test process that made a cluster's directory.
+const ownerFile = "owner.pid"
+
+// reapOrphans stops and removes the clusters left by test processes that have died.
+// A directory without an owner file is being set up by a live process and is left alone.
+func (c *Cluster) reapOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // alive (or not ours to judge)
+		}
+		orphan := &Cluster{bin: c.bin, root: dir, cred: c.cred}
+		orphan.pgctl("stop", "-m", "immediate") // fails harmlessly if it is not running
+		orphan.removeAll()
+	}
 }
 
 func (c *Cluster) initdb() error {

@@ -46,8 +46,9 @@ func benchSessionLookup(b *testing.B, url string) {
 	}
 }
 
-// fillSessions inserts n sessions in one transaction, with ids the benchmark can name.
-func fillSessions(b *testing.B, db *sql.DB, n int) {
+// fillSessions inserts n sessions in one transaction, with ids the benchmark can name,
+// expiring an hour after t0 and then one a second.
+func fillSessions(b testing.TB, db *sql.DB, n int) {
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

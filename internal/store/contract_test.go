@@ -175,13 +175,17 @@ func testSweep(t *testing.T, b backend) {
 		}
 	}
 
+	// A backlog bigger than one sweep transaction: 2500 sessions expiring between 1 h
+	// and 1 h 41 min.
+	fillSessions(t, e.raw(), 2500)
+
 	got, err := e.s.Sweep(ctx, t0.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The short session (and with it s1), the expired l1 and l2 at exactly 2 h, and
-	// user-dead.
-	if want := (Swept{Sessions: 1, States: 2, Users: 1}); got != want {
+	// The short session (and with it s1), the backlog, the expired l1 and l2 at
+	// exactly 2 h, and user-dead.
+	if want := (Swept{Sessions: 2501, States: 2, Users: 1}); got != want {
 		t.Fatalf("Sweep = %+v, want %+v", got, want)
 	}
 	if _, err := e.s.Session(ctx, short, t0); !errors.Is(err, ErrNotFound) {

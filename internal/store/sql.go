@@ -522,6 +522,10 @@ func (s *sqlStore) DeleteConnection(ctx context.Context, connID string) error {
 
 // --- housekeeping ---
 
+// sweepBatch is how many rows one sweep transaction deletes at most: a big backlog is
+// deleted in short transactions that do not hold SQLite's one writer for long.
+const sweepBatch = 1000
+
 func (s *sqlStore) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 	var out Swept
 	t := now.UnixMilli()
@@ -529,25 +533,36 @@ func (s *sqlStore) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 		n     *int64
 		query string
 	}{
-		{&out.Sessions, `DELETE FROM sessions WHERE expires_at <= $1`},
-		{&out.States, `DELETE FROM oauth_states WHERE expires_at <= $1`},
+		// The foreign keys cascade to the sessions' states and user links.
+		{&out.Sessions, `DELETE FROM sessions WHERE id IN
+			(SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)`},
+		{&out.States, `DELETE FROM oauth_states WHERE (session_id, state_hash) IN
+			(SELECT session_id, state_hash FROM oauth_states WHERE expires_at <= $1 LIMIT $2)`},
 		// Users no session links to and whose connection can no longer be refreshed
 		// (a zero expiry is unknown: kept).
-		{&out.Users, `DELETE FROM users WHERE
-			NOT EXISTS (SELECT 1 FROM session_users su WHERE su.user_id = users.id) AND
-			NOT EXISTS (SELECT 1 FROM connections c WHERE c.user_id = users.id AND (c.refresh_expires_at = 0 OR c.refresh_expires_at > $1))`},
+		{&out.Users, `DELETE FROM users WHERE id IN (SELECT u.id FROM users u WHERE
+			NOT EXISTS (SELECT 1 FROM session_users su WHERE su.user_id = u.id) AND
+			NOT EXISTS (SELECT 1 FROM connections c WHERE c.user_id = u.id AND (c.refresh_expires_at = 0 OR c.refresh_expires_at > $1))
+			LIMIT $2)`},
 	}
 	for _, st := range steps {
-		err := s.tx(ctx, "sweep", func(ctx context.Context, tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, st.query, t)
-			if err != nil {
+		for {
+			var n int64
+			err := s.tx(ctx, "sweep", func(ctx context.Context, tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, st.query, t, int64(sweepBatch))
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
 				return err
+			})
+			if err != nil {
+				return out, err
 			}
-			*st.n, err = res.RowsAffected()
-			return err
-		})
-		if err != nil {
-			return out, err
+			*st.n += n
+			if n < sweepBatch {
+				break
+			}
 		}
 	}
 	return out, nil

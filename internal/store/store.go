@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -243,7 +244,7 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 		if opts.DataDir == "" {
 			return nil, errors.New("store: no database URL and no data directory")
 		}
-		s, err = openSQLite(ctx, opts.DataDir+"/"+DefaultFile, opts)
+		s, err = openSQLite(ctx, filepath.Join(opts.DataDir, DefaultFile), opts)
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if path == "" || strings.ContainsAny(path, "?#") {
@@ -260,8 +261,14 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("store: unsupported database URL scheme %q: want postgres://, postgresql:// or sqlite://", scheme)
 	}
 	if err != nil {
-		return nil, err
+		return nil, oneLineError{err}
 	}
 	s.box = box
 	return s, nil
 }
+
+// oneLineError shows err on one line, keeping it for errors.Is and errors.As.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string { return oneLine(e.err.Error()) }
+func (e oneLineError) Unwrap() error { return e.err }
