@@ -141,8 +141,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// requests held by --hang-rate, which would otherwise stall Shutdown.
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	srv := sandbox.NewHTTPServer(h, sandbox.DefaultTimeouts(*latency, *jitter),
-		slog.NewLogLogger(logger.Handler(), slog.LevelWarn), base)
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
