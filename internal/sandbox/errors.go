@@ -135,16 +135,6 @@ func errPermission() *apiError     { return newAPIError("PERMISSION", "") }
 func errNotFound() *apiError       { return newAPIError("RESOURCE_NOT_FOUND", "PATH") }
 func errNotCapable() *apiError     { return newAPIError("COMPATIBILITY", "VEHICLE_NOT_CAPABLE") }
 
-// errBodyTooLarge answers a body over the sandbox's limit: 413, in the VALIDATION
-// shape (Smartcar documents no type of its own for it; see docs/sandbox.md).
-func errBodyTooLarge() *apiError {
-	e := newAPIError("VALIDATION", "PARAMETER")
-	e.Status = http.StatusRequestEntityTooLarge
-	e.Description = "The request body is larger than the 64 KB this endpoint accepts."
-	e.Detail = []errorDetail{{Field: []string{"body"}, Message: "the request body is too large"}}
-	return e
-}
-
 // errValidation is a 400 VALIDATION/PARAMETER naming the offending field.
 func errValidation(field, message string) *apiError {
 	e := newAPIError("VALIDATION", "PARAMETER")
@@ -226,16 +216,9 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		// Only our own types reach here, so a failure is a sandbox bug (a NaN that got
-		// past validation, say). It is still answered in Smartcar's shape, with the
-		// request id commonHeaders has already set and a doc URL.
-		var id string
-		if ids := w.Header()["sc-request-id"]; len(ids) > 0 {
-			id = ids[0]
-		}
-		e := newAPIError("SERVER", "INTERNAL")
-		b, _ = json.Marshal(e.body(id))
-		status = e.Status
+		// Only our own types reach here; a failure is a bug, still answered as JSON.
+		b = []byte(`{"type":"SERVER","code":"INTERNAL","description":"The sandbox failed to encode its response.","docURL":null,"statusCode":500,"requestId":null,"resolution":{"type":null},"suggestedUserMessage":null}`)
+		status = http.StatusInternalServerError
 	}
 	h := w.Header()
 	h["Content-Type"] = nil // stops net/http from adding a canonical duplicate

@@ -157,13 +157,11 @@ func (s *store) issueCode(g *grant, redirectURI string, now time.Time) string {
 
 // takeCode removes and returns a code: codes are single-use, and a failed exchange
 // (wrong redirect_uri) also burns it, as RFC 6749 §10.5 suggests.
-func (s *store) takeCode(code, clientID string, now time.Time) (*authCode, bool) {
+func (s *store) takeCode(code string, now time.Time) (*authCode, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ac, ok := s.codes[code]
-	// Another client's attempt is refused without consuming the code: it is not a
-	// replay by the code's owner, and must not let anyone burn someone else's code.
-	if !ok || ac.Grant.ClientID != clientID {
+	if !ok {
 		return nil, false
 	}
 	delete(s.codes, code)
@@ -194,16 +192,12 @@ func (s *store) issueTokens(g *grant, now time.Time) tokenPair {
 
 // useRefresh marks a refresh token used and returns its grant. ok is false for an
 // unknown, expired or used-too-long-ago token; known tells unknown apart.
-func (s *store) useRefresh(token, clientID string, now time.Time) (g *grant, known, ok bool) {
+func (s *store) useRefresh(token string, now time.Time) (g *grant, known, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, found := s.refresh[token]
 	if !found {
 		return nil, false, false
-	}
-	// Ownership first: a refused attempt by another client changes nothing.
-	if rt.Grant.ClientID != clientID {
-		return nil, true, false
 	}
 	if now.After(rt.Expires) || (!rt.UsedAt.IsZero() && now.After(rt.UsedAt.Add(refreshGrace))) {
 		return nil, true, false

@@ -48,9 +48,6 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			return nil, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is larger than 64 KB."}
-		}
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
 	}
 	client, err := s.authenticateClient(r)
@@ -62,8 +59,8 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "authorization_code":
 		code := r.PostForm.Get("code")
-		ac, ok := s.store.takeCode(code, client.ID, now)
-		if !ok {
+		ac, ok := s.store.takeCode(code, now)
+		if !ok || ac.Grant.ClientID != client.ID {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Invalid code: " + code + "."}
 		}
 		redirect := r.PostForm.Get("redirect_uri")
@@ -79,11 +76,11 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		if rt == "" {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Missing refresh_token."}
 		}
-		rg, known, ok := s.store.useRefresh(rt, client.ID, now)
+		rg, known, ok := s.store.useRefresh(rt, now)
 		switch {
 		case !known:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid refresh_token: " + rt + "."}
-		case !ok:
+		case !ok || rg.ClientID != client.ID:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid or expired refresh token."}
 		}
 		g = rg
