@@ -38,10 +38,10 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 		if oe.Status == http.StatusUnauthorized {
 			h["www-authenticate"] = []string{`Basic realm="smartcar"`}
 		}
-		writeJSON(w, oe.Status, oauthBody{Error: oe.Code, ErrorDescription: oe.Description})
+		writeJSON(w, r, s.log, oe.Status, oauthBody{Error: oe.Code, ErrorDescription: oe.Description})
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, r, s.log, http.StatusOK, resp)
 }
 
 // token does the work of handleToken and returns either a response or an error.
