@@ -59,28 +59,28 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "authorization_code":
 		code := r.PostForm.Get("code")
-		ac, ok := s.store.takeCode(code, now)
-		if !ok || ac.Grant.ClientID != client.ID {
-			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Invalid code: " + code + "."}
-		}
 		redirect := r.PostForm.Get("redirect_uri")
 		if redirect == "" || redirect == "undefined" { // Node sends "undefined" when unset
 			redirect = client.RedirectURIs[0]
 		}
-		if redirect != ac.RedirectURI {
+		cg, refusal := s.store.exchangeCode(code, client.ID, redirect, now)
+		switch refusal {
+		case codeInvalid:
+			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Invalid code: " + code + "."}
+		case codeRedirectMismatch:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Unauthorized redirect_uri: " + redirect}
 		}
-		g = ac.Grant
+		g = cg
 	case "refresh_token":
 		rt := r.PostForm.Get("refresh_token")
 		if rt == "" {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Missing refresh_token."}
 		}
-		rg, known, ok := s.store.useRefresh(rt, now)
+		rg, known, ok := s.store.useRefresh(rt, client.ID, now)
 		switch {
 		case !known:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid refresh_token: " + rt + "."}
-		case !ok || rg.ClientID != client.ID:
+		case !ok:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid or expired refresh token."}
 		}
 		g = rg
