@@ -142,6 +142,16 @@ func errValidation(field, message string) *apiError {
 	return e
 }
 
+// errTooLarge is 413 for an API body over maxAPIBody. Smartcar documents no error for
+// it; VALIDATION with a null code ("Request invalid or malformed") is the closest
+// documented type, with the status saying what is wrong.
+func errTooLarge() *apiError {
+	e := newAPIError("VALIDATION", "")
+	e.Status = http.StatusRequestEntityTooLarge
+	e.Detail = []errorDetail{{Field: []string{"body"}, Message: "the request body must not exceed 1 MB"}}
+	return e
+}
+
 // docURL is Smartcar's current error documentation address for a type and code.
 func docURL(typ, code string) string {
 	slug := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }

@@ -220,9 +220,10 @@ func (s *server) chaos(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		if s.hangRate > 0 && s.rnd.Float64() < s.hangRate {
-			// Read the body first: net/http notices that the client gave up (and ends
-			// ctx) only once the handler has read the request to its end.
-			io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
+			// Read the body first (apiBodyLimit caps it): net/http notices that the
+			// client gave up (and ends ctx) only once the handler has read the request
+			// to its end.
+			io.Copy(io.Discard, r.Body)
 			<-ctx.Done() // never answer: the client must time out
 			s.log.Info("chaos: hung request released", "path", r.URL.Path, "request_id", requestID(ctx))
 			return

@@ -46,8 +46,10 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // token does the work of handleToken and returns either a response or an error.
 func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := readForm(w, r, maxTokenBody); err != nil {
+		if tooLarge(err) {
+			return nil, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body must not exceed 64 KB."}
+		}
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
 	}
 	client, err := s.authenticateClient(r)

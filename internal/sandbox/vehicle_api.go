@@ -139,11 +139,16 @@ type actionResponse struct {
 
 var actionOK = actionResponse{Status: "success", Message: "Successfully sent request to vehicle"}
 
-// decodeBody reads a JSON object body into v (400 VALIDATION when it is not one).
+// decodeBody reads a JSON object body into v (400 VALIDATION when it is not one, 413
+// when it is over maxAPIBody: the API routes cap every body with apiBodyLimit).
 func decodeBody(c *call, v any) error {
-	b, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
+	b, err := io.ReadAll(c.r.Body)
+	if tooLarge(err) {
+		return errTooLarge()
+	}
 	if err != nil {
-		return err
+		// The client stopped sending (or was too slow): its fault, not the sandbox's.
+		return errValidation("body", "the request body could not be read")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return errValidation("body", "the request body must be a JSON object")
