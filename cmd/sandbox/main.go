@@ -42,7 +42,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	addr := fs.String("addr", "", "`address` to listen on (host:port; port 0 picks a free one) (default 127.0.0.1:$SANDBOX_PORT, and SANDBOX_PORT defaults to "+strconv.Itoa(config.DefaultSandboxPort)+")")
+	addr := fs.String("addr", "", "`address` to listen on (host:port; port 0 picks a free one) (default 127.0.0.1:$SANDBOX_PORT; SANDBOX_PORT defaults to "+strconv.Itoa(config.DefaultSandboxPort)+")")
 	devRedirect := fs.String("dev-redirect-uri", config.DefaultRedirectURI, "redirect `URI` of the development client registered when no --client is given")
 	flags := config.NewSandboxFlags(fs)
 	fs.Usage = func() {

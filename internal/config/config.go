@@ -1,6 +1,7 @@
 // Package config reads the settings of both commands from the environment, once, into
-// typed values: Load for the app (cmd/app), LoadSandbox for the standalone sandbox
-// (cmd/sandbox), which share the SANDBOX_* settings.
+// typed values: Load for the app (cmd/app, its in-process sandbox included),
+// LoadSandbox for the standalone sandbox (cmd/sandbox). Both read the SANDBOX_*
+// settings with the same code.
 //
 // It is the only package that knows the names of the environment variables, their
 // defaults and their checks; cmd/sandbox's flags are defined here too (SandboxFlags),

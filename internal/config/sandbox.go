@@ -61,7 +61,7 @@ func sandboxSettings() []sandboxSetting {
 	}
 	return []sandboxSetting{
 		{"SANDBOX_PORT", "", "", "", func(rd *reader, env string, sb *Sandbox) { sb.Port = rd.port(env, DefaultSandboxPort) }},
-		{"SANDBOX_SEED", "seed", "seed for the random vehicle data, for repeatable runs (0 = random)", "",
+		{"SANDBOX_SEED", "seed", "`number` seeding the random vehicle data and faults, for repeatable runs (0 = random)", "",
 			func(rd *reader, env string, sb *Sandbox) { sb.Seed = rd.uint64(env) }},
 		{"SANDBOX_LATENCY", "latency", "delay every API answer by this `duration` (e.g. 300ms)", "",
 			func(rd *reader, env string, sb *Sandbox) { sb.Latency = rd.duration(env, 0) }},

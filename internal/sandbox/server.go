@@ -62,8 +62,8 @@ type Options struct {
 	// extra of up to Jitter. Connect pages and the token endpoint are never delayed.
 	Latency, Jitter time.Duration
 	// FailRate is the fraction (0–1) of API requests answered with the FailStatus
-	// error instead: 429 (RATE_LIMIT/VEHICLE with retry-after), 500 (SERVER/INTERNAL),
-	// 502 (UPSTREAM/NO_RESPONSE) or 409 (VEHICLE_STATE/ASLEEP). 0 means 500.
+	// error instead, one of Failures (RATE_LIMIT adds retry-after); 0 means
+	// DefaultFailStatus.
 	FailRate   float64
 	FailStatus int
 	// HangRate is the fraction (0–1) of API requests never answered: the sandbox holds
