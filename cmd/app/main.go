@@ -122,7 +122,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		// app really listens on (tests listen on port 0).
 		redirect = withPort(redirect, appLn.Addr())
 		if *sandboxAddr == "" {
-			*sandboxAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SandboxPort))
+			*sandboxAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SandboxSettings.Port))
 		}
 		origin, err := a.startSandbox(ctx, cfg, *sandboxAddr, &sc, redirect.String())
 		if err != nil {
@@ -166,7 +166,11 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Once the app has stopped, its idle upstream connections go too, so that the
 	// in-process sandbox's shutdown does not wait for connections nobody will use.
-	a.serve(ctx, "app", appLn, handler, upstream.CloseIdleConnections)
+	a.serve(ctx, "app", appLn, &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}, upstream.CloseIdleConnections)
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
 	return a, nil
 }
@@ -180,18 +184,11 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	}
 	client := sandbox.DevClient(redirect)
 	client.Name = web.AppName
-	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:    []sandbox.Client{client},
-		Logger:     a.log.With("component", "sandbox"),
-		Templates:  templates.FS,
-		Static:     static.FS,
-		Seed:       cfg.SandboxSeed,
-		Latency:    cfg.SandboxLatency,
-		Jitter:     cfg.SandboxJitter,
-		FailRate:   cfg.SandboxFailRate,
-		FailStatus: cfg.SandboxFailStatus,
-		HangRate:   cfg.SandboxHangRate,
-	})
+	o := cfg.SandboxSettings.Options()
+	o.Clients = []sandbox.Client{client}
+	o.Logger = a.log.With("component", "sandbox")
+	o.Templates, o.Static = templates.FS, static.FS
+	srv, err := sandbox.NewHTTPServer(o)
 	if err != nil {
 		ln.Close()
 		return "", err
@@ -199,22 +196,16 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
 	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
-	a.serve(ctx, "sandbox", ln, h, nil)
+	a.serve(ctx, "sandbox", ln, srv, nil)
 	return origin, nil
 }
 
 // shutdownBudget is how long in-flight requests get to finish at shutdown.
 const shutdownBudget = 5 * time.Second
 
-// serve runs one HTTP server on ln until ctx ends, then shuts it down, giving in-flight
-// requests (a token exchange, say) a few seconds to finish, and then calls stopped (if
-// not nil).
-func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler, stopped func()) {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+// serve runs srv on ln until ctx ends, then shuts it down, giving in-flight requests
+// (a token exchange, say) a few seconds to finish, and then calls stopped (if not nil).
+func (a *app) serve(ctx context.Context, name string, ln net.Listener, srv *http.Server, stopped func()) {
 	a.n++
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -135,7 +137,8 @@ func TestRunHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"-addr", "-client", "-seed", "-dev-redirect-uri", "-latency", "-jitter", "-fail-rate", "-fail-status", "-hang-rate"} {
+	for _, f := range []string{"-addr", "-client", "-seed", "-dev-redirect-uri", "-latency", "-jitter", "-fail-rate", "-fail-status", "-hang-rate",
+		"-read-timeout", "-write-timeout", "-idle-timeout", "env SANDBOX_IDLE_TIMEOUT"} {
 		if !strings.Contains(buf.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}
@@ -152,6 +155,7 @@ func TestRunChaos(t *testing.T) {
 		{"flags", []string{"--fail-rate", "1", "--fail-status", "429"}, nil, 429},
 		{"env", nil, map[string]string{"SANDBOX_FAIL_RATE": "1", "SANDBOX_FAIL_STATUS": "502"}, 502},
 		{"flag beats env", []string{"--fail-rate", "0"}, map[string]string{"SANDBOX_FAIL_RATE": "1"}, 401},
+		{"flag beats a bad env", []string{"--fail-rate", "1"}, map[string]string{"SANDBOX_FAIL_RATE": "often", "SANDBOX_FAIL_STATUS": "409"}, 409},
 		{"latency", []string{"--latency", "1ms", "--jitter", "1ms"}, map[string]string{"SANDBOX_SEED": "3"}, 401},
 	}
 	for _, tt := range tests {
@@ -195,9 +199,49 @@ func TestRunBadChaos(t *testing.T) {
 		{[]string{"--fail-status", "418"}, nil},
 		{nil, map[string]string{"SANDBOX_LATENCY": "soon"}},
 		{nil, map[string]string{"SANDBOX_HANG_RATE": "x", "SANDBOX_FAIL_RATE": "y"}},
+		{[]string{"--idle-timeout", "0s"}, nil},
+		{nil, map[string]string{"SANDBOX_READ_TIMEOUT": "slow"}},
+		{nil, map[string]string{"SANDBOX_PORT": "0"}},
 	} {
 		if err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, io.Discard); err == nil {
 			t.Errorf("run(%v, %v) succeeded", tc.args, tc.env)
 		}
+	}
+}
+
+// TestRunTimeouts: the command's server has the configured timeouts, from a flag or
+// from the environment: an idle kept-alive connection is closed once the idle
+// timeout passes.
+func TestRunTimeouts(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"flag": {[]string{"--idle-timeout", "200ms"}, nil},
+		"env":  {nil, map[string]string{"SANDBOX_IDLE_TIMEOUT": "200ms"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			origin, _, stop := start(t, append([]string{"--addr", "127.0.0.1:0"}, tc.args...), tc.env)
+			defer stop()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(origin, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second)) // bounds the test, never reached
+			io.WriteString(conn, "GET /v2.0/user HTTP/1.1\r\nHost: x\r\n\r\n")
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusUnauthorized || resp.Close {
+				t.Fatalf("status %d close %v, want a kept-alive 401", resp.StatusCode, resp.Close)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("idle connection: %v, want EOF from the server closing it", err)
+			}
+		})
 	}
 }

@@ -1,8 +1,13 @@
-// Package config reads the app's settings from the environment, once, into typed values.
+// Package config reads the settings of both commands from the environment, once, into
+// typed values: Load for the app (cmd/app, its in-process sandbox included),
+// LoadSandbox for the standalone sandbox (cmd/sandbox). Both read the SANDBOX_*
+// settings with the same code.
 //
-// It is the only package that knows the names of the environment variables. Load reports
-// every problem at once, so a first run shows the whole list rather than one error per
-// restart.
+// It is the only package that knows the names of the environment variables, their
+// defaults and their checks; cmd/sandbox's flags are defined here too (SandboxFlags),
+// so that a flag and its variable are read by the same code. Load and LoadSandbox
+// report every problem at once, so a first run shows the whole list rather than one
+// error per restart.
 package config
 
 import (
@@ -11,7 +16,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,19 +63,14 @@ type Config struct {
 	// secret: the caller generates random ones.
 	SessionKeys [][]byte
 
-	// Port is where the app listens; SandboxPort where the in-process sandbox listens.
-	Port        int
-	SandboxPort int
+	// Port is where the app listens.
+	Port int
 	// UpstreamTimeout bounds every request to Smartcar.
 	UpstreamTimeout time.Duration
 
-	// Sandbox knobs for the in-process sandbox (see .env.example).
-	SandboxLatency    time.Duration
-	SandboxJitter     time.Duration
-	SandboxFailRate   float64
-	SandboxFailStatus int
-	SandboxHangRate   float64
-	SandboxSeed       uint64
+	// SandboxSettings configure the in-process sandbox (see .env.example); its
+	// Clients are not used by the app, which registers a client of its own.
+	SandboxSettings Sandbox
 }
 
 // Sandbox reports whether the app runs against the built-in sandbox: no client id set.
@@ -101,76 +100,34 @@ func WithDotEnv(getenv Getenv, path string) (Getenv, error) {
 
 // Load reads and checks every setting. The error, if any, lists every problem found.
 func Load(getenv Getenv) (*Config, error) {
-	var problems []error
-	bad := func(name, format string, args ...any) {
-		problems = append(problems, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
+	rd := &reader{lookup: envLookup(getenv)}
 	origin := func(name, def string) *url.URL {
-		raw := get(name, def)
+		label, raw := rd.get(name, def)
 		u, err := url.Parse(strings.TrimRight(raw, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(name, "%q is not an http(s) origin such as https://api.smartcar.com", raw)
+			rd.bad(label, "%q is not an http(s) origin such as https://api.smartcar.com", raw)
 			return nil
 		}
 		if u.Path != "" || u.RawQuery != "" {
-			bad(name, "%q must be an origin only (scheme://host[:port]), without a path", raw)
+			rd.bad(label, "%q must be an origin only (scheme://host[:port]), without a path", raw)
 			return nil
 		}
 		return u
 	}
-	port := func(name string, def int) int {
-		raw := get(name, strconv.Itoa(def))
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 65535 {
-			bad(name, "%q is not a port number (1-65535)", raw)
-			return def
-		}
-		return n
-	}
-	duration := func(name string, def time.Duration) time.Duration {
-		raw := get(name, "")
-		if raw == "" {
-			return def
-		}
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 {
-			bad(name, "%q is not a duration such as 200ms or 5s", raw)
-			return def
-		}
-		return d
-	}
-	fraction := func(name string) float64 {
-		raw := get(name, "0")
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil || f < 0 || f > 1 {
-			bad(name, "%q is not a fraction between 0 and 1", raw)
-			return 0
-		}
-		return f
-	}
+	value := func(name, def string) string { _, v := rd.get(name, def); return v }
 
 	c := &Config{
-		ClientID:      get("SMARTCAR_CLIENT_ID", ""),
-		ClientSecret:  get("SMARTCAR_CLIENT_SECRET", ""),
-		Mode:          get("SMARTCAR_MODE", DefaultMode),
+		ClientID:      value("SMARTCAR_CLIENT_ID", ""),
+		ClientSecret:  value("SMARTCAR_CLIENT_SECRET", ""),
+		Mode:          value("SMARTCAR_MODE", DefaultMode),
 		Scopes:        strings.Fields(getenv("SMARTCAR_SCOPE")),
 		ConnectOrigin: origin("SMARTCAR_CONNECT_ORIGIN", DefaultConnectOrigin),
 		AuthOrigin:    origin("SMARTCAR_AUTH_ORIGIN", DefaultAuthOrigin),
 		APIOrigin:     origin("SMARTCAR_API_ORIGIN", DefaultAPIOrigin),
-		Port:          port("PORT", DefaultPort),
-		SandboxPort:   port("SANDBOX_PORT", DefaultSandboxPort),
+		Port:          rd.port("PORT", DefaultPort),
 
-		UpstreamTimeout: duration("SMARTCAR_TIMEOUT", DefaultTimeout),
-		SandboxLatency:  duration("SANDBOX_LATENCY", 0),
-		SandboxJitter:   duration("SANDBOX_JITTER", 0),
-		SandboxFailRate: fraction("SANDBOX_FAIL_RATE"),
-		SandboxHangRate: fraction("SANDBOX_HANG_RATE"),
+		UpstreamTimeout: rd.positiveDuration("SMARTCAR_TIMEOUT", DefaultTimeout),
+		SandboxSettings: rd.readSandbox(),
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes()
@@ -178,36 +135,14 @@ func Load(getenv Getenv) (*Config, error) {
 	switch c.Mode {
 	case "test", "simulated", "live":
 	default:
-		bad("SMARTCAR_MODE", "%q must be one of test, simulated, live", c.Mode)
-	}
-	if c.UpstreamTimeout == 0 {
-		bad("SMARTCAR_TIMEOUT", "must be more than zero")
+		rd.bad("SMARTCAR_MODE", "%q must be one of test, simulated, live", c.Mode)
 	}
 
-	rawRedirect := get("SMARTCAR_REDIRECT_URI", DefaultRedirectURI)
+	rawRedirect := value("SMARTCAR_REDIRECT_URI", DefaultRedirectURI)
 	if u, err := url.Parse(rawRedirect); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("SMARTCAR_REDIRECT_URI", "%q is not an absolute http(s) URL such as %s", rawRedirect, DefaultRedirectURI)
+		rd.bad("SMARTCAR_REDIRECT_URI", "%q is not an absolute http(s) URL such as %s", rawRedirect, DefaultRedirectURI)
 	} else {
 		c.RedirectURI = u
-	}
-
-	if raw := get("SANDBOX_FAIL_STATUS", "500"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		switch {
-		case err != nil:
-			bad("SANDBOX_FAIL_STATUS", "%q is not an HTTP status", raw)
-		case n != 409 && n != 429 && n != 500 && n != 502:
-			bad("SANDBOX_FAIL_STATUS", "%d: choose one of 409, 429, 500, 502", n)
-		default:
-			c.SandboxFailStatus = n
-		}
-	}
-	if raw := get("SANDBOX_SEED", "0"); raw != "" {
-		n, err := strconv.ParseUint(raw, 10, 64)
-		if err != nil {
-			bad("SANDBOX_SEED", "%q is not a non-negative integer", raw)
-		}
-		c.SandboxSeed = n
 	}
 
 	secret := getenv("SESSION_SECRET")
@@ -215,21 +150,21 @@ func Load(getenv Getenv) (*Config, error) {
 	case secret != "":
 		keys, err := SessionKeys(secret)
 		if err != nil {
-			bad("SESSION_SECRET", "%v", err)
+			rd.bad("SESSION_SECRET", "%v", err)
 		}
 		c.SessionKeys = keys
 	case !c.Sandbox():
-		bad("SESSION_SECRET", "required when SMARTCAR_CLIENT_ID is set (at least 32 random characters; `openssl rand -hex 32` makes one)")
+		rd.bad("SESSION_SECRET", "required when SMARTCAR_CLIENT_ID is set (at least 32 random characters; `openssl rand -hex 32` makes one)")
 	}
 	if !c.Sandbox() && c.ClientSecret == "" {
-		bad("SMARTCAR_CLIENT_SECRET", "required when SMARTCAR_CLIENT_ID is set")
+		rd.bad("SMARTCAR_CLIENT_SECRET", "required when SMARTCAR_CLIENT_ID is set")
 	}
 	if c.Sandbox() && c.ClientSecret != "" {
-		bad("SMARTCAR_CLIENT_ID", "required when SMARTCAR_CLIENT_SECRET is set (or unset both to use the built-in sandbox)")
+		rd.bad("SMARTCAR_CLIENT_ID", "required when SMARTCAR_CLIENT_SECRET is set (or unset both to use the built-in sandbox)")
 	}
 
-	if err := errors.Join(problems...); err != nil {
-		return nil, fmt.Errorf("configuration problems:\n%w", err)
+	if err := rd.err(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -22,8 +22,8 @@ func TestLoadDefaultsIsSandboxMode(t *testing.T) {
 	if got := c.RedirectURI.String(); got != DefaultRedirectURI {
 		t.Errorf("redirect = %q", got)
 	}
-	if c.Mode != "test" || c.Port != 8000 || c.SandboxPort != 8001 {
-		t.Errorf("mode %q port %d sandbox port %d", c.Mode, c.Port, c.SandboxPort)
+	if c.Mode != "test" || c.Port != 8000 || c.SandboxSettings.Port != 8001 {
+		t.Errorf("mode %q port %d sandbox port %d", c.Mode, c.Port, c.SandboxSettings.Port)
 	}
 	if !slices.Equal(c.Scopes, DefaultScopes()) {
 		t.Errorf("scopes = %v", c.Scopes)

@@ -85,7 +85,7 @@ func containsString(list []string, s string) bool {
 
 // handleUser is GET /v2.0/user.
 func (s *server) handleUser(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, struct {
+	writeJSON(w, r, s.log, http.StatusOK, struct {
 		ID string `json:"id"`
 	}{grantOf(r).UserID})
 	return nil
@@ -109,7 +109,7 @@ func (s *server) handleVehicles(w http.ResponseWriter, r *http.Request) error {
 	for i := offset; i < len(all) && i < offset+limit; i++ {
 		ids = append(ids, all[i].ID)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	writeJSON(w, r, s.log, http.StatusOK, struct {
 		Vehicles []string   `json:"vehicles"`
 		Paging   pagingBody `json:"paging"`
 	}{ids, pagingBody{Count: len(all), Offset: offset}})
@@ -145,7 +145,7 @@ func (s *server) handleAttributes(w http.ResponseWriter, r *http.Request) error 
 		return errPermission()
 	}
 	v := vehicleOf(r)
-	writeJSON(w, http.StatusOK, struct {
+	writeJSON(w, r, s.log, http.StatusOK, struct {
 		ID    string `json:"id"`
 		Make  string `json:"make"`
 		Model string `json:"model"`

@@ -120,6 +120,22 @@ func (s *server) connect(h func(http.ResponseWriter, *http.Request) error) http.
 	}
 }
 
+// connectForm reads a Connect form: too large is 413, malformed 400, never a
+// truncated or empty form acted upon.
+func (s *server) connectForm(w http.ResponseWriter, r *http.Request, limit int64) error {
+	err := readForm(w, r, limit)
+	switch {
+	case err == nil:
+		return nil
+	case tooLarge(err):
+		return &connectError{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
+			Message: "This form sent more than the sandbox accepts. Start again from your application."}
+	default:
+		return &connectError{Status: http.StatusBadRequest, Title: "Form not readable",
+			Message: "This form could not be read. Start again from your application."}
+	}
+}
+
 // connectFail is the one place that shows a Connect failure to a person: a
 // *connectError with its own status and words, anything else as a logged 500.
 func (s *server) connectFail(w http.ResponseWriter, r *http.Request, err error) {
@@ -296,7 +312,9 @@ func (s *server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 // handleLogin is POST /connect/login: any password is accepted; the email decides the
 // vehicles (§7.2).
 func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := s.connectForm(w, r, maxLoginBody); err != nil {
+		return err
+	}
 	cs, err := s.loadSession(r)
 	if err != nil {
 		return err
@@ -453,7 +471,9 @@ func (s *server) grantData(cs *connectSession, selected map[string]bool, msg str
 // handleGrant is POST /grant: approve issues a code, deny reports access_denied; both
 // redirect to the app and end the session.
 func (s *server) handleGrant(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+	if err := s.connectForm(w, r, maxGrantBody); err != nil {
+		return err
+	}
 	cs, err := s.loggedInSession(r)
 	if err != nil {
 		return err

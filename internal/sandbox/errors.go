@@ -142,6 +142,16 @@ func errValidation(field, message string) *apiError {
 	return e
 }
 
+// errTooLarge is 413 for an API body over maxAPIBody. Smartcar documents no error for
+// it; VALIDATION with a null code ("Request invalid or malformed") is the closest
+// documented type, with the status saying what is wrong.
+func errTooLarge() *apiError {
+	e := newAPIError("VALIDATION", "")
+	e.Status = http.StatusRequestEntityTooLarge
+	e.Detail = []errorDetail{{Field: []string{"body"}, Message: "the request body must not exceed 1 MB"}}
+	return e
+}
+
 // docURL is Smartcar's current error documentation address for a type and code.
 func docURL(typ, code string) string {
 	slug := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }
@@ -204,21 +214,22 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err
 		}
 		ae = newAPIError("SERVER", "INTERNAL")
 	}
-	id := requestID(r.Context())
 	if ae.RetryAfter > 0 {
 		w.Header()["retry-after"] = []string{strconv.Itoa(ae.RetryAfter)}
 	}
-	writeJSON(w, ae.Status, ae.body(id))
+	writeJSON(w, r, log, ae.Status, ae.body(requestID(r.Context())))
 }
 
 // writeJSON writes v as JSON with a lower-case content-type header (Java's SDK looks
-// header names up as received).
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// header names up as received). A value that does not encode (a sandbox bug, such as a
+// NaN) is logged and answered as SERVER/INTERNAL with the request's id, like any other
+// error.
+func writeJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		// Only our own types reach here; a failure is a bug, still answered as JSON.
-		b = []byte(`{"type":"SERVER","code":"INTERNAL","description":"The sandbox failed to encode its response.","docURL":null,"statusCode":500,"requestId":null,"resolution":{"type":null},"suggestedUserMessage":null}`)
+		log.Error("encode response", "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
 		status = http.StatusInternalServerError
+		b, _ = json.Marshal(newAPIError("SERVER", "INTERNAL").body(requestID(r.Context()))) // plain strings: cannot fail
 	}
 	h := w.Header()
 	h["Content-Type"] = nil // stops net/http from adding a canonical duplicate

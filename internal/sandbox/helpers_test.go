@@ -52,13 +52,14 @@ func newEnv(t *testing.T) *sandboxEnv {
 }
 
 // newEnvOpts starts a sandbox with the test client, a fake clock, seed 42 and the
-// given extra options; prepare may adjust the server before it starts serving.
+// given extra options (o.Clients are registered beside the test client); prepare may
+// adjust the server before it starts serving.
 func newEnvOpts(t *testing.T, o Options, prepare func(*server)) (*sandboxEnv, *server) {
 	t.Helper()
 	clock := newFakeClock()
-	o.Clients = []Client{
+	o.Clients = append([]Client{
 		{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect, "http://localhost:8000/exchange"}},
-	}
+	}, o.Clients...)
 	o.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	o.Now, o.Templates, o.Static = clock.Now, templates.FS, static.FS
 	if o.Seed == 0 {

@@ -38,7 +38,7 @@ func (s *server) routes() chi.Router {
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on
 	// v99999999.99 working like the latest).
 	r.Route("/{version:v[0-9]+\\.[0-9]+}", func(r chi.Router) {
-		r.Use(s.chaos)
+		r.Use(s.apiBodyLimit, s.chaos)
 		r.With(s.bearer).Get("/user", s.api(s.handleUser))
 		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {
@@ -52,6 +52,18 @@ func (s *server) routes() chi.Router {
 		})
 	})
 	return r
+}
+
+// apiBodyLimit caps API bodies at maxAPIBody; a declared larger one is refused with
+// 413 before anything else (nothing of it is read).
+func (s *server) apiBodyLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := limitBody(w, r, maxAPIBody); err != nil {
+			writeAPIError(w, r, s.log, errTooLarge())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // queryInPath moves a query string that arrived percent-encoded inside the path

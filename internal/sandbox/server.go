@@ -15,7 +15,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,21 +62,79 @@ type Options struct {
 	// extra of up to Jitter. Connect pages and the token endpoint are never delayed.
 	Latency, Jitter time.Duration
 	// FailRate is the fraction (0–1) of API requests answered with the FailStatus
-	// error instead: 429 (RATE_LIMIT/VEHICLE with retry-after), 500 (SERVER/INTERNAL),
-	// 502 (UPSTREAM/NO_RESPONSE) or 409 (VEHICLE_STATE/ASLEEP). 0 means 500.
+	// error instead, one of Failures (RATE_LIMIT adds retry-after); 0 means
+	// DefaultFailStatus.
 	FailRate   float64
 	FailStatus int
 	// HangRate is the fraction (0–1) of API requests never answered: the sandbox holds
-	// them until the client gives up (the request's context ends).
+	// them until the client gives up (the request's context ends) or the server shuts
+	// down. No server timeout cuts them short.
 	HangRate float64
+
+	// Timeouts are the HTTP server's (NewHTTPServer); NewServer ignores them.
+	Timeouts Timeouts
 }
 
-// failures maps the supported FailStatus values to the error they produce.
-var failures = map[int][2]string{
-	http.StatusTooManyRequests:     {"RATE_LIMIT", "VEHICLE"},
-	http.StatusInternalServerError: {"SERVER", "INTERNAL"},
-	http.StatusBadGateway:          {"UPSTREAM", "NO_RESPONSE"},
-	http.StatusConflict:            {"VEHICLE_STATE", "ASLEEP"},
+// DefaultFailStatus is the status of injected failures when FailStatus is 0.
+const DefaultFailStatus = http.StatusInternalServerError
+
+// Failure is one kind of error that FailRate injects.
+type Failure struct {
+	Status     int
+	Type, Code string
+}
+
+// Failures lists the FailStatus values NewServer accepts, by status. It is the only
+// list of them: configuration checks and flag help are built from it.
+func Failures() []Failure {
+	return []Failure{
+		{http.StatusConflict, "VEHICLE_STATE", "ASLEEP"},
+		{http.StatusTooManyRequests, "RATE_LIMIT", "VEHICLE"},
+		{http.StatusInternalServerError, "SERVER", "INTERNAL"},
+		{http.StatusBadGateway, "UPSTREAM", "NO_RESPONSE"},
+	}
+}
+
+// Timeouts bound how long the sandbox's HTTP server waits on a client, so that slow
+// or idle clients are shed. A zero field takes its value from DefaultTimeouts.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's line and headers; it is never longer than
+	// Read.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included (bodies are at most 1 MB).
+	Read time.Duration
+	// Write bounds the time from the end of a request's headers to the end of its
+	// answer. NewHTTPServer adds Latency and Jitter to it, so that a deliberately slow
+	// answer still gets out; requests held by HangRate write nothing and are not cut.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next request.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are generous for any client on a working network (a 1 MB body in
+// 15 s is 70 KB/s) and short enough that a client trickling a body or holding idle
+// connections does not keep them for long.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 20 * time.Second, Idle: 30 * time.Second}
+}
+
+// withDefaults fills zero fields from DefaultTimeouts.
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts()
+	if t.ReadHeader == 0 {
+		t.ReadHeader = d.ReadHeader
+	}
+	if t.Read == 0 {
+		t.Read = d.Read
+	}
+	if t.Write == 0 {
+		t.Write = d.Write
+	}
+	if t.Idle == 0 {
+		t.Idle = d.Idle
+	}
+	t.ReadHeader = min(t.ReadHeader, t.Read)
+	return t
 }
 
 // server holds the sandbox's dependencies. Handlers are made from it in routes.go.
@@ -92,6 +152,7 @@ type server struct {
 	latency, jitter    time.Duration
 	failRate, hangRate float64
 	failType, failCode string
+	timeouts           Timeouts // with defaults filled in
 	// sleep waits d or until ctx ends; tests replace it to avoid real waiting.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -104,6 +165,35 @@ func NewServer(o Options) (http.Handler, error) {
 		return nil, err
 	}
 	return s.handler(), nil
+}
+
+// NewHTTPServer returns the sandbox as a complete *http.Server, ready for Serve: the
+// one server that every command runs. It has the timeouts of o.Timeouts, logs its
+// connection errors to o.Logger, and ends every request's context when Shutdown
+// begins, which releases the requests held by HangRate (Shutdown would otherwise wait
+// for them until its own deadline).
+func NewHTTPServer(o Options) (*http.Server, error) {
+	s, err := newServer(o)
+	if err != nil {
+		return nil, err
+	}
+	return s.httpServer(), nil
+}
+
+// httpServer wraps the handler in its http.Server.
+func (s *server) httpServer() *http.Server {
+	base, release := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write + s.latency + s.jitter,
+		IdleTimeout:       s.timeouts.Idle,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	srv.RegisterOnShutdown(release)
+	return srv
 }
 
 // handler is the complete sandbox: the router inside the outer middleware.
@@ -154,14 +244,23 @@ func newServer(o Options) (*server, error) {
 		errs = append(errs, errors.New("sandbox: FailRate and HangRate must be between 0 and 1"))
 	}
 	if o.FailStatus == 0 {
-		o.FailStatus = http.StatusInternalServerError
+		o.FailStatus = DefaultFailStatus
 	}
-	f, ok := failures[o.FailStatus]
-	if !ok {
-		errs = append(errs, fmt.Errorf("sandbox: FailStatus %d is not one of 409, 429, 500, 502", o.FailStatus))
+	var statuses []string
+	for _, f := range Failures() {
+		statuses = append(statuses, strconv.Itoa(f.Status))
+		if f.Status == o.FailStatus {
+			s.failType, s.failCode = f.Type, f.Code
+		}
+	}
+	if s.failType == "" {
+		errs = append(errs, fmt.Errorf("sandbox: FailStatus %d is not one of %s", o.FailStatus, strings.Join(statuses, ", ")))
+	}
+	if t := o.Timeouts; t.ReadHeader < 0 || t.Read < 0 || t.Write < 0 || t.Idle < 0 {
+		errs = append(errs, errors.New("sandbox: Timeouts must not be negative"))
 	}
 	s.latency, s.jitter, s.failRate, s.hangRate = o.Latency, o.Jitter, o.FailRate, o.HangRate
-	s.failType, s.failCode = f[0], f[1]
+	s.timeouts = o.Timeouts.withDefaults()
 	s.sleep = sleepCtx
 	if o.Templates == nil {
 		errs = append(errs, errors.New("sandbox: Options.Templates is required"))
@@ -220,9 +319,10 @@ func (s *server) chaos(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		if s.hangRate > 0 && s.rnd.Float64() < s.hangRate {
-			// Read the body first: net/http notices that the client gave up (and ends
-			// ctx) only once the handler has read the request to its end.
-			io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
+			// Read the body first (apiBodyLimit caps it): net/http notices that the
+			// client gave up (and ends ctx) only once the handler has read the request
+			// to its end.
+			io.Copy(io.Discard, r.Body)
 			<-ctx.Done() // never answer: the client must time out
 			s.log.Info("chaos: hung request released", "path", r.URL.Path, "request_id", requestID(ctx))
 			return

@@ -155,20 +155,34 @@ func (s *store) issueCode(g *grant, redirectURI string, now time.Time) string {
 	return code
 }
 
-// takeCode removes and returns a code: codes are single-use, and a failed exchange
-// (wrong redirect_uri) also burns it, as RFC 6749 §10.5 suggests.
-func (s *store) takeCode(code string, now time.Time) (*authCode, bool) {
+// codeRefusal is why exchangeCode refused a code.
+type codeRefusal int
+
+const (
+	codeOK codeRefusal = iota
+	// codeInvalid: unknown, expired, already exchanged, or issued to another client.
+	codeInvalid
+	// codeRedirectMismatch: redirect_uri differs from the one used in Connect.
+	codeRedirectMismatch
+)
+
+// exchangeCode checks a code for a client and a redirect URI and, only if every check
+// passes, consumes it and returns its grant. A refused attempt changes nothing: a
+// wrong client or a wrong redirect_uri must not burn the owner's code (see the
+// decisions in docs/sandbox.md). Check and consumption share one lock, so two
+// concurrent exchanges cannot both succeed.
+func (s *store) exchangeCode(code, clientID, redirectURI string, now time.Time) (*grant, codeRefusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ac, ok := s.codes[code]
-	if !ok {
-		return nil, false
+	if !ok || ac.Grant.ClientID != clientID || now.After(ac.Expires) {
+		return nil, codeInvalid
+	}
+	if redirectURI != ac.RedirectURI {
+		return nil, codeRedirectMismatch
 	}
 	delete(s.codes, code)
-	if now.After(ac.Expires) {
-		return nil, false
-	}
-	return ac, true
+	return ac.Grant, codeOK
 }
 
 // tokenPair is a freshly issued access and refresh token.
@@ -190,13 +204,16 @@ func (s *store) issueTokens(g *grant, now time.Time) tokenPair {
 	return p
 }
 
-// useRefresh marks a refresh token used and returns its grant. ok is false for an
-// unknown, expired or used-too-long-ago token; known tells unknown apart.
-func (s *store) useRefresh(token string, now time.Time) (g *grant, known, ok bool) {
+// useRefresh checks a refresh token presented by clientID and, only if it passes,
+// marks it used and returns its grant. known is false for a token that does not exist
+// or belongs to another client (which must learn nothing about it, and must not be
+// able to burn it); ok is false for an expired or used-too-long-ago token. A refused
+// attempt changes nothing.
+func (s *store) useRefresh(token, clientID string, now time.Time) (g *grant, known, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, found := s.refresh[token]
-	if !found {
+	if !found || rt.Grant.ClientID != clientID {
 		return nil, false, false
 	}
 	if now.After(rt.Expires) || (!rt.UsedAt.IsZero() && now.After(rt.UsedAt.Add(refreshGrace))) {

@@ -38,16 +38,18 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 		if oe.Status == http.StatusUnauthorized {
 			h["www-authenticate"] = []string{`Basic realm="smartcar"`}
 		}
-		writeJSON(w, oe.Status, oauthBody{Error: oe.Code, ErrorDescription: oe.Description})
+		writeJSON(w, r, s.log, oe.Status, oauthBody{Error: oe.Code, ErrorDescription: oe.Description})
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, r, s.log, http.StatusOK, resp)
 }
 
 // token does the work of handleToken and returns either a response or an error.
 func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := readForm(w, r, maxTokenBody); err != nil {
+		if tooLarge(err) {
+			return nil, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body must not exceed 64 KB."}
+		}
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
 	}
 	client, err := s.authenticateClient(r)
@@ -59,28 +61,28 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "authorization_code":
 		code := r.PostForm.Get("code")
-		ac, ok := s.store.takeCode(code, now)
-		if !ok || ac.Grant.ClientID != client.ID {
-			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Invalid code: " + code + "."}
-		}
 		redirect := r.PostForm.Get("redirect_uri")
 		if redirect == "" || redirect == "undefined" { // Node sends "undefined" when unset
 			redirect = client.RedirectURIs[0]
 		}
-		if redirect != ac.RedirectURI {
+		cg, refusal := s.store.exchangeCode(code, client.ID, redirect, now)
+		switch refusal {
+		case codeInvalid:
+			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Invalid code: " + code + "."}
+		case codeRedirectMismatch:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Unauthorized redirect_uri: " + redirect}
 		}
-		g = ac.Grant
+		g = cg
 	case "refresh_token":
 		rt := r.PostForm.Get("refresh_token")
 		if rt == "" {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_request", "Missing refresh_token."}
 		}
-		rg, known, ok := s.store.useRefresh(rt, now)
+		rg, known, ok := s.store.useRefresh(rt, client.ID, now)
 		switch {
 		case !known:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid refresh_token: " + rt + "."}
-		case !ok || rg.ClientID != client.ID:
+		case !ok:
 			return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "Invalid or expired refresh token."}
 		}
 		g = rg

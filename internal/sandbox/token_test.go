@@ -129,3 +129,68 @@ func TestTokenLifetimes(t *testing.T) {
 	r = e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok2.RefreshToken}})
 	mustStatus(t, r, http.StatusBadRequest)
 }
+
+// A second registered app, for attempts with another client's code or token.
+const (
+	otherClientID     = "0b6d1f1e-6c55-4c8f-9b63-2f8a3c0d4e21"
+	otherClientSecret = "other-secret"
+)
+
+func newTwoClientEnv(t *testing.T) *sandboxEnv {
+	t.Helper()
+	e, _ := newEnvOpts(t, Options{Clients: []Client{{ID: otherClientID, Secret: otherClientSecret, RedirectURIs: []string{testRedirect}}}}, nil)
+	return e
+}
+
+// tokenAs posts to the token endpoint as the other client.
+func (e *sandboxEnv) tokenAsOther(form url.Values) response {
+	e.t.Helper()
+	req := tokenReq(e, form, false)
+	req.SetBasicAuth(otherClientID, otherClientSecret)
+	return e.do(req)
+}
+
+// TestTokenRefreshWrongClientChangesNothing: another app presenting a user's refresh
+// token is refused as if the token did not exist, and its attempt neither uses the
+// token up nor starts its one-minute grace: the owner refreshes afterwards, even much
+// later.
+func TestTokenRefreshWrongClientChangesNothing(t *testing.T) {
+	e := newTwoClientEnv(t)
+	tok := e.login(connectFlow{Make: "KIA", Email: "a@b.c"})
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+
+	r := e.tokenAsOther(form)
+	mustStatus(t, r, http.StatusBadRequest)
+	golden(t, "token_refresh_invalid", strings.ReplaceAll(r.Body, tok.RefreshToken, "not-a-token"))
+
+	e.clock.Advance(2 * refreshGrace)
+	mustStatus(t, e.token(form), http.StatusOK)
+	// Used by its owner, the token is still refused to the other app within the grace.
+	mustStatus(t, e.tokenAsOther(form), http.StatusBadRequest)
+}
+
+// TestTokenCodeRefusalsChangeNothing: a refused exchange (another app's attempt, a
+// wrong redirect_uri, bad credentials) does not consume the code; only a successful
+// exchange does, after which the code is refused.
+func TestTokenCodeRefusalsChangeNothing(t *testing.T) {
+	e := newTwoClientEnv(t)
+	u := e.connect(connectFlow{Make: "KIA", Email: "a@b.c"})
+	code := u.Query().Get("code")
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {testRedirect}}
+
+	r := e.tokenAsOther(form)
+	mustStatus(t, r, http.StatusBadRequest)
+	golden(t, "token_invalid_code", strings.ReplaceAll(r.Body, code, "CODE"))
+
+	r = e.token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"http://localhost:8000/exchange"}})
+	mustStatus(t, r, http.StatusBadRequest)
+	golden(t, "token_redirect_mismatch", r.Body)
+
+	bad := tokenReq(e, form, false)
+	bad.SetBasicAuth(testClientID, "wrong")
+	mustStatus(t, e.do(bad), http.StatusUnauthorized)
+
+	mustStatus(t, e.token(form), http.StatusOK)
+	mustStatus(t, e.token(form), http.StatusBadRequest)
+	mustStatus(t, e.tokenAsOther(form), http.StatusBadRequest)
+}

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +115,7 @@ func (s *server) vehicleEndpoint(e endpoint) http.HandlerFunc {
 			h["sc-fetched-at"] = []string{isoTime(c.now)}
 			h["sc-unit-system"] = []string{c.units}
 		}
-		writeJSON(w, http.StatusOK, body)
+		writeJSON(w, r, s.log, http.StatusOK, body)
 		return nil
 	})
 }
@@ -139,11 +139,16 @@ type actionResponse struct {
 
 var actionOK = actionResponse{Status: "success", Message: "Successfully sent request to vehicle"}
 
-// decodeBody reads a JSON object body into v (400 VALIDATION when it is not one).
+// decodeBody reads a JSON object body into v (400 VALIDATION when it is not one, 413
+// when it is over maxAPIBody: the API routes cap every body with apiBodyLimit).
 func decodeBody(c *call, v any) error {
-	b, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
+	b, err := io.ReadAll(c.r.Body)
+	if tooLarge(err) {
+		return errTooLarge()
+	}
 	if err != nil {
-		return err
+		// The client stopped sending (or was too slow): its fault, not the sandbox's.
+		return errValidation("body", "the request body could not be read")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return errValidation("body", "the request body must be a JSON object")
@@ -271,14 +276,28 @@ func handleSetChargeLimit(c *call) (any, error) {
 	if err := decodeBody(c, &body); err != nil {
 		return nil, err
 	}
-	// Node sends the limit as a string ("0.8"), Python and Java as a number.
-	raw := strings.Trim(strings.TrimSpace(string(body.Limit)), `"`)
-	limit, err := strconv.ParseFloat(raw, 64)
-	if err != nil || limit <= 0 || limit > 1 {
+	limit, ok := parseLimit(body.Limit)
+	if !ok {
 		return nil, errValidation("limit", "limit must be a number greater than 0 and at most 1")
 	}
 	c.s.store.setChargeLimit(c.v.ID, limit)
 	return actionOK, nil
+}
+
+// parseLimit reads a charge limit: a JSON number, or a string holding one (Node sends
+// the limit as a string, Python and Java as a number). Both go through the JSON number
+// grammar, which has no NaN, infinities or hex floats (strconv.ParseFloat accepts
+// them all); only a finite number in (0, 1] passes.
+func parseLimit(raw json.RawMessage) (float64, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(s)
+	}
+	var f *float64
+	if err := json.Unmarshal(raw, &f); err != nil || f == nil {
+		return 0, false
+	}
+	return *f, !math.IsNaN(*f) && !math.IsInf(*f, 0) && *f > 0 && *f <= 1
 }
 
 func handleEngineOil(c *call) (any, error) {
@@ -581,7 +600,7 @@ func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error
 		return errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
 	}
 	s.store.unsubscribe(strings.ToLower(vid), strings.ToLower(wid))
-	writeJSON(w, http.StatusOK, struct {
+	writeJSON(w, r, s.log, http.StatusOK, struct {
 		Status string `json:"status"`
 	}{"success"})
 	return nil
