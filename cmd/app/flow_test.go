@@ -33,6 +33,7 @@ import (
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 	"smartcargo/internal/web"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -342,7 +343,7 @@ func errorTitle(p *pageResponse) string {
 // calls it too, so it may be called early (to count goroutines after the shutdown).
 func runApp(t *testing.T, env map[string]string, logw io.Writer) (*app, func()) {
 	t.Helper()
-	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange"}
+	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange", "DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -381,8 +382,22 @@ type rig struct {
 	Client sandbox.Client
 	tap    *upstreamTap
 	app    *swapHandler
-	// newApp builds another app handler on the same sandbox with other session keys.
+	// newApp builds another app handler on the same sandbox and store with other
+	// session keys.
 	newApp func(keys [][]byte) http.Handler
+	store  store.Store
+}
+
+// openTestStore opens the store at url ("" is SQLite in a temporary directory), closed
+// with the test.
+func openTestStore(t testing.TB, url string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url, store.Options{DataDir: t.TempDir(), Keys: [][]byte{randomKey()}})
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // rigOptions tune newRig; the zero value is a plain setup.
@@ -398,6 +413,8 @@ type rigOptions struct {
 	secure bool
 	// log receives the logs of the app and the sandbox; nil means t.Output().
 	log io.Writer
+	// store keeps the app's sessions and tokens; nil means SQLite in t.TempDir().
+	store store.Store
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -413,6 +430,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	if o.log == nil {
 		o.log = t.Output()
+	}
+	if o.store == nil {
+		o.store = openTestStore(t, "")
 	}
 	log := slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -449,7 +469,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	sb := httptest.NewServer(tap)
 	t.Cleanup(sb.Close)
 
-	r := &rig{URL: appURL, SandboxURL: sb.URL, Client: client, tap: tap}
+	r := &rig{URL: appURL, SandboxURL: sb.URL, Client: client, tap: tap, store: o.store}
 	r.newApp = func(keys [][]byte) http.Handler {
 		h, err := web.NewServer(web.Options{
 			Logger: log,
@@ -460,6 +480,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			},
 			HTTPClient:    &http.Client{Timeout: o.timeout},
 			SessionKeys:   keys,
+			Store:         o.store,
 			SecureCookies: o.secure,
 			Templates:     templates.FS,
 			Static:        static.FS,

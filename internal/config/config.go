@@ -72,6 +72,12 @@ type Config struct {
 	SandboxFailStatus int
 	SandboxHangRate   float64
 	SandboxSeed       uint64
+	// SandboxAccessTokenTTL is how long the sandbox's access tokens live
+	// (SANDBOX_ACCESS_TOKEN_TTL, default Smartcar's 2 hours).
+	SandboxAccessTokenTTL time.Duration
+
+	// Storage: DATABASE_URL, DATA_DIR, TOKEN_KEY (storage.go).
+	Storage
 }
 
 // Sandbox reports whether the app runs against the built-in sandbox: no client id set.
@@ -171,6 +177,8 @@ func Load(getenv Getenv) (*Config, error) {
 		SandboxJitter:   duration("SANDBOX_JITTER", 0),
 		SandboxFailRate: fraction("SANDBOX_FAIL_RATE"),
 		SandboxHangRate: fraction("SANDBOX_HANG_RATE"),
+
+		SandboxAccessTokenTTL: duration("SANDBOX_ACCESS_TOKEN_TTL", DefaultSandboxAccessTokenTTL),
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes()
@@ -221,6 +229,7 @@ func Load(getenv Getenv) (*Config, error) {
 	case !c.Sandbox():
 		bad("SESSION_SECRET", "required when SMARTCAR_CLIENT_ID is set (at least 32 random characters; `openssl rand -hex 32` makes one)")
 	}
+	c.Storage = loadStorage(getenv, secret, bad)
 	if !c.Sandbox() && c.ClientSecret == "" {
 		bad("SMARTCAR_CLIENT_SECRET", "required when SMARTCAR_CLIENT_ID is set")
 	}

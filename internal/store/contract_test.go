@@ -239,15 +239,21 @@ func testStates(t *testing.T, b backend) {
 	if n := e.count("oauth_states"); n != 2 {
 		t.Fatalf("a non-matching state deleted something: %d left", n)
 	}
+	if n, err := e.s.PendingStates(ctx, a, t0); err != nil || n != 2 {
+		t.Fatalf("PendingStates: %d, %v; want 2", n, err)
+	}
+	if n, err := e.s.PendingStates(ctx, a, exp); err != nil || n != 0 {
+		t.Fatalf("PendingStates once expired: %d, %v; want 0", n, err)
+	}
 	if !consume(a, "s1", t0) {
 		t.Fatal("pending state refused")
 	}
 	if consume(a, "s1", t0) {
 		t.Fatal("a state was accepted twice")
 	}
-	// Expired: refused, and deleted all the same.
-	if consume(a, "s2", exp) {
-		t.Fatal("expired state accepted")
+	// Expired: refused with ErrExpired, and deleted all the same.
+	if ok, err := e.s.ConsumeState(ctx, a, "s2", exp); ok || !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired state: %v, %v; want false, ErrExpired", ok, err)
 	}
 	if n := e.count("oauth_states"); n != 0 {
 		t.Fatalf("%d states left", n)

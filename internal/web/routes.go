@@ -46,7 +46,7 @@ func addRoutes(d routeDeps) http.Handler {
 	r.Post("/logout", h(handleLogout(d.sessions)))
 
 	r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
-	r.Get("/vehicle/{id}", h(handleDashboard(d.up, d.sessions, d.pages)))
+	r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
 	r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))
