@@ -30,9 +30,10 @@ func TestLoadConcurrentUsers(t *testing.T) {
 
 	// The test checks correctness under concurrency, not latency: on a busy 2-core
 	// machine under -race one upstream call can take seconds, so the upstream timeout
-	// is raised from its default of 10s to stay out of the way.
+	// is raised from its default of 10s to stay out of the way; so is the storage
+	// timeout (5s): under -race SQLite's one writer queues 200 users' writes.
 	var logs syncBuffer
-	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s"}, io.MultiWriter(t.Output(), &logs))
+	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s", "DATABASE_TIMEOUT": "60s"}, io.MultiWriter(t.Output(), &logs))
 	// One transport for all users, as many browsers behind one NAT would look: each
 	// user still has its own cookie jar.
 	tr := &http.Transport{MaxIdleConnsPerHost: users}

@@ -42,7 +42,7 @@ func openStorage(ctx context.Context, cfg *config.Config, log *slog.Logger) (sto
 			tokenKeys = config.TokenKeysFromSecret(secret)
 		}
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataDir: cfg.DataDir, Keys: tokenKeys})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataDir: cfg.DataDir, Keys: tokenKeys, QueryTimeout: cfg.DatabaseTimeout})
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: %w", err)
 	}

@@ -28,13 +28,29 @@ type Storage struct {
 	// else derived from SESSION_SECRET's secrets; nil when neither is set (the caller
 	// derives them from the development secret with TokenKeysFromSecret).
 	TokenKeys [][]byte
+	// DatabaseTimeout bounds each storage operation (DATABASE_TIMEOUT, default 5s);
+	// one that takes longer is the "storage unavailable" page.
+	DatabaseTimeout time.Duration
 }
 
-// loadStorage reads DATABASE_URL, DATA_DIR and TOKEN_KEY; secret is SESSION_SECRET.
+// DefaultDatabaseTimeout bounds each storage operation.
+const DefaultDatabaseTimeout = 5 * time.Second
+
+// loadStorage reads DATABASE_URL, DATA_DIR, DATABASE_TIMEOUT and TOKEN_KEY; secret is
+// SESSION_SECRET.
 func loadStorage(getenv Getenv, secret string, bad func(name, format string, args ...any)) Storage {
 	s := Storage{
-		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
-		DataDir:     strings.TrimSpace(getenv("DATA_DIR")),
+		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		DataDir:         strings.TrimSpace(getenv("DATA_DIR")),
+		DatabaseTimeout: DefaultDatabaseTimeout,
+	}
+	if raw := strings.TrimSpace(getenv("DATABASE_TIMEOUT")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			bad("DATABASE_TIMEOUT", "%q is not a positive duration such as 5s", raw)
+		} else {
+			s.DatabaseTimeout = d
+		}
 	}
 	if s.DataDir == "" {
 		s.DataDir = DefaultDataDir

@@ -452,6 +452,41 @@ const (
 	maxPageSize     = 1000
 )
 
+func (s *sqlStore) SoleConnections(ctx context.Context, sessionID string, now time.Time) ([]Connection, error) {
+	var conns []Connection
+	err := s.read(ctx, "list sole connections", func(ctx context.Context) error {
+		conns = conns[:0]
+		rows, err := s.rdb.QueryContext(ctx,
+			`SELECT `+connColumns+`
+			 FROM session_users su JOIN connections c ON c.user_id = su.user_id
+			 WHERE su.session_id = $1 AND NOT EXISTS (
+			   SELECT 1 FROM session_users o JOIN sessions x ON x.id = o.session_id
+			   WHERE o.user_id = su.user_id AND o.session_id <> $1 AND x.expires_at > $2)
+			 ORDER BY c.id`,
+			hashID(sessionID), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r sealedConn
+			if err := rows.Scan(r.dest()...); err != nil {
+				return err
+			}
+			c, err := s.decode(r)
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conns, nil
+}
+
 func (s *sqlStore) Connections(ctx context.Context, sessionID string, p Page) ([]Connection, string, error) {
 	limit := p.Limit
 	if limit <= 0 {

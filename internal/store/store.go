@@ -75,6 +75,9 @@ type Store interface {
 	// Connections returns a page of the session's connections, the most recently linked
 	// first, and the cursor of the next page ("" after the last).
 	Connections(ctx context.Context, sessionID string, p Page) ([]Connection, string, error)
+	// SoleConnections returns the session's connections that no other live session
+	// (unexpired at now) is linked to: the ones a logout should revoke and delete.
+	SoleConnections(ctx context.Context, sessionID string, now time.Time) ([]Connection, error)
 	// SessionConnection returns the connection connID if the session is linked to its
 	// user, or ErrNotFound.
 	SessionConnection(ctx context.Context, sessionID, connID string) (Connection, error)

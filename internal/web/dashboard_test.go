@@ -31,7 +31,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("electric", func(t *testing.T) {
 		before := f.requests.Load()
-		r := a.get("/vehicle/" + tesla + "?c="+c1)
+		r := a.get("/vehicle/" + tesla + "?c=" + c1)
 		r.wantStatus(t, http.StatusOK)
 		if got := f.requests.Load() - before; got != 1 {
 			t.Errorf("%d upstream requests for one dashboard view, want 1 (one batch)", got)
@@ -87,9 +87,9 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("imperial", func(t *testing.T) {
-		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c="+c1}})
+		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c=" + c1}})
 		r.wantRedirect(t, "/vehicle/"+tesla+"?c="+c1)
-		r = a.get("/vehicle/" + tesla + "?c="+c1)
+		r = a.get("/vehicle/" + tesla + "?c=" + c1)
 		if f.lastUnits() != "imperial" {
 			t.Errorf("sc-unit-system sent: %q", f.lastUnits())
 		}
@@ -109,9 +109,9 @@ func TestDashboard(t *testing.T) {
 	for name, target := range map[string]string{
 		"unknown vehicle":             "/vehicle/00000000-0000-4000-8000-999999999999",
 		"another user's vehicle":      "/vehicle/" + othersCar[0],
-		"another user's, with a hint": "/vehicle/" + othersCar[0] + "?c="+c1,
+		"another user's, with a hint": "/vehicle/" + othersCar[0] + "?c=" + c1,
 		"unknown, with a stale hint":  "/vehicle/00000000-0000-4000-8000-999999999999?c=7",
-		"disconnect page of one":      "/vehicle/" + othersCar[0] + "/disconnect?c="+c1,
+		"disconnect page of one":      "/vehicle/" + othersCar[0] + "/disconnect?c=" + c1,
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := a.get(target)
@@ -217,7 +217,7 @@ func TestCommands(t *testing.T) {
 			f.mu.Lock()
 			clear(f.fail)
 			f.mu.Unlock()
-			page := a.get("/vehicle/" + tc.vehicle + "?c="+c1)
+			page := a.get("/vehicle/" + tc.vehicle + "?c=" + c1)
 			page.wantStatus(t, http.StatusOK)
 			flash := textOf(page.body, "flash")
 			if flash != tc.wantFlash {
@@ -227,7 +227,7 @@ func TestCommands(t *testing.T) {
 				t.Errorf("flash class %q", attr(page.body, "flash", "class"))
 			}
 			// Shown once.
-			if again := a.get("/vehicle/" + tc.vehicle + "?c="+c1); element(again.body, "flash") != "" {
+			if again := a.get("/vehicle/" + tc.vehicle + "?c=" + c1); element(again.body, "flash") != "" {
 				t.Error("flash shown twice")
 			}
 		})

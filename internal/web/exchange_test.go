@@ -194,4 +194,3 @@ func TestConnectErrorLog(t *testing.T) {
 		}
 	}
 }
-

@@ -2,12 +2,18 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/store"
 )
@@ -126,18 +132,52 @@ func handleConnect(up *upstream, sessions *sessionStore) handlerFunc {
 }
 
 // handleLogout deletes the server session, so that every copy of its cookie is dead
-// at once, and goes back to /login.
-func handleLogout(sessions *sessionStore) handlerFunc {
+// at once on every instance, then revokes at Smartcar and deletes the connections that
+// no other session uses, and goes back to /login.
+func handleLogout(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, err := sessions.load(w, r)
 		if err != nil {
 			return err
 		}
+		var sole []store.Connection
+		if sess.id != "" {
+			if sole, err = up.st.SoleConnections(r.Context(), sess.id, up.now()); err != nil {
+				return err
+			}
+		}
 		if err := sessions.clear(w, r, sess); err != nil {
 			return err
 		}
+		up.revoke(r.Context(), log, sole)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
+	}
+}
+
+// revokeTimeout bounds the revocations of a logout, which finish even if the browser
+// goes away.
+const revokeTimeout = 10 * time.Second
+
+// revoke asks Smartcar to revoke each connection's access to its vehicles (DELETE
+// /v2.0/vehicles/{id}/application), best effort, and deletes the connections.
+func (u *upstream) revoke(ctx context.Context, log *slog.Logger, conns []store.Connection) {
+	if len(conns) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	reqID := middleware.GetReqID(ctx)
+	for _, c := range conns {
+		api := u.client(ctx, c)
+		for _, id := range c.VehicleIDs {
+			if _, err := api.Disconnect(ctx, id); err != nil {
+				log.Info("revoking a vehicle at logout", "request_id", reqID, "err", err)
+			}
+		}
+		if err := u.st.DeleteConnection(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("deleting a connection at logout", "request_id", reqID, "err", err)
+		}
 	}
 }
 

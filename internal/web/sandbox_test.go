@@ -302,7 +302,7 @@ func TestSandboxDisconnect(t *testing.T) {
 		t.Fatalf("%d vehicles after disconnect", n)
 	}
 	// The disconnected vehicle is refused from now on.
-	if r := e.get("/vehicle/" + id + "?c="+e.connOf(id)); r.StatusCode == http.StatusOK {
+	if r := e.get("/vehicle/" + id + "?c=" + e.connOf(id)); r.StatusCode == http.StatusOK {
 		t.Error("dashboard of a disconnected vehicle")
 	}
 }

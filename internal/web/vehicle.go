@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-		"slices"
+	"slices"
 	"strconv"
 	"sync"
 
