@@ -195,6 +195,8 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 		FailRate:   cfg.SandboxFailRate,
 		FailStatus: cfg.SandboxFailStatus,
 		HangRate:   cfg.SandboxHangRate,
+
+		AccessTokenTTL: cfg.SandboxAccessTokenTTL,
 	})
 	if err != nil {
 		ln.Close()

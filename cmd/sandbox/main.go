@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"smartcargo/internal/config"
 	"smartcargo/internal/sandbox"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	jitter := fs.Duration("jitter", env.duration("SANDBOX_JITTER"), "add up to this random `duration` to --latency; env SANDBOX_JITTER")
 	failRate := fs.Float64("fail-rate", env.float("SANDBOX_FAIL_RATE"), "`fraction` (0-1) of API requests answered with the --fail-status error; env SANDBOX_FAIL_RATE")
 	failStatus := fs.Int("fail-status", env.int("SANDBOX_FAIL_STATUS", 500), "`status` of injected failures: 429 (RATE_LIMIT, with retry-after), 500 (SERVER), 502 (UPSTREAM) or 409 (VEHICLE_STATE); env SANDBOX_FAIL_STATUS")
+	accessTTL := fs.Duration("access-token-ttl", env.durationOr("SANDBOX_ACCESS_TOKEN_TTL", config.DefaultSandboxAccessTokenTTL), "lifetime of access tokens (Smartcar's is 2h); env SANDBOX_ACCESS_TOKEN_TTL")
 	hangRate := fs.Float64("hang-rate", env.float("SANDBOX_HANG_RATE"), "`fraction` (0-1) of API requests never answered until the client gives up; env SANDBOX_HANG_RATE")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sandbox [flags]\n\nOffline emulator of Smartcar test mode (Connect, token endpoint, v2.0 API) on one origin.\nLatency, failures and hangs apply to API paths (/v2.0/...) only.\n\nFlags:\n")
@@ -122,6 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		FailRate:   *failRate,
 		FailStatus: *failStatus,
 		HangRate:   *hangRate,
+
+		AccessTokenTTL: *accessTTL,
 	})
 	if err != nil {
 		return err
@@ -230,6 +234,14 @@ func (e *envDefaults) float(name string) (f float64) {
 func (e *envDefaults) duration(name string) (d time.Duration) {
 	e.lookup(name, func(v string) (err error) { d, err = time.ParseDuration(v); return })
 	return d
+}
+
+// durationOr is duration with a default for an unset variable.
+func (e *envDefaults) durationOr(name string, def time.Duration) time.Duration {
+	if e.getenv(name) == "" {
+		return def
+	}
+	return e.duration(name)
 }
 
 func (e *envDefaults) err() error { return errors.Join(e.errs...) }

@@ -67,6 +67,9 @@ type Options struct {
 	// HangRate is the fraction (0–1) of API requests never answered: the sandbox holds
 	// them until the client gives up (the request's context ends).
 	HangRate float64
+	// AccessTokenTTL is how long access tokens live (0 means Smartcar's 2 hours), so
+	// that tests and demos can make them expire in seconds.
+	AccessTokenTTL time.Duration
 }
 
 // failures maps the supported FailStatus values to the error they produce.
@@ -111,12 +114,15 @@ func (s *server) handler() http.Handler { return s.commonHeaders(s.recoverer(s.m
 
 // newServer checks the options and builds the server.
 func newServer(o Options) (*server, error) {
+	if o.AccessTokenTTL <= 0 {
+		o.AccessTokenTTL = accessLifetime
+	}
 	s := &server{
 		log:     o.Logger,
 		now:     o.Now,
 		clients: map[string]Client{},
 		static:  o.Static,
-		store:   newStore(),
+		store:   newStore(o.AccessTokenTTL),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
