@@ -91,9 +91,13 @@ func TestLoadConcurrentUsers(t *testing.T) {
 }
 
 // loadFlow is one user's whole visit.
-func loadFlow(a *app, tr http.RoundTripper, i int) error {
+func loadFlow(a *app, tr http.RoundTripper, i int) error { return loadFlowOn(a.URL, "", tr, i) }
+
+// loadFlowOn signs in on appURL and, when useURL is set, uses the vehicle pages of
+// that other instance.
+func loadFlowOn(appURL, useURL string, tr http.RoundTripper, i int) error {
 	u := newUser(tr)
-	list, err := u.signIn(a.URL, connectOptions{Email: fmt.Sprintf("load-user-%d@example.com", i)})
+	list, err := u.signIn(appURL, connectOptions{Email: fmt.Sprintf("load-user-%d@example.com", i)})
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,11 @@ func loadFlow(a *app, tr http.RoundTripper, i int) error {
 	if len(links) == 0 {
 		return fmt.Errorf("vehicle list shows no vehicle: %s", excerpt(list.Body))
 	}
-	p, err := u.lockFromDashboard(links[0])
+	link := links[0]
+	if useURL != "" {
+		link = useURL + strings.TrimPrefix(link, appURL)
+	}
+	p, err := u.lockFromDashboard(link)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +194,93 @@ func TestStartUnreachableDatabase(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "storage: ") || strings.Contains(msg, "secret") {
 		t.Errorf("error %q: want one line starting with storage:, without the password", msg)
+	}
+}
+
+// TestLoadTwoInstancesPostgres is the load test on PostgreSQL with two instances:
+// loadUsers users sign in on one and use the vehicle pages of the other (every other
+// user), all at once; every flow succeeds.
+func TestLoadTwoInstancesPostgres(t *testing.T) {
+	users := loadUsers
+	if testing.Short() {
+		users = 20
+	}
+	c := pgtest.Start(t)
+	dsn := c.NewDatabase(t)
+	r := newRig(t, rigOptions{timeout: 60 * time.Second, store: openTestStore(t, dsn)})
+	other := r.instance(t, openTestStore(t, dsn))
+	tr := &http.Transport{MaxIdleConnsPerHost: users}
+	defer tr.CloseIdleConnections()
+
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		fails []string
+	)
+	for i := range users {
+		use := ""
+		if i%2 == 1 {
+			use = other
+		}
+		wg.Go(func() {
+			if err := loadFlowOn(r.URL, use, tr, i); err != nil {
+				mu.Lock()
+				fails = append(fails, err.Error())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Errorf("%d of %d flows failed; first ones:\n%s", len(fails), users, strings.Join(fails[:min(len(fails), 10)], "\n"))
+	}
+}
+
+// TestPostgresRestart: PostgreSQL stops while users are signed in. Their requests get
+// the 503 "Storage unavailable" page, none hangs; once it is back (no app restart) every
+// user's list works again with no connection lost, and new flows succeed.
+func TestPostgresRestart(t *testing.T) {
+	const users = 10
+	c := pgtest.Start(t)
+	r := newRig(t, rigOptions{store: openTestStore(t, c.NewDatabase(t))})
+	us := make([]*user, users)
+	for i := range us {
+		us[i] = newUser(nil)
+		if _, err := us[i].signIn(r.URL, connectOptions{Email: "pg-user-" + strconv.Itoa(i) + "@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each round: every user's list at once; want is the status all must get.
+	round := func(what string, want int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for i, u := range us {
+			wg.Go(func() {
+				p, err := u.get(r.URL + "/vehicle")
+				switch {
+				case err != nil:
+					t.Errorf("%s, user %d: %v", what, i, err)
+				case p.Status != want:
+					t.Errorf("%s, user %d: %d %q, want %d", what, i, p.Status, errorTitle(p), want)
+				case want == http.StatusServiceUnavailable && errorTitle(p) != "Storage unavailable, try again":
+					t.Errorf("%s, user %d: title %q", what, i, errorTitle(p))
+				case want == http.StatusOK && len(vehicleLinks(p)) != 1:
+					t.Errorf("%s, user %d: %d vehicles, want 1", what, i, len(vehicleLinks(p)))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round("before the outage", http.StatusOK)
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	round("during the outage", http.StatusServiceUnavailable)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	round("after the outage", http.StatusOK)
+	if _, err := newUser(nil).signIn(r.URL, connectOptions{Email: "after@example.com"}); err != nil {
+		t.Errorf("a new sign-in after the outage: %v", err)
 	}
 }
