@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"os"
@@ -282,5 +283,28 @@ func TestPostgresRestart(t *testing.T) {
 	round("after the outage", http.StatusOK)
 	if _, err := newUser(nil).signIn(r.URL, connectOptions{Email: "after@example.com"}); err != nil {
 		t.Errorf("a new sign-in after the outage: %v", err)
+	}
+}
+
+// TestStartNewerSchema: a database migrated by a newer binary stops the app at start
+// with a one-line error instead of serving on a schema it does not know.
+func TestStartNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "sqlite://" + filepath.Join(dir, "app.db")
+	st := openTestStore(t, dsn)
+	st.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (999, true)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	env := map[string]string{"DATA_DIR": dir, "DATABASE_URL": dsn}
+	err = run(context.Background(), []string{"--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")},
+		func(k string) string { return env[k] }, t.Output())
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "version 999") {
+		t.Errorf("start on a newer schema: %v, want a one-line error naming the version", err)
 	}
 }
