@@ -158,13 +158,32 @@ func TestStorageUnavailablePage(t *testing.T) {
 	// Back: the same cookie works again, without a restart.
 	st.down(false)
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
+
+	// The store fails while a token is refreshed: the same page, and the token is
+	// refreshed once the store is back.
+	a.clock.Advance(3 * time.Hour)
+	f.expireAccessTokens()
+	st.mu.Lock()
+	st.refreshDown = true
+	st.mu.Unlock()
+	if r := a.get("/vehicle"); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/vehicle when the refresh cannot be stored: %d %q", r.StatusCode, textOf(r.body, "error-title"))
+	}
+	if n := f.refreshes(); n != 0 {
+		t.Errorf("%d refreshes at Smartcar while the store was down", n)
+	}
+	st.mu.Lock()
+	st.refreshDown = false
+	st.mu.Unlock()
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
 }
 
 // switchStore is a store that can be taken down and brought back.
 type switchStore struct {
 	store.Store
-	mu     sync.Mutex
-	isDown bool
+	mu          sync.Mutex
+	isDown      bool
+	refreshDown bool // only RefreshConnection fails
 }
 
 func (s *switchStore) down(d bool) { s.mu.Lock(); s.isDown = d; s.mu.Unlock() }
@@ -181,6 +200,16 @@ func (s *switchStore) current() store.Store {
 func (s *switchStore) Session(ctx context.Context, id string, now time.Time) (store.Session, error) {
 	return s.current().Session(ctx, id, now)
 }
+func (s *switchStore) RefreshConnection(ctx context.Context, id, seen string, fn store.RefreshFunc) (store.Connection, error) {
+	s.mu.Lock()
+	down := s.refreshDown
+	s.mu.Unlock()
+	if down {
+		return store.Connection{}, errDown
+	}
+	return s.Store.RefreshConnection(ctx, id, seen, fn)
+}
+
 func (s *switchStore) CreateSession(ctx context.Context, exp time.Time) (string, error) {
 	return s.current().CreateSession(ctx, exp)
 }
