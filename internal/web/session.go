@@ -26,6 +26,8 @@ const (
 	sessionMaxAge = 60 * 24 * 60 * 60
 	// sessionLifetime is sessionMaxAge as a duration, for the store's expiry.
 	sessionLifetime = sessionMaxAge * time.Second
+	// sessionRenewal is how often a session in use has its expiry moved ahead.
+	sessionRenewal = 24 * time.Hour
 	// stateLifetime is how long a Connect flow may take, from /login to /exchange.
 	// Connect's authorization codes live as long.
 	stateLifetime = 10 * time.Minute
@@ -133,7 +135,18 @@ func (s *sessionStore) load(w http.ResponseWriter, r *http.Request) (*session, e
 		sess.Units = got.Units
 	}
 	sess.Flash = flash{Kind: got.Flash.Kind, Message: got.Flash.Text}
-	if old && w != nil {
+	if w == nil {
+		return sess, nil
+	}
+	// A session in use lives on: at most once a day its expiry (and its cookie's)
+	// moves a whole lifetime ahead, as the refresh tokens it uses do.
+	if now := s.now(); got.ExpiresAt.Before(now.Add(sessionLifetime - sessionRenewal)) {
+		if err := s.st.ExtendSession(r.Context(), id, now.Add(sessionLifetime)); err != nil {
+			return nil, err
+		}
+		old = true
+	}
+	if old {
 		if err := s.writeCookie(w, r, id, -1); err != nil {
 			return nil, err
 		}

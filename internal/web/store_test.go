@@ -226,3 +226,19 @@ func TestExchangeKeepsGrantWithoutUser(t *testing.T) {
 		t.Errorf("%d vehicles, want 2", n)
 	}
 }
+
+// TestSessionInUseLivesOn: a session used at least every 60 days does not expire; one
+// left alone for longer does.
+func TestSessionInUseLivesOn(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+	for range 3 {
+		a.clock.Advance(40 * 24 * time.Hour)
+		f.expireAccessTokens()
+		a.get("/vehicle").wantStatus(t, http.StatusOK)
+	}
+	a.clock.Advance(61 * 24 * time.Hour)
+	a.get("/vehicle").wantRedirect(t, "/login")
+}
