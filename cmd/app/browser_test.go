@@ -67,7 +67,7 @@ func newBrowser(t *testing.T) context.Context {
 // sandbox, and stops it when the test ends.
 func startApp(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange"}
+	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange", "DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v
 	}

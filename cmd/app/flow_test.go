@@ -33,6 +33,7 @@ import (
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 	"smartcargo/internal/web"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -342,7 +343,7 @@ func errorTitle(p *pageResponse) string {
 // calls it too, so it may be called early (to count goroutines after the shutdown).
 func runApp(t *testing.T, env map[string]string, logw io.Writer) (*app, func()) {
 	t.Helper()
-	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange"}
+	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange", "DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -381,8 +382,38 @@ type rig struct {
 	Client sandbox.Client
 	tap    *upstreamTap
 	app    *swapHandler
-	// newApp builds another app handler on the same sandbox with other session keys.
+	// newApp builds another app handler on the same sandbox and store with other
+	// session keys.
 	newApp func(keys [][]byte) http.Handler
+	// newAppOn builds an app handler on st: another instance, or a restarted one.
+	newAppOn func(st store.Store, keys [][]byte) http.Handler
+	// store is what newApp builds on.
+	store store.Store
+	// keys are the session keys of the first app.
+	keys [][]byte
+}
+
+// instance serves another app instance on st (same sandbox and session keys) on its
+// own loopback port, and returns its origin.
+func (r *rig) instance(t *testing.T, st store.Store) string {
+	t.Helper()
+	srv := httptest.NewServer(r.newAppOn(st, r.keys))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// openTestStore opens the store at url ("" is SQLite in a temporary directory), closed
+// with the test. Every store a test opens has the same token key, as instances and
+// restarts of one app do.
+func openTestStore(t testing.TB, url string) store.Store {
+	t.Helper()
+	key := []byte("smartcargo test token key 32 by.")
+	st, err := store.Open(context.Background(), url, store.Options{DataDir: t.TempDir(), Keys: [][]byte{key}})
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // rigOptions tune newRig; the zero value is a plain setup.
@@ -398,6 +429,8 @@ type rigOptions struct {
 	secure bool
 	// log receives the logs of the app and the sandbox; nil means t.Output().
 	log io.Writer
+	// store keeps the app's sessions and tokens; nil means SQLite in t.TempDir().
+	store store.Store
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -413,6 +446,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	if o.log == nil {
 		o.log = t.Output()
+	}
+	if o.store == nil {
+		o.store = openTestStore(t, "")
 	}
 	log := slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -449,8 +485,11 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	sb := httptest.NewServer(tap)
 	t.Cleanup(sb.Close)
 
-	r := &rig{URL: appURL, SandboxURL: sb.URL, Client: client, tap: tap}
+	r := &rig{URL: appURL, SandboxURL: sb.URL, Client: client, tap: tap, store: o.store, keys: o.keys}
 	r.newApp = func(keys [][]byte) http.Handler {
+		return r.newAppOn(r.store, keys)
+	}
+	r.newAppOn = func(st store.Store, keys [][]byte) http.Handler {
 		h, err := web.NewServer(web.Options{
 			Logger: log,
 			Smartcar: smartcar.Config{
@@ -460,6 +499,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			},
 			HTTPClient:    &http.Client{Timeout: o.timeout},
 			SessionKeys:   keys,
+			Store:         st,
 			SecureCookies: o.secure,
 			Templates:     templates.FS,
 			Static:        static.FS,
@@ -538,11 +578,13 @@ type upstreamTap struct {
 	real   http.Handler
 	faults map[faultKind]http.Handler
 
-	mu      sync.Mutex
-	armed   []armedFault
-	api     []apiCall
-	secrets []string
-	grants  []tokenGrant
+	mu sync.Mutex
+	// holdRefresh, when set, runs before each refresh_token grant is answered.
+	holdRefresh func()
+	armed       []armedFault
+	api         []apiCall
+	secrets     []string
+	grants      []tokenGrant
 }
 
 type armedFault struct {
@@ -641,6 +683,12 @@ func (tp *upstreamTap) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	form, _ := url.ParseQuery(string(body))
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	tp.mu.Lock()
+	hold := tp.holdRefresh
+	tp.mu.Unlock()
+	if hold != nil && form.Get("grant_type") == "refresh_token" {
+		hold()
+	}
 	rec := httptest.NewRecorder()
 	tp.real.ServeHTTP(rec, r)
 	var tok struct {

@@ -30,9 +30,10 @@ func TestLoadConcurrentUsers(t *testing.T) {
 
 	// The test checks correctness under concurrency, not latency: on a busy 2-core
 	// machine under -race one upstream call can take seconds, so the upstream timeout
-	// is raised from its default of 10s to stay out of the way.
+	// is raised from its default of 10s to stay out of the way; so is the storage
+	// timeout (5s): under -race SQLite's one writer queues 200 users' writes.
 	var logs syncBuffer
-	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s"}, io.MultiWriter(t.Output(), &logs))
+	a, stop := runApp(t, map[string]string{"SMARTCAR_TIMEOUT": "60s", "DATABASE_TIMEOUT": "60s"}, io.MultiWriter(t.Output(), &logs))
 	// One transport for all users, as many browsers behind one NAT would look: each
 	// user still has its own cookie jar.
 	tr := &http.Transport{MaxIdleConnsPerHost: users}
@@ -90,9 +91,13 @@ func TestLoadConcurrentUsers(t *testing.T) {
 }
 
 // loadFlow is one user's whole visit.
-func loadFlow(a *app, tr http.RoundTripper, i int) error {
+func loadFlow(a *app, tr http.RoundTripper, i int) error { return loadFlowOn(a.URL, "", tr, i) }
+
+// loadFlowOn signs in on appURL and, when useURL is set, uses the vehicle pages of
+// that other instance.
+func loadFlowOn(appURL, useURL string, tr http.RoundTripper, i int) error {
 	u := newUser(tr)
-	list, err := u.signIn(a.URL, connectOptions{Email: fmt.Sprintf("load-user-%d@example.com", i)})
+	list, err := u.signIn(appURL, connectOptions{Email: fmt.Sprintf("load-user-%d@example.com", i)})
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,11 @@ func loadFlow(a *app, tr http.RoundTripper, i int) error {
 	if len(links) == 0 {
 		return fmt.Errorf("vehicle list shows no vehicle: %s", excerpt(list.Body))
 	}
-	p, err := u.lockFromDashboard(links[0])
+	link := links[0]
+	if useURL != "" {
+		link = useURL + strings.TrimPrefix(link, appURL)
+	}
+	p, err := u.lockFromDashboard(link)
 	if err != nil {
 		return err
 	}

@@ -135,11 +135,11 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	sc.RedirectURL = redirect.String()
 
-	keys := cfg.SessionKeys
-	if len(keys) == 0 {
-		keys = [][]byte{randomKey(), randomKey()}
-		log.Warn("SESSION_SECRET not set: generated a random session key; sessions end when the app restarts")
+	st, keys, err := openStorage(ctx, cfg, log)
+	if err != nil {
+		return fail(err)
 	}
+	go sweep(ctx, st, log)
 
 	// The app's own transport: many concurrent users need more than the default two
 	// idle connections per host, and shutdown closes them (see serve).
@@ -150,6 +150,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		Smartcar:      sc,
 		HTTPClient:    &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
 		SessionKeys:   keys,
+		Store:         st,
 		SecureCookies: redirect.Scheme == "https",
 		Templates:     templates.FS,
 		Static:        static.FS,
@@ -170,7 +171,10 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}, upstream.CloseIdleConnections)
+	}, func() {
+		upstream.CloseIdleConnections()
+		st.Close()
+	})
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
 	return a, nil
 }

@@ -45,7 +45,7 @@ func TestRunReportsConfigurationProblems(t *testing.T) {
 func TestRunWithCredentialsStartsNoSandbox(t *testing.T) {
 	env := map[string]string{
 		"SMARTCAR_CLIENT_ID": "id", "SMARTCAR_CLIENT_SECRET": "secret",
-		"SESSION_SECRET": strings.Repeat("k", 32),
+		"SESSION_SECRET": strings.Repeat("k", 32), "DATA_DIR": t.TempDir(),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := start(ctx, []string{"--addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")},

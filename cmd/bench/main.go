@@ -325,6 +325,7 @@ func (b *bench) startApp(ctx context.Context, sandboxURL string, port int) (*pro
 			"SMARTCAR_AUTH_ORIGIN="+sandboxURL,
 			"SMARTCAR_API_ORIGIN="+sandboxURL,
 			"SESSION_SECRET="+sessionSecret,
+			"DATA_DIR="+filepath.Join(b.o.Work, "data"), // SQLite, out of the checkout
 		),
 	})
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// SandboxSettings configure the in-process sandbox (see .env.example); its
 	// Clients are not used by the app, which registers a client of its own.
 	SandboxSettings Sandbox
+
+	// Storage: DATABASE_URL, DATA_DIR, TOKEN_KEY (storage.go).
+	Storage
 }
 
 // Sandbox reports whether the app runs against the built-in sandbox: no client id set.
@@ -156,6 +159,7 @@ func Load(getenv Getenv) (*Config, error) {
 	case !c.Sandbox():
 		rd.bad("SESSION_SECRET", "required when SMARTCAR_CLIENT_ID is set (at least 32 random characters; `openssl rand -hex 32` makes one)")
 	}
+	c.Storage = loadStorage(getenv, secret, rd.bad)
 	if !c.Sandbox() && c.ClientSecret == "" {
 		rd.bad("SMARTCAR_CLIENT_SECRET", "required when SMARTCAR_CLIENT_ID is set")
 	}

@@ -25,6 +25,8 @@ type Sandbox struct {
 	// ReadTimeout, WriteTimeout and IdleTimeout are the HTTP server's
 	// (sandbox.Timeouts).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// AccessTokenTTL is how long the sandbox's access tokens live (Smartcar's: 2h).
+	AccessTokenTTL time.Duration
 	// Clients are the apps of SANDBOX_CLIENTS and --client (cmd/sandbox only).
 	Clients []sandbox.Client
 }
@@ -41,6 +43,8 @@ func (sb *Sandbox) Options() sandbox.Options {
 		FailStatus: sb.FailStatus,
 		HangRate:   sb.HangRate,
 		Timeouts:   sandbox.Timeouts{Read: sb.ReadTimeout, Write: sb.WriteTimeout, Idle: sb.IdleTimeout},
+
+		AccessTokenTTL: sb.AccessTokenTTL,
 	}
 }
 
@@ -73,6 +77,10 @@ func sandboxSettings() []sandboxSetting {
 			func(rd *reader, env string, sb *Sandbox) { sb.FailStatus = rd.failStatus(env) }},
 		{"SANDBOX_HANG_RATE", "hang-rate", "`fraction` (0-1) of API requests never answered until the client gives up", "",
 			func(rd *reader, env string, sb *Sandbox) { sb.HangRate = rd.fraction(env) }},
+		{"SANDBOX_ACCESS_TOKEN_TTL", "access-token-ttl", "lifetime of access tokens, as a `duration` (a few seconds shows refreshes at work)", DefaultSandboxAccessTokenTTL.String(),
+			func(rd *reader, env string, sb *Sandbox) {
+				sb.AccessTokenTTL = rd.positiveDuration(env, DefaultSandboxAccessTokenTTL)
+			}},
 		{"SANDBOX_READ_TIMEOUT", "read-timeout", "`duration` a client may take to send a whole request", t.Read.String(),
 			func(rd *reader, env string, sb *Sandbox) { sb.ReadTimeout = rd.positiveDuration(env, t.Read) }},
 		{"SANDBOX_WRITE_TIMEOUT", "write-timeout", "`duration` from a request's headers to the end of its answer (the latency and jitter are added)", t.Write.String(),

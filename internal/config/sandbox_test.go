@@ -20,7 +20,7 @@ func TestLoadSandboxDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := sandbox.DefaultTimeouts()
-	want := Sandbox{Port: DefaultSandboxPort, FailStatus: sandbox.DefaultFailStatus, ReadTimeout: d.Read, WriteTimeout: d.Write, IdleTimeout: d.Idle}
+	want := Sandbox{Port: DefaultSandboxPort, FailStatus: sandbox.DefaultFailStatus, ReadTimeout: d.Read, WriteTimeout: d.Write, IdleTimeout: d.Idle, AccessTokenTTL: DefaultSandboxAccessTokenTTL}
 	if !sandboxEqual(*sb, want) {
 		t.Errorf("defaults = %+v, want %+v", *sb, want)
 	}
@@ -42,20 +42,21 @@ func withoutClients(s Sandbox) Sandbox { s.Clients = nil; return s }
 
 func TestLoadSandboxEnv(t *testing.T) {
 	vars := map[string]string{
-		"SANDBOX_PORT":          "9001",
-		"SANDBOX_SEED":          "7",
-		"SANDBOX_LATENCY":       "300ms",
-		"SANDBOX_JITTER":        "100ms",
-		"SANDBOX_FAIL_RATE":     "0.25",
-		"SANDBOX_FAIL_STATUS":   "429",
-		"SANDBOX_HANG_RATE":     "0.5",
-		"SANDBOX_READ_TIMEOUT":  "2s",
-		"SANDBOX_WRITE_TIMEOUT": "3s",
-		"SANDBOX_IDLE_TIMEOUT":  "4s",
-		"SANDBOX_CLIENTS":       " a:s1:https://a.example/cb , ,b:s2:http://localhost:9/x",
+		"SANDBOX_PORT":             "9001",
+		"SANDBOX_SEED":             "7",
+		"SANDBOX_LATENCY":          "300ms",
+		"SANDBOX_JITTER":           "100ms",
+		"SANDBOX_FAIL_RATE":        "0.25",
+		"SANDBOX_FAIL_STATUS":      "429",
+		"SANDBOX_HANG_RATE":        "0.5",
+		"SANDBOX_READ_TIMEOUT":     "2s",
+		"SANDBOX_WRITE_TIMEOUT":    "3s",
+		"SANDBOX_IDLE_TIMEOUT":     "4s",
+		"SANDBOX_ACCESS_TOKEN_TTL": "30s",
+		"SANDBOX_CLIENTS":          " a:s1:https://a.example/cb , ,b:s2:http://localhost:9/x",
 	}
 	want := Sandbox{Port: 9001, Seed: 7, Latency: 300 * time.Millisecond, Jitter: 100 * time.Millisecond,
-		FailRate: 0.25, FailStatus: 429, HangRate: 0.5, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second,
+		FailRate: 0.25, FailStatus: 429, HangRate: 0.5, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, AccessTokenTTL: 30 * time.Second,
 		Clients: []sandbox.Client{{ID: "a", Secret: "s1", RedirectURIs: []string{"https://a.example/cb"}}, {ID: "b", Secret: "s2", RedirectURIs: []string{"http://localhost:9/x"}}}}
 	sb, err := LoadSandbox(env(vars), nil)
 	if err != nil {

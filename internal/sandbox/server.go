@@ -73,6 +73,10 @@ type Options struct {
 
 	// Timeouts are the HTTP server's (NewHTTPServer); NewServer ignores them.
 	Timeouts Timeouts
+
+	// AccessTokenTTL is how long access tokens live (0 means Smartcar's 2 hours), so
+	// that tests and demos can make them expire in seconds.
+	AccessTokenTTL time.Duration
 }
 
 // DefaultFailStatus is the status of injected failures when FailStatus is 0.
@@ -201,12 +205,15 @@ func (s *server) handler() http.Handler { return s.commonHeaders(s.recoverer(s.m
 
 // newServer checks the options and builds the server.
 func newServer(o Options) (*server, error) {
+	if o.AccessTokenTTL <= 0 {
+		o.AccessTokenTTL = accessLifetime
+	}
 	s := &server{
 		log:     o.Logger,
 		now:     o.Now,
 		clients: map[string]Client{},
 		static:  o.Static,
-		store:   newStore(),
+		store:   newStore(o.AccessTokenTTL),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

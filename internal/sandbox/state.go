@@ -50,6 +50,9 @@ type refreshToken struct {
 
 // store is the sandbox's in-memory state. Every field is guarded by mu.
 type store struct {
+	// accessTTL is how long access tokens live (Options.AccessTokenTTL).
+	accessTTL time.Duration
+
 	mu       sync.Mutex
 	sessions map[string]*connectSession
 	codes    map[string]*authCode
@@ -79,8 +82,9 @@ func (s *store) sweep(now time.Time) {
 	}
 }
 
-func newStore() *store {
+func newStore(accessTTL time.Duration) *store {
 	return &store{
+		accessTTL: accessTTL,
 		sessions:  map[string]*connectSession{},
 		codes:     map[string]*authCode{},
 		access:    map[string]*accessToken{},
@@ -199,7 +203,7 @@ func (s *store) issueTokens(g *grant, now time.Time) tokenPair {
 	if s.issued%1024 == 0 {
 		s.sweep(now)
 	}
-	s.access[p.Access] = &accessToken{Grant: g, Expires: now.Add(accessLifetime)}
+	s.access[p.Access] = &accessToken{Grant: g, Expires: now.Add(s.accessTTL)}
 	s.refresh[p.Refresh] = &refreshToken{Grant: g, Expires: now.Add(refreshLifetime)}
 	return p
 }

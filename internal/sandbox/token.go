@@ -95,7 +95,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	return &tokenResponse{
 		AccessToken:  p.Access,
 		TokenType:    "Bearer",
-		ExpiresIn:    int(accessLifetime.Seconds()),
+		ExpiresIn:    int(s.store.accessTTL.Seconds()),
 		RefreshToken: p.Refresh,
 	}, nil
 }

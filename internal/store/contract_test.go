@@ -29,6 +29,7 @@ func testContract(t *testing.T, b backend) {
 		{"StatesConcurrentConsume", testStatesConcurrentConsume},
 		{"Connect", testConnect},
 		{"ConnectConcurrent", testConnectConcurrent},
+		{"SoleConnections", testSoleConnections},
 		{"ConnectionsPaging", testConnectionsPaging},
 		{"Encryption", testEncryption},
 		{"KeyRotation", testKeyRotation},
@@ -239,15 +240,21 @@ func testStates(t *testing.T, b backend) {
 	if n := e.count("oauth_states"); n != 2 {
 		t.Fatalf("a non-matching state deleted something: %d left", n)
 	}
+	if n, err := e.s.PendingStates(ctx, a, t0); err != nil || n != 2 {
+		t.Fatalf("PendingStates: %d, %v; want 2", n, err)
+	}
+	if n, err := e.s.PendingStates(ctx, a, exp); err != nil || n != 0 {
+		t.Fatalf("PendingStates once expired: %d, %v; want 0", n, err)
+	}
 	if !consume(a, "s1", t0) {
 		t.Fatal("pending state refused")
 	}
 	if consume(a, "s1", t0) {
 		t.Fatal("a state was accepted twice")
 	}
-	// Expired: refused, and deleted all the same.
-	if consume(a, "s2", exp) {
-		t.Fatal("expired state accepted")
+	// Expired: refused with ErrExpired, and deleted all the same.
+	if ok, err := e.s.ConsumeState(ctx, a, "s2", exp); ok || !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired state: %v, %v; want false, ErrExpired", ok, err)
 	}
 	if n := e.count("oauth_states"); n != 0 {
 		t.Fatalf("%d states left", n)
@@ -387,6 +394,33 @@ func equalConn(a, b Connection) bool {
 }
 
 // Two tabs finishing Connect for the same new account at once: one user, one connection.
+// testSoleConnections: a logout deletes only the connections no other live session
+// uses.
+func testSoleConnections(t *testing.T, b backend) {
+	e := newEnv(t, b)
+	ctx := t.Context()
+	a, other := e.session(), e.session()
+	mine, err := e.s.Connect(ctx, a, newConn("user-1", "access-1", "refresh-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Connect(ctx, a, newConn("user-2", "access-2", "refresh-2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Connect(ctx, other, newConn("user-2", "access-3", "refresh-3")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.s.SoleConnections(ctx, a, t0)
+	if err != nil || len(got) != 1 || got[0].ID != mine.ID || got[0].Tokens.Access != "access-1" {
+		t.Fatalf("SoleConnections = %+v, %v; want only user-1's", got, err)
+	}
+	// Once the other session has expired, user-2's connection is this one's alone.
+	got, err = e.s.SoleConnections(ctx, a, t0.Add(48*time.Hour))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("SoleConnections after the other session expired = %d, %v; want 2", len(got), err)
+	}
+}
+
 func testConnectConcurrent(t *testing.T, b backend) {
 	e := newEnv(t, b)
 	ctx := t.Context()

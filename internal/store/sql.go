@@ -276,13 +276,24 @@ func (s *sqlStore) AddState(ctx context.Context, sessionID, state string, expire
 	})
 }
 
+func (s *sqlStore) PendingStates(ctx context.Context, sessionID string, now time.Time) (int, error) {
+	var n int
+	err := s.read(ctx, "count states", func(ctx context.Context) error {
+		return s.rdb.QueryRowContext(ctx,
+			`SELECT COUNT(*) FROM oauth_states WHERE session_id = $1 AND expires_at > $2`,
+			hashID(sessionID), now.UnixMilli()).Scan(&n)
+	})
+	return n, err
+}
+
 func (s *sqlStore) ConsumeState(ctx context.Context, sessionID, state string, now time.Time) (bool, error) {
 	if state == "" {
 		return false, nil
 	}
-	var valid bool
+	var valid, found bool
 	err := s.tx(ctx, "consume state", func(ctx context.Context, tx *sql.Tx) error {
 		var expires int64
+		found = false
 		err := tx.QueryRowContext(ctx,
 			`DELETE FROM oauth_states WHERE session_id = $1 AND state_hash = $2 RETURNING expires_at`,
 			hashID(sessionID), hashID(state)).Scan(&expires)
@@ -290,9 +301,16 @@ func (s *sqlStore) ConsumeState(ctx context.Context, sessionID, state string, no
 			valid = false
 			return nil
 		}
-		valid = err == nil && expires > now.UnixMilli()
-		return err
+		found = true
+		if err != nil {
+			return err
+		}
+		valid = expires > now.UnixMilli()
+		return nil
 	})
+	if err == nil && !valid && found {
+		return false, ErrExpired
+	}
 	return valid, err
 }
 
@@ -433,6 +451,41 @@ const (
 	defaultPageSize = 100
 	maxPageSize     = 1000
 )
+
+func (s *sqlStore) SoleConnections(ctx context.Context, sessionID string, now time.Time) ([]Connection, error) {
+	var conns []Connection
+	err := s.read(ctx, "list sole connections", func(ctx context.Context) error {
+		conns = conns[:0]
+		rows, err := s.rdb.QueryContext(ctx,
+			`SELECT `+connColumns+`
+			 FROM session_users su JOIN connections c ON c.user_id = su.user_id
+			 WHERE su.session_id = $1 AND NOT EXISTS (
+			   SELECT 1 FROM session_users o JOIN sessions x ON x.id = o.session_id
+			   WHERE o.user_id = su.user_id AND o.session_id <> $1 AND x.expires_at > $2)
+			 ORDER BY c.id`,
+			hashID(sessionID), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r sealedConn
+			if err := rows.Scan(r.dest()...); err != nil {
+				return err
+			}
+			c, err := s.decode(r)
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conns, nil
+}
 
 func (s *sqlStore) Connections(ctx context.Context, sessionID string, p Page) ([]Connection, string, error) {
 	limit := p.Limit

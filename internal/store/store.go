@@ -57,8 +57,12 @@ type Store interface {
 	AddState(ctx context.Context, sessionID, state string, expires time.Time) error
 	// ConsumeState reports whether state is pending for the session and unexpired at
 	// now, and deletes it in the same statement: a state is good for one callback. A
-	// state that does not match deletes nothing.
+	// state that does not match deletes nothing. A state that matches but has expired
+	// is deleted too, and reported as (false, ErrExpired), so the user can be told.
 	ConsumeState(ctx context.Context, sessionID, state string, now time.Time) (bool, error)
+	// PendingStates counts the session's states still unexpired at now (to tell the
+	// user whether a refused callback was a replay or belongs to another browser).
+	PendingStates(ctx context.Context, sessionID string, now time.Time) (int, error)
 
 	// Connect records the outcome of a Connect flow for the session: the Smartcar user
 	// (created if new), the session's link to it, and the user's connection.
@@ -71,6 +75,9 @@ type Store interface {
 	// Connections returns a page of the session's connections, the most recently linked
 	// first, and the cursor of the next page ("" after the last).
 	Connections(ctx context.Context, sessionID string, p Page) ([]Connection, string, error)
+	// SoleConnections returns the session's connections that no other live session
+	// (unexpired at now) is linked to: the ones a logout should revoke and delete.
+	SoleConnections(ctx context.Context, sessionID string, now time.Time) ([]Connection, error)
 	// SessionConnection returns the connection connID if the session is linked to its
 	// user, or ErrNotFound.
 	SessionConnection(ctx context.Context, sessionID, connID string) (Connection, error)
@@ -169,6 +176,8 @@ type Swept struct {
 var (
 	// ErrNotFound is returned for a row that does not exist (or has expired).
 	ErrNotFound = errors.New("store: not found")
+	// ErrExpired is ConsumeState's answer for a state that was pending but expired.
+	ErrExpired = errors.New("store: expired")
 	// ErrUnavailable matches errors caused by the database being unreachable, failing,
 	// or answering after the query timeout: the request may succeed later, without a
 	// restart. The error wraps the cause.

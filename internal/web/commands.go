@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // command is one action a vehicle page offers as a POST form.
@@ -35,37 +35,37 @@ var commands = map[string]command{
 // message: success, or why the vehicle refused in plain words. Only a dead
 // connection (reconnect needed) or a vehicle that is not the user's gets the full
 // error page.
-func handleCommand(log *slog.Logger, up *upstream, store *sessionStore) handlerFunc {
+func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cmd, ok := commands[chi.URLParam(r, "command")]
 		if !ok {
 			return &Error{Status: http.StatusNotFound, Title: "Page not found", Message: "There is no such command."}
 		}
-		sess := store.load(r)
-		if len(sess.Connections) == 0 {
+		sess, conns, err := loadConnections(w, r, sessions)
+		if err != nil {
+			return err
+		}
+		if len(conns) == 0 {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
 		id := chi.URLParam(r, "id")
-		var connID int64
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		var connID string
+		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
 			_, err := cmd.run(api.Client, ctx, id)
 			return err
 		})
-		if err != nil && (mustReconnect(err) || errors.Is(err, errNotYourVehicle)) {
-			if serr := store.saveIfChanged(w, r, sess); serr != nil {
-				log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
-			}
+		if err != nil && (mustReconnect(err) || errors.Is(err, errNotYourVehicle) || errors.Is(err, store.ErrUnavailable)) {
 			return err
 		}
 		if err != nil {
 			log.Info("command refused", "request_id", middleware.GetReqID(r.Context()), "command", chi.URLParam(r, "command"), "err", err)
-			sess.setFlash("error", cmd.failed+": "+reasonFor(err))
+			err = sessions.setFlash(r.Context(), sess, "error", cmd.failed+": "+reasonFor(err))
 		} else {
-			sess.setFlash("success", cmd.done)
+			err = sessions.setFlash(r.Context(), sess, "success", cmd.done)
 		}
-		if err := store.saveIfChanged(w, r, sess); err != nil {
+		if err != nil {
 			return err
 		}
 		http.Redirect(w, r, vehicleURL(id, connID), http.StatusSeeOther)
@@ -112,18 +112,21 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-func vehicleURL(id string, connID int64) string {
+func vehicleURL(id string, connID string) string {
 	u := "/vehicle/" + url.PathEscape(id)
-	if connID != 0 {
-		u += "?c=" + strconv.FormatInt(connID, 10)
+	if connID != "" {
+		u += "?c=" + url.QueryEscape(connID)
 	}
 	return u
 }
 
 // handleUnits remembers the unit system and goes back to the page the form was on.
-func handleUnits(store *sessionStore) handlerFunc {
+func handleUnits(sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
+		sess, err := sessions.load(w, r)
+		if err != nil {
+			return err
+		}
 		if sess.Rejected {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
@@ -132,8 +135,7 @@ func handleUnits(store *sessionStore) handlerFunc {
 		if u != "metric" && u != "imperial" {
 			return &Error{Status: http.StatusBadRequest, Title: "Unknown units", Message: "Choose metric or imperial units."}
 		}
-		sess.setUnits(u)
-		if err := store.saveIfChanged(w, r, sess); err != nil {
+		if err := sessions.setUnits(r.Context(), sess, u); err != nil {
 			return err
 		}
 		http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
@@ -157,7 +159,7 @@ func localPath(p string) string {
 type disconnectPage struct {
 	basePage
 	VehicleID    string
-	ConnectionID int64
+	ConnectionID string
 	Name         string
 	Back         string
 }
@@ -165,33 +167,29 @@ type disconnectPage struct {
 // handleDisconnectConfirm asks for the second click before disconnecting. The page
 // names the vehicle from its own attributes, never from the URL, so a crafted link
 // cannot put words on it; when they cannot be read it says "this vehicle".
-func handleDisconnectConfirm(log *slog.Logger, up *upstream, store *sessionStore, pages *renderer) handlerFunc {
+func handleDisconnectConfirm(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
-		if len(sess.Connections) == 0 {
+		sess, conns, err := loadConnections(w, r, sessions)
+		if err != nil {
+			return err
+		}
+		if len(conns) == 0 {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
 		id := chi.URLParam(r, "id")
 		var (
 			attrs  *smartcar.Attributes
-			connID int64
+			connID string
 		)
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			var err error
 			attrs, err = api.Attributes(ctx, id)
 			connID = api.conn.ID
 			return err
 		})
-		// Saved on the error path too: refreshed tokens must not be lost.
-		if serr := store.saveIfChanged(w, r, sess); serr != nil {
-			if err == nil {
-				return serr
-			}
-			log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
-		}
 		// Not the user's vehicle, or a dead connection: there is nothing to confirm.
-		if errors.Is(err, errNotYourVehicle) || isAuthFailure(err) {
+		if errors.Is(err, errNotYourVehicle) || isAuthFailure(err) || errors.Is(err, store.ErrUnavailable) {
 			return err
 		}
 		name := "this vehicle"
@@ -220,11 +218,14 @@ func vehicleName(a *smartcar.Attributes) string {
 }
 
 // handleDisconnect revokes the app's access to the vehicle (DELETE .../application)
-// once confirmed, and forgets the connection if it has no vehicle left.
-func handleDisconnect(log *slog.Logger, up *upstream, store *sessionStore) handlerFunc {
+// once confirmed, and deletes the connection if it has no vehicle left.
+func handleDisconnect(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
-		if len(sess.Connections) == 0 {
+		sess, conns, err := loadConnections(w, r, sessions)
+		if err != nil {
+			return err
+		}
+		if len(conns) == 0 {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
@@ -233,29 +234,29 @@ func handleDisconnect(log *slog.Logger, up *upstream, store *sessionStore) handl
 			return &Error{Status: http.StatusBadRequest, Title: "Not confirmed",
 				Message: "Confirm on the disconnect page to disconnect the vehicle."}
 		}
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		left := len(conns)
+		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			if _, err := api.Disconnect(ctx, id); err != nil {
 				return err
 			}
-			// A connection without vehicles is useless: forget its tokens. If the
-			// check fails the connection stays; the list will tell.
+			// A connection without vehicles is useless: delete it and its tokens. If
+			// the check fails the connection stays; the list will tell.
 			if vp, err := api.Vehicles(ctx, 1, 0); err == nil && vp.Paging.Count == 0 || isAuthFailure(err) {
-				sess.removeConnection(api.conn.ID)
+				if err := up.st.DeleteConnection(ctx, api.conn.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				left--
 			}
 			return nil
 		})
 		if err != nil {
-			if serr := store.saveIfChanged(w, r, sess); serr != nil {
-				log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
-			}
 			return err
 		}
-		sess.setFlash("success", "The vehicle was disconnected. This app can no longer access it.")
-		if err := store.saveIfChanged(w, r, sess); err != nil {
+		if err := sessions.setFlash(r.Context(), sess, "success", "The vehicle was disconnected. This app can no longer access it."); err != nil {
 			return err
 		}
 		target := "/vehicle"
-		if len(sess.Connections) == 0 {
+		if left == 0 {
 			target = "/login"
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)

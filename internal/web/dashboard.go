@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -45,7 +46,7 @@ func (t tile) OK() bool { return t.State == tileOK }
 type dashboardPage struct {
 	basePage
 	VehicleID    string
-	ConnectionID int64
+	ConnectionID string
 	Make, Model  string
 	Year         int
 	U            unitLabels
@@ -112,39 +113,40 @@ type openingRow struct {
 }
 
 // handleDashboard shows one vehicle in detail, from ONE batch request.
-func handleDashboard(up *upstream, store *sessionStore, pages *renderer) handlerFunc {
+func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
-		if len(sess.Connections) == 0 {
+		sess, conns, err := loadConnections(w, r, sessions)
+		if err != nil {
+			return err
+		}
+		if len(conns) == 0 {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
 		id := chi.URLParam(r, "id")
 		units := sess.Units
 		var (
-			batch *smartcar.BatchResponse
-			conn  connection
+			batch  *smartcar.BatchResponse
+			connID string
 		)
-		err := withVehicle(r, up, sess, id, func(ctx context.Context, api *apiSession) error {
+		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			var err error
 			batch, err = api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
-			conn = api.conn
+			connID = api.conn.ID
 			return err
 		})
-		var p *dashboardPage
-		if err == nil {
-			p, err = buildDashboard(batch, id, conn.ID, units, up.now())
-		}
-		if err == nil {
-			p.basePage = basePage{Title: p.Make + " " + p.Model, SignedIn: true, Units: units, Flash: sess.takeFlash()}
-		}
-		// Saved on the error path too: refreshed tokens must not be lost.
-		if serr := store.saveIfChanged(w, r, sess); serr != nil && err == nil {
-			err = serr
-		}
 		if err != nil {
 			return err
 		}
+		p, err := buildDashboard(batch, id, connID, units, up.now())
+		if err != nil {
+			return err
+		}
+		f, err := sessions.takeFlash(r.Context(), sess)
+		if err != nil {
+			return err
+		}
+		p.basePage = basePage{Title: p.Make + " " + p.Model, SignedIn: true, Units: units, Flash: f}
 		pages.render(w, r, http.StatusOK, "vehicle", p)
 		return nil
 	}
@@ -153,7 +155,7 @@ func handleDashboard(up *upstream, store *sessionStore, pages *renderer) handler
 // buildDashboard turns the batch into the page. When the vehicle itself is unknown,
 // or every live signal failed the same way (Smartcar's error test accounts do that),
 // there is nothing to show and that error is returned for the error page.
-func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units string, now time.Time) (*dashboardPage, error) {
+func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units string, now time.Time) (*dashboardPage, error) {
 	p := &dashboardPage{VehicleID: id, ConnectionID: connID, U: labelsFor(units)}
 
 	attrs, err := b.Attributes()
@@ -167,7 +169,7 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID int64, units st
 	}
 
 	// The disconnect page reads the name itself: a name in the URL could be anyone's words.
-	p.DisconnectURL = "/vehicle/" + url.PathEscape(id) + "/disconnect?c=" + strconv.FormatInt(connID, 10)
+	p.DisconnectURL = "/vehicle/" + url.PathEscape(id) + "/disconnect?c=" + url.QueryEscape(connID)
 
 	var granted []string
 	if perms, err := b.Permissions(); err == nil {

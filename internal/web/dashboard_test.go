@@ -26,11 +26,12 @@ func TestDashboard(t *testing.T) {
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
 	ids := a.connectFake(f, 2)
+	c1 := a.connOf(ids[0])
 	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
 
 	t.Run("electric", func(t *testing.T) {
 		before := f.requests.Load()
-		r := a.get("/vehicle/" + tesla + "?c=1")
+		r := a.get("/vehicle/" + tesla + "?c=" + c1)
 		r.wantStatus(t, http.StatusOK)
 		if got := f.requests.Load() - before; got != 1 {
 			t.Errorf("%d upstream requests for one dashboard view, want 1 (one batch)", got)
@@ -86,9 +87,9 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("imperial", func(t *testing.T) {
-		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c=1"}})
-		r.wantRedirect(t, "/vehicle/"+tesla+"?c=1")
-		r = a.get("/vehicle/" + tesla + "?c=1")
+		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c=" + c1}})
+		r.wantRedirect(t, "/vehicle/"+tesla+"?c="+c1)
+		r = a.get("/vehicle/" + tesla + "?c=" + c1)
 		if f.lastUnits() != "imperial" {
 			t.Errorf("sc-unit-system sent: %q", f.lastUnits())
 		}
@@ -108,9 +109,9 @@ func TestDashboard(t *testing.T) {
 	for name, target := range map[string]string{
 		"unknown vehicle":             "/vehicle/00000000-0000-4000-8000-999999999999",
 		"another user's vehicle":      "/vehicle/" + othersCar[0],
-		"another user's, with a hint": "/vehicle/" + othersCar[0] + "?c=1",
+		"another user's, with a hint": "/vehicle/" + othersCar[0] + "?c=" + c1,
 		"unknown, with a stale hint":  "/vehicle/00000000-0000-4000-8000-999999999999?c=7",
-		"disconnect page of one":      "/vehicle/" + othersCar[0] + "/disconnect?c=1",
+		"disconnect page of one":      "/vehicle/" + othersCar[0] + "/disconnect?c=" + c1,
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := a.get(target)
@@ -128,7 +129,7 @@ func TestDashboard(t *testing.T) {
 		})
 	}
 	t.Run("command to another user's vehicle", func(t *testing.T) {
-		r := a.post("/vehicle/"+othersCar[0]+"/unlock", url.Values{"c": {"1"}})
+		r := a.post("/vehicle/"+othersCar[0]+"/unlock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusNotFound)
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -182,6 +183,7 @@ func TestCommands(t *testing.T) {
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
 	ids := a.connectFake(f, 2)
+	c1 := a.connOf(ids[0])
 	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
 
 	tests := []struct {
@@ -210,12 +212,12 @@ func TestCommands(t *testing.T) {
 				f.fail["/security"], f.fail["/charge"] = *tc.fail, *tc.fail
 			}
 			f.mu.Unlock()
-			r := a.post("/vehicle/"+tc.vehicle+"/"+tc.command, url.Values{"c": {"1"}})
-			r.wantRedirect(t, "/vehicle/"+tc.vehicle+"?c=1")
+			r := a.post("/vehicle/"+tc.vehicle+"/"+tc.command, url.Values{"c": {c1}})
+			r.wantRedirect(t, "/vehicle/"+tc.vehicle+"?c="+c1)
 			f.mu.Lock()
 			clear(f.fail)
 			f.mu.Unlock()
-			page := a.get("/vehicle/" + tc.vehicle + "?c=1")
+			page := a.get("/vehicle/" + tc.vehicle + "?c=" + c1)
 			page.wantStatus(t, http.StatusOK)
 			flash := textOf(page.body, "flash")
 			if flash != tc.wantFlash {
@@ -225,7 +227,7 @@ func TestCommands(t *testing.T) {
 				t.Errorf("flash class %q", attr(page.body, "flash", "class"))
 			}
 			// Shown once.
-			if again := a.get("/vehicle/" + tc.vehicle + "?c=1"); element(again.body, "flash") != "" {
+			if again := a.get("/vehicle/" + tc.vehicle + "?c=" + c1); element(again.body, "flash") != "" {
 				t.Error("flash shown twice")
 			}
 		})
@@ -235,7 +237,7 @@ func TestCommands(t *testing.T) {
 		f.mu.Lock()
 		n := len(f.commands)
 		f.mu.Unlock()
-		r := a.post("/vehicle/"+tesla+"/unlock", url.Values{"c": {"1"}}, "Sec-Fetch-Site", "cross-site")
+		r := a.post("/vehicle/"+tesla+"/unlock", url.Values{"c": {c1}}, "Sec-Fetch-Site", "cross-site")
 		r.wantStatus(t, http.StatusForbidden)
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -249,7 +251,7 @@ func TestCommands(t *testing.T) {
 	t.Run("permission refused", func(t *testing.T) {
 		f.failOn("/security", fakeError{Status: 403, Body: errorJSON(403, "PERMISSION", "", "d", "")})
 		defer func() { f.mu.Lock(); clear(f.fail); f.mu.Unlock() }()
-		r := a.post("/vehicle/"+tesla+"/lock", url.Values{"c": {"1"}})
+		r := a.post("/vehicle/"+tesla+"/lock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusForbidden)
 		if element(r.body, "reconnect-button") == "" {
 			t.Errorf("page: %s", text(r.body))
@@ -262,15 +264,16 @@ func TestDisconnect(t *testing.T) {
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
 	ids := a.connectFake(f, 2)
+	c1 := a.connOf(ids[0])
 
 	// The dashboard links to the confirm page without a name.
-	link := attr(a.get("/vehicle/"+ids[0]+"?c=1").body, "disconnect-link", "href")
-	if link != "/vehicle/"+ids[0]+"/disconnect?c=1" {
+	link := attr(a.get("/vehicle/"+ids[0]+"?c="+c1).body, "disconnect-link", "href")
+	if link != "/vehicle/"+ids[0]+"/disconnect?c="+c1 {
 		t.Errorf("disconnect link %q", link)
 	}
 	// The page names the vehicle from its attributes; a name in the URL is ignored.
 	crafted := "your bank account. Call +1 555 0100 to keep it"
-	r := a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {"1"}, "name": {crafted}}.Encode())
+	r := a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {c1}, "name": {crafted}}.Encode())
 	r.wantStatus(t, http.StatusOK)
 	if action := attr(r.body, "disconnect", "id"); action == "" || element(r.body, "confirm-disconnect") == "" {
 		t.Fatalf("confirm page: %s", text(r.body))
@@ -283,7 +286,7 @@ func TestDisconnect(t *testing.T) {
 	}
 	// When the attributes cannot be read, the page still works and names nothing.
 	f.failOn("/v2.0/vehicles/"+ids[0], fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
-	r = a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {"1"}, "name": {crafted}}.Encode())
+	r = a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {c1}, "name": {crafted}}.Encode())
 	f.mu.Lock()
 	clear(f.fail)
 	f.mu.Unlock()
@@ -294,22 +297,22 @@ func TestDisconnect(t *testing.T) {
 	// Tokens refreshed for the name are kept.
 	a.clock.Advance(3 * time.Hour)
 	f.expireAccessTokens()
-	a.get("/vehicle/"+ids[0]+"/disconnect?c=1").wantStatus(t, http.StatusOK)
+	a.get("/vehicle/"+ids[0]+"/disconnect?c="+c1).wantStatus(t, http.StatusOK)
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
 	if n := f.refreshes(); n != 1 {
 		t.Errorf("%d refreshes, want 1: the confirm page lost its refreshed tokens", n)
 	}
 	// The first click alone (a GET) changed nothing; a POST without the confirmation
 	// does nothing either.
-	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}}).wantStatus(t, http.StatusBadRequest)
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}}).wantStatus(t, http.StatusBadRequest)
 	if len(f.commands) != 0 {
 		t.Fatalf("commands before confirmation: %v", f.commands)
 	}
 	// Cross-origin confirmation is refused.
-	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}, "Sec-Fetch-Site", "cross-site").
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}, "Sec-Fetch-Site", "cross-site").
 		wantStatus(t, http.StatusForbidden)
 
-	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
 	r = a.get("/vehicle")
 	if n := count(r.body, "vehicle-row"); n != 1 {
 		t.Fatalf("%d vehicles after disconnecting one of two", n)
@@ -318,7 +321,7 @@ func TestDisconnect(t *testing.T) {
 		t.Errorf("flash %q", textOf(r.body, "flash"))
 	}
 	// The last one: the connection is gone, back to the start.
-	a.post("/vehicle/"+ids[1]+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/login")
+	a.post("/vehicle/"+ids[1]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}).wantRedirect(t, "/login")
 	a.get("/vehicle").wantRedirect(t, "/login")
 }
 
@@ -335,21 +338,23 @@ func TestSeveralConnections(t *testing.T) {
 	// A vehicle of the older connection, without a hint: found by trying each.
 	a.get("/vehicle/"+first[0]).wantStatus(t, http.StatusOK)
 
-	// Many more Connects: the oldest connections are dropped and the cookie stays small.
-	for range maxConnections + 2 {
+	// No cap on connections any more (the cookie holds only the session id): twelve
+	// more Connects, and every vehicle is listed, over two pages.
+	for range 12 {
 		a.connectFake(f, 1)
 	}
 	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
-		if c.Name == sessionCookie {
-			t.Logf("session cookie with %d connections: %d bytes", maxConnections, len(c.Value))
-			if len(c.Value) > 3000 {
-				t.Errorf("session cookie is %d bytes", len(c.Value))
-			}
+		if c.Name == sessionCookie && len(c.Value) > 300 {
+			t.Errorf("session cookie is %d bytes; it should hold only the session id", len(c.Value))
 		}
 	}
 	r = a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != maxConnections {
-		t.Errorf("%d vehicles, want %d (one per kept connection)", n, maxConnections)
+	if n := count(r.body, "vehicle-row"); n != vehiclesPerPage {
+		t.Errorf("page 1: %d vehicles, want %d", n, vehiclesPerPage)
+	}
+	r = a.get("/vehicle?page=2")
+	if n := count(r.body, "vehicle-row"); n != 16-vehiclesPerPage {
+		t.Errorf("page 2: %d vehicles, want %d", n, 16-vehiclesPerPage)
 	}
 }
 

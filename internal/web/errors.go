@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // Error is an error whose Message is safe to show to the user; Err is only logged.
@@ -86,7 +87,8 @@ func (e *errorResponder) serveError(w http.ResponseWriter, r *http.Request, err 
 	p := errorPageFor(err)
 	p.RequestID = reqID
 	p.Title = p.Heading
-	p.SignedIn = e.sessions != nil && len(e.sessions.load(r).Connections) > 0
+	// Asking a store that is down whether the user is signed in would only fail again.
+	p.SignedIn = e.sessions != nil && !errors.Is(err, store.ErrUnavailable) && e.sessions.signedIn(r)
 	p.RetryURL = retryURL(r)
 	level := slog.LevelInfo
 	if p.Status >= 500 {
@@ -107,6 +109,15 @@ func errorPageFor(err error) *errorPage {
 		ne net.Error
 	)
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The database is down or too slow: nothing the user did, and it may be back
+		// in a moment (the store reconnects by itself).
+		return &errorPage{
+			Status:  http.StatusServiceUnavailable,
+			Heading: "Storage unavailable, try again",
+			Message: "We cannot reach our storage right now, so nothing was changed. Please try again in a moment.",
+			Action:  ActionRetry,
+		}
 	case errors.As(err, &we):
 		p := &errorPage{Status: we.Status, Heading: we.Title, Message: we.Message, Action: we.Action}
 		if p.Status == 0 {

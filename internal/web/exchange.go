@@ -8,23 +8,41 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"golang.org/x/oauth2"
+
+	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // handleExchange is Connect's redirect target. It checks the state against the
 // session's pending ones (each single use), explains Connect errors, trades the code
-// for tokens and keeps them in the session cookie, then goes to /vehicle.
-func handleExchange(log *slog.Logger, up *upstream, store *sessionStore, pages *renderer) handlerFunc {
+// for tokens and stores the connection, then goes to /vehicle.
+func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
-		sess := store.load(r)
+		sess, err := sessions.load(w, r)
+		if err != nil {
+			return err
+		}
 
 		// Only a pending state is used up. Anything else changes nothing, so that a
 		// forged or replayed link cannot cancel the sign-in of another tab.
-		found, fresh := sess.takeState(q.Get("state"), up.now())
+		found, fresh, err := sessions.takeState(r.Context(), sess, q.Get("state"))
+		if err != nil {
+			return err
+		}
+		pending := found
+		if !found {
+			if pending, err = sessions.pending(r.Context(), sess); err != nil {
+				return err
+			}
+		}
 		switch {
-		case !found && len(sess.Pending) == 0:
+		case !found && !pending:
 			return &Error{Status: http.StatusBadRequest, Title: "This sign-in has expired",
 				Message: "We were not expecting a sign-in from Smartcar in this browser (it may already have been used, or your cookies were cleared). Please connect again.",
 				Action:  ActionLogin, Err: errors.New("exchange: no pending state in session")}
@@ -32,96 +50,116 @@ func handleExchange(log *slog.Logger, up *upstream, store *sessionStore, pages *
 			return &Error{Status: http.StatusBadRequest, Title: "This sign-in did not match",
 				Message: "The answer from Smartcar does not belong to a sign-in started in this browser, so we did not use it. Please connect again.",
 				Action:  ActionLogin, Err: errors.New("exchange: state mismatch")}
-		}
-
-		// The state is used up whatever happens next: save once, on every path.
-		var err error
-		if fresh {
-			err = exchange(r, log, up, sess, q)
-		} else {
-			err = &Error{Status: http.StatusBadRequest, Title: "This sign-in has expired",
+		case !fresh:
+			return &Error{Status: http.StatusBadRequest, Title: "This sign-in has expired",
 				Message: "The sign-in took longer than " + strconv.Itoa(int(stateLifetime.Minutes())) + " minutes, so we did not use it. Please connect again.",
 				Action:  ActionLogin, Err: errors.New("exchange: state expired")}
 		}
-		if serr := store.save(w, r, sess); serr != nil {
-			if err == nil {
-				return serr
-			}
-			log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
-		}
+		c, err := exchange(r, log, up, sess, q)
 		if err != nil {
 			return err
 		}
-		log.Info("vehicle connected", "request_id", middleware.GetReqID(r.Context()), "connections", len(sess.Connections))
+		if err := sessions.extend(w, r, sess); err != nil {
+			return err
+		}
+		log.Info("vehicle connected", "request_id", middleware.GetReqID(r.Context()), "vehicles", len(c.VehicleIDs))
 		http.Redirect(w, r, "/vehicle", http.StatusSeeOther)
 		return nil
 	}
 }
 
-// exchange does the work of an /exchange whose state matched and was fresh: it adds
-// the new connection to sess, or returns why not.
-func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q url.Values) error {
+// exchange does the work of an /exchange whose state matched and was fresh: it trades
+// the code for tokens, asks Smartcar whose they are and which vehicles they reach, and
+// stores the connection for the session (the same Smartcar user connecting again
+// replaces their connection rather than adding one).
+func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q url.Values) (store.Connection, error) {
 	if e := q.Get("error"); e != "" {
-		return connectError(e)
+		return store.Connection{}, connectError(e)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return &Error{Status: http.StatusBadRequest, Title: "Sign-in incomplete",
+		return store.Connection{}, &Error{Status: http.StatusBadRequest, Title: "Sign-in incomplete",
 			Message: "Smartcar sent us back without an authorization code. Please connect again.",
 			Action:  ActionLogin, Err: errors.New("exchange: no code")}
 	}
 	ctx := r.Context()
 	tok, err := up.cfg.Exchange(up.context(ctx), code)
 	if err != nil {
+		return store.Connection{}, err
+	}
+	// Whose tokens, and which vehicles: neither is worth losing the grant for (the
+	// code is used up), so a failure is logged and the connection stored anyway, under
+	// a user id of its own.
+	api := up.staticClient(ctx, tok)
+	var (
+		user       *smartcar.User
+		ids        []string
+		uerr, ierr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { user, uerr = api.User(ctx) })
+	wg.Go(func() { ids, ierr = api.VehicleIDs(ctx) })
+	wg.Wait()
+	userID := ""
+	if uerr == nil {
+		userID = user.ID
+	}
+	if userID == "" {
+		log.Warn("reading the Smartcar user of a new connection", "request_id", middleware.GetReqID(ctx), "err", uerr)
+		id, err := newState()
+		if err != nil {
+			return store.Connection{}, err
+		}
+		userID = "unknown:" + id
+	}
+	if ierr != nil {
+		log.Warn("listing the vehicles of a new connection", "request_id", middleware.GetReqID(ctx), "err", ierr)
+	}
+	c, err := up.st.Connect(ctx, sess.id, store.NewConnection{
+		UserID:     userID,
+		VehicleIDs: ids,
+		Scopes:     grantedScopes(tok, up.cfg.Scopes),
+		Tokens:     up.tokens(tok),
+	})
+	if err != nil {
+		return store.Connection{}, err
+	}
+	return c, dropCovered(ctx, up, sess, c)
+}
+
+// dropCovered deletes the session's older connections whose vehicles all came with the
+// new one (the user connected the same vehicles again from another account, say to
+// grant more permissions), so the list does not show them twice. It compares the
+// vehicle ids stored with each connection: no upstream call.
+func dropCovered(ctx context.Context, up *upstream, sess *session, newest store.Connection) error {
+	conns, _, err := up.st.Connections(ctx, sess.id, store.Page{Limit: 1000})
+	if err != nil {
 		return err
 	}
-	c := sess.addConnection(connection{
-		AccessToken:  tok.AccessToken,
-		RefreshToken: tok.RefreshToken,
-		Expiry:       up.expiry(tok),
-	})
-	var listed map[int64][]string
-	if len(sess.Connections) > 1 {
-		listed = dropCovered(ctx, log, up, sess, c)
-	}
-	if oldest, ok := sess.dropOldest(); ok {
-		sess.setFlash("warn", droppedMessage(ctx, up, oldest, listed[oldest.ID]))
+	for _, c := range conns {
+		if c.ID == newest.ID || len(c.VehicleIDs) == 0 {
+			continue
+		}
+		covered := true
+		for _, id := range c.VehicleIDs {
+			covered = covered && slices.Contains(newest.VehicleIDs, id)
+		}
+		if covered {
+			if err := up.st.DeleteConnection(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// droppedMessage tells the user which connection was signed out to make room, by
-// the vehicles it held (ids, as dropCovered listed them): one name is enough.
-func droppedMessage(ctx context.Context, up *upstream, c connection, ids []string) string {
-	what := ""
-	if len(ids) > 0 {
-		if a, err := up.client(ctx, c).Attributes(ctx, ids[0]); err == nil {
-			what = shorten(vehicleName(a), 60)
-		}
-		switch {
-		case what == "" && len(ids) == 1:
-			what = "1 vehicle"
-		case what == "":
-			what = strconv.Itoa(len(ids)) + " vehicles"
-		case len(ids) == 2:
-			what += " and 1 other vehicle"
-		case len(ids) > 2:
-			what += " and " + strconv.Itoa(len(ids)-1) + " other vehicles"
-		}
+// grantedScopes are the scopes the token response names, else the ones asked for
+// (Smartcar's token response does not always list them).
+func grantedScopes(tok *oauth2.Token, asked []string) []string {
+	if s, ok := tok.Extra("scope").(string); ok && s != "" {
+		return strings.Fields(s)
 	}
-	if what != "" {
-		what = " (" + what + ")"
-	}
-	return "Your oldest connection" + what + " was signed out to make room: this browser keeps at most " +
-		strconv.Itoa(maxConnections) + " connections. Connect it again if you need it."
-}
-
-// shorten cuts s to at most n runes (the flash travels in the cookie).
-func shorten(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return asked
 }
 
 // connectErrorKind is how one Connect error code is answered.
@@ -162,42 +200,4 @@ func connectError(code string) error {
 	}
 	return &Error{Status: kind.status, Title: kind.title, Message: kind.message, Action: ActionLogin,
 		Err: errors.New("connect error " + code)}
-}
-
-// dropCovered forgets older connections whose vehicles all came back with the new
-// one (the user connected the same vehicle again, say to grant more permissions), so
-// the list does not show them twice. It costs one vehicle list per connection, only
-// when connecting; any failure keeps the old connection. It returns the vehicle ids
-// it listed, per connection.
-func dropCovered(ctx context.Context, log *slog.Logger, up *upstream, sess *session, newest connection) map[int64][]string {
-	fresh, err := up.client(ctx, newest).VehicleIDs(ctx)
-	if err != nil {
-		log.Info("listing the new connection's vehicles", "request_id", middleware.GetReqID(ctx), "err", err)
-		return nil
-	}
-	covered := map[string]bool{}
-	for _, id := range fresh {
-		covered[id] = true
-	}
-	listed := map[int64][]string{newest.ID: fresh}
-	// A copy: removeConnection reuses the slice's array.
-	for _, c := range slices.Clone(sess.Connections[1:]) {
-		api := up.client(ctx, c)
-		ids, err := api.VehicleIDs(ctx)
-		if nc, changed := api.updated(); changed {
-			sess.updateConnection(nc)
-		}
-		if err != nil {
-			continue
-		}
-		listed[c.ID] = ids
-		all := true
-		for _, id := range ids {
-			all = all && covered[id]
-		}
-		if all {
-			sess.removeConnection(c.ID)
-		}
-	}
-	return listed
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,9 @@ func (a *testApp) exchangeWith(f *fakeSmartcar, state string) *response {
 // second tab, a reloaded /login). Each state works once and for stateLifetime, a
 // failed answer uses up only its own state, and a state that is not pending changes
 // nothing, so a forged link cannot cancel a real sign-in.
+// maxPendingStates is store.Options.MaxStatesPerSession's default.
+const maxPendingStates = 5
+
 func TestPendingStates(t *testing.T) {
 	setup := func(t *testing.T) (*fakeSmartcar, *testApp) {
 		f := newFakeSmartcar(t)
@@ -190,51 +192,5 @@ func TestConnectErrorLog(t *testing.T) {
 		if strings.Contains(out, bad) {
 			t.Errorf("the log contains %q:\n%s", bad, out)
 		}
-	}
-}
-
-// TestOldestConnectionDroppedIsTold: beyond maxConnections a new connection pushes
-// out the oldest, and the next page says which one went.
-func TestOldestConnectionDroppedIsTold(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	first := a.connectFake(f, 2) // TESLA Model 0 and CHEVROLET Model 1
-	for range maxConnections - 1 {
-		a.connectFake(f, 1)
-	}
-	r := a.get("/vehicle")
-	if element(r.body, "flash") != "" {
-		t.Fatalf("flash with %d connections: %s", maxConnections, textOf(r.body, "flash"))
-	}
-
-	a.connectFake(f, 1)
-	r = a.get("/vehicle")
-	r.wantStatus(t, http.StatusOK)
-	want := "Your oldest connection (TESLA Model 0 and 1 other vehicle) was signed out to make room: this browser keeps at most " +
-		strconv.Itoa(maxConnections) + " connections."
-	if got := textOf(r.body, "flash"); !strings.HasPrefix(got, want) {
-		t.Errorf("flash %q, want %q...", got, want)
-	}
-	if !strings.Contains(attr(r.body, "flash", "class"), "flash-warn") {
-		t.Errorf("flash class %q", attr(r.body, "flash", "class"))
-	}
-	for _, id := range first {
-		if strings.Contains(r.body, `data-vehicle-id="`+id+`"`) {
-			t.Errorf("vehicle %s of the dropped connection is still listed", id)
-		}
-	}
-	if element(a.get("/vehicle").body, "flash") != "" {
-		t.Error("flash shown twice")
-	}
-
-	// When the oldest connection's vehicles cannot be named, it is still told.
-	f.failOn("/v2.0/vehicles", fakeError{Status: 500, Body: errorJSON(500, "SERVER", "INTERNAL", "d", "")})
-	a.connectFake(f, 1)
-	f.mu.Lock()
-	clear(f.fail)
-	f.mu.Unlock()
-	if got := textOf(a.get("/vehicle").body, "flash"); !strings.HasPrefix(got, "Your oldest connection was signed out to make room") {
-		t.Errorf("flash %q", got)
 	}
 }

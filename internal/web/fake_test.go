@@ -146,6 +146,16 @@ func (f *fakeSmartcar) serve(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 401, "AUTHENTICATION", "", "The authorization header is missing or malformed, or it contains invalid or expired authentication credentials.")
 		return
 	}
+	if path == "/v2.0/user" {
+		// One Smartcar account per grant, named after its first vehicle: a regrant
+		// of the same vehicles is the same account.
+		user := "user-none"
+		if len(ids) > 0 {
+			user = "user-" + ids[0]
+		}
+		writeJSON(w, 200, map[string]any{"id": user})
+		return
+	}
 	if path == "/v2.0/vehicles" {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))

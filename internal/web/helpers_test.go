@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"html"
 	"io"
@@ -11,15 +12,30 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/securecookie"
+
 	"smartcargo/internal/fakeclock"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 	"smartcargo/static"
 	"smartcargo/templates"
 )
+
+// newTestStore is a SQLite store in a temporary directory, closed with the test.
+func newTestStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), "", store.Options{DataDir: t.TempDir(), Keys: [][]byte{randomKey(32)}})
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // fakeClock is a clock tests move by hand.
 type fakeClock = fakeclock.Clock
@@ -34,6 +50,7 @@ type testApp struct {
 	client *http.Client
 	clock  *fakeClock
 	keys   [][]byte
+	store  store.Store
 }
 
 func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *Options)) *testApp {
@@ -43,6 +60,7 @@ func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *O
 	t.Cleanup(srv.Close)
 	clock := newFakeClock()
 	keys := [][]byte{randomKey(32), randomKey(32)}
+	st := newTestStore(t)
 	o := Options{
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Smartcar: smartcar.Config{
@@ -55,6 +73,7 @@ func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *O
 		},
 		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
 		SessionKeys: keys,
+		Store:       st,
 		Templates:   templates.FS,
 		Static:      static.FS,
 		Now:         clock.Now,
@@ -73,11 +92,48 @@ func newTestApp(t *testing.T, endpoint smartcar.Endpoint, configure ...func(o *O
 		srv:   srv,
 		clock: clock,
 		keys:  keys,
+		store: o.Store,
 		client: &http.Client{
 			Jar:           jar,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+}
+
+// connOf returns the id of the browser's connection that holds vehicle id, read from
+// the store (a page view would use up the flash and count as upstream requests).
+func (a *testApp) connOf(vehicleID string) string {
+	a.t.Helper()
+	sid := a.sessionID()
+	conns, _, err := a.store.Connections(context.Background(), sid, store.Page{Limit: 1000})
+	if err != nil {
+		a.t.Fatalf("connections: %v", err)
+	}
+	for _, c := range conns {
+		if slices.Contains(c.VehicleIDs, vehicleID) {
+			return c.ID
+		}
+	}
+	a.t.Fatalf("no connection holds vehicle %s", vehicleID)
+	return ""
+}
+
+// sessionID decodes the browser's session cookie.
+func (a *testApp) sessionID() string {
+	a.t.Helper()
+	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
+		if c.Name != sessionCookie {
+			continue
+		}
+		values := map[any]any{}
+		if err := securecookie.DecodeMulti(sessionCookie, c.Value, &values, securecookie.CodecsFromPairs(a.keys...)...); err != nil {
+			a.t.Fatalf("decode session cookie: %v", err)
+		}
+		id, _ := values[idKey].(string)
+		return id
+	}
+	a.t.Fatal("no session cookie")
+	return ""
 }
 
 func fakeEndpoint(f *fakeSmartcar) smartcar.Endpoint {

@@ -2,12 +2,20 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"smartcargo/internal/store"
 )
 
 type loginPage struct {
@@ -22,32 +30,42 @@ type loginPage struct {
 
 // handleLogin shows the "Connect your vehicle" page. Each view stores a fresh state in
 // the session; /exchange accepts only that state.
-func handleLogin(up *upstream, store *sessionStore, pages *renderer, anon *loginTemplate) handlerFunc {
+func handleLogin(up *upstream, sessions *sessionStore, pages *renderer, anon *loginTemplate) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
+		sess, err := sessions.load(w, r)
+		if err != nil {
+			return err
+		}
 		state, err := newState()
 		if err != nil {
 			return err
 		}
-		sess.State = state
-		if len(sess.Connections) == 0 && !sess.Rejected && sess.Flash.Message == "" {
-			// A newcomer: the page is the same for everyone but the state.
-			if err := store.save(w, r, sess); err != nil {
+		wasNew, rejected := sess.id == "", sess.Rejected
+		if err := sessions.addState(w, r, sess, state); err != nil {
+			return err
+		}
+		var conns []store.Connection
+		if !wasNew {
+			if conns, _, err = sessions.st.Connections(r.Context(), sess.id, store.Page{Limit: 1000}); err != nil {
 				return err
 			}
+		}
+		if len(conns) == 0 && !rejected && sess.Flash.Message == "" {
+			// A newcomer: the page is the same for everyone but the state.
 			anon.write(w, state)
 			return nil
 		}
-		p := &loginPage{
-			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(sess.Connections) > 0, Units: sess.Units, Flash: sess.takeFlash()},
-			ConnectURL: up.cfg.AuthCodeURL(state),
-			Connected:  len(sess.Connections),
-		}
-		if sess.Rejected {
-			p.Reason = "Your session could not be read (it may have expired), so please connect again."
-		}
-		if err := store.save(w, r, sess); err != nil {
+		f, err := sessions.takeFlash(r.Context(), sess)
+		if err != nil {
 			return err
+		}
+		p := &loginPage{
+			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(conns) > 0, Units: sess.Units, Flash: f},
+			ConnectURL: up.cfg.AuthCodeURL(state),
+			Connected:  len(conns),
+		}
+		if rejected {
+			p.Reason = "Your session could not be read (it may have expired), so please connect again."
 		}
 		pages.render(w, r, http.StatusOK, "login", p)
 		return nil
@@ -95,15 +113,17 @@ func (t *loginTemplate) write(w http.ResponseWriter, state string) {
 }
 
 // handleConnect starts Connect straight away ("Connect another vehicle").
-func handleConnect(up *upstream, store *sessionStore) handlerFunc {
+func handleConnect(up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
+		sess, err := sessions.load(w, r)
+		if err != nil {
+			return err
+		}
 		state, err := newState()
 		if err != nil {
 			return err
 		}
-		sess.State = state
-		if err := store.save(w, r, sess); err != nil {
+		if err := sessions.addState(w, r, sess, state); err != nil {
 			return err
 		}
 		http.Redirect(w, r, up.cfg.AuthCodeURL(state), http.StatusFound)
@@ -111,15 +131,53 @@ func handleConnect(up *upstream, store *sessionStore) handlerFunc {
 	}
 }
 
-// handleLogout forgets every token and goes back to /login.
-func handleLogout(store *sessionStore) handlerFunc {
+// handleLogout deletes the server session, so that every copy of its cookie is dead
+// at once on every instance, then revokes at Smartcar and deletes the connections that
+// no other session uses, and goes back to /login.
+func handleLogout(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
-		if err := store.clear(w, r, sess); err != nil {
+		sess, err := sessions.load(w, r)
+		if err != nil {
 			return err
 		}
+		var sole []store.Connection
+		if sess.id != "" {
+			if sole, err = up.st.SoleConnections(r.Context(), sess.id, up.now()); err != nil {
+				return err
+			}
+		}
+		if err := sessions.clear(w, r, sess); err != nil {
+			return err
+		}
+		up.revoke(r.Context(), log, sole)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
+	}
+}
+
+// revokeTimeout bounds the revocations of a logout, which finish even if the browser
+// goes away.
+const revokeTimeout = 10 * time.Second
+
+// revoke asks Smartcar to revoke each connection's access to its vehicles (DELETE
+// /v2.0/vehicles/{id}/application), best effort, and deletes the connections.
+func (u *upstream) revoke(ctx context.Context, log *slog.Logger, conns []store.Connection) {
+	if len(conns) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	reqID := middleware.GetReqID(ctx)
+	for _, c := range conns {
+		api := u.client(ctx, c)
+		for _, id := range c.VehicleIDs {
+			if _, err := api.Disconnect(ctx, id); err != nil {
+				log.Info("revoking a vehicle at logout", "request_id", reqID, "err", err)
+			}
+		}
+		if err := u.st.DeleteConnection(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("deleting a connection at logout", "request_id", reqID, "err", err)
+		}
 	}
 }
 

@@ -43,10 +43,10 @@ func addRoutes(d routeDeps) http.Handler {
 	r.Get("/login", h(handleLogin(d.up, d.sessions, d.pages, d.login)))
 	r.Get("/connect", h(handleConnect(d.up, d.sessions)))
 	r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages)))
-	r.Post("/logout", h(handleLogout(d.sessions)))
+	r.Post("/logout", h(handleLogout(d.log, d.up, d.sessions)))
 
 	r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
-	r.Get("/vehicle/{id}", h(handleDashboard(d.up, d.sessions, d.pages)))
+	r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
 	r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
 	r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))

@@ -206,7 +206,7 @@ func TestSandboxDashboard(t *testing.T) {
 	} {
 		id := strings.TrimPrefix(link, "/vehicle/")
 		id, _, _ = strings.Cut(id, "?")
-		resp := e.post("/vehicle/"+id+"/"+cmd.path, url.Values{"c": {"1"}})
+		resp := e.post("/vehicle/"+id+"/"+cmd.path, url.Values{"c": {e.connOf(id)}})
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: status %d: %s", cmd.path, resp.StatusCode, text(resp.body))
 		}
@@ -277,8 +277,8 @@ func TestSandboxCommandRefused(t *testing.T) {
 	e.login("TESLA", "VEHICLE_STATE.IN_MOTION@smartcar.com")
 	link := firstVehicleLink(t, e.get("/vehicle").body)
 	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	r := e.post("/vehicle/"+id+"/lock", url.Values{"c": {"1"}})
-	r.wantRedirect(t, "/vehicle/"+id+"?c=1")
+	r := e.post("/vehicle/"+id+"/lock", url.Values{"c": {e.connOf(id)}})
+	r.wantRedirect(t, "/vehicle/"+id+"?c="+e.connOf(id))
 	page := e.get("/vehicle?page=1")
 	want := "Could not lock your vehicle: the vehicle is moving. Try again once it is parked."
 	if got := textOf(page.body, "flash"); got != want {
@@ -295,14 +295,14 @@ func TestSandboxDisconnect(t *testing.T) {
 	}
 	link := firstVehicleLink(t, r.body)
 	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	e.get("/vehicle/"+id+"/disconnect?c=1").wantStatus(t, http.StatusOK)
-	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {"1"}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+	e.get("/vehicle/"+id+"/disconnect?c="+e.connOf(id)).wantStatus(t, http.StatusOK)
+	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {e.connOf(id)}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
 	r = e.get("/vehicle")
 	if n := count(r.body, "vehicle-row"); n != 1 || strings.Contains(r.body, id) {
 		t.Fatalf("%d vehicles after disconnect", n)
 	}
 	// The disconnected vehicle is refused from now on.
-	if r := e.get("/vehicle/" + id + "?c=1"); r.StatusCode == http.StatusOK {
+	if r := e.get("/vehicle/" + id + "?c=" + e.connOf(id)); r.StatusCode == http.StatusOK {
 		t.Error("dashboard of a disconnected vehicle")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // Options are the dependencies of the web app. cmd/app fills them from the configuration.
@@ -27,9 +28,13 @@ type Options struct {
 	// HTTPClient makes every upstream call (token exchange, refresh, API). It should have
 	// a timeout. nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Store keeps the sessions, pending OAuth states and connections (required). The
+	// caller opens and closes it.
+	Store store.Store
 	// SessionKeys are gorilla/securecookie key pairs: hash key, block key, then older
-	// pairs for rotation. The block key must be 16, 24 or 32 bytes (AES), because the
-	// cookie holds tokens and must be encrypted as well as signed.
+	// pairs for rotation. The block key must be 16, 24 or 32 bytes (AES): the cookie
+	// holds only the session id, but it is a bearer secret, so it is encrypted as well
+	// as signed.
 	SessionKeys [][]byte
 	// SecureCookies marks the session cookie Secure and turns on HSTS; set it when the
 	// app is served over https.
@@ -70,7 +75,10 @@ func NewServer(o Options) (http.Handler, error) {
 	if o.Smartcar.RedirectURL == "" {
 		errs = append(errs, errors.New("web: Options.Smartcar.RedirectURL is empty"))
 	}
-	sessions, err := newSessionStore(o.SessionKeys, o.SecureCookies, o.Now)
+	if o.Store == nil {
+		errs = append(errs, errors.New("web: Options.Store is nil"))
+	}
+	sessions, err := newSessionStore(o.Store, o.SessionKeys, o.SecureCookies, o.Now)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -82,7 +90,7 @@ func NewServer(o Options) (http.Handler, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	sc := o.Smartcar // a copy: the caller's struct may change after we return
-	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now}
+	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now, st: o.Store}
 	login, err := newLoginTemplate(up, pages)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -1,48 +1,39 @@
 package web
 
 import (
-	"crypto/subtle"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
+	"smartcargo/internal/store"
 )
 
-// This file is the only one that touches sessions.Session.Values. Values are strings
-// with short keys, encoded by flatSerializer: the whole session travels in one cookie
-// that must stay well under 4 KB.
+// This file is the only one that touches sessions.Session.Values. The cookie carries
+// one value, the opaque id of the server-side session (store.CreateSession); units,
+// the flash message, the pending OAuth states and the connections live in the store.
+// Nothing is read from the cookie, changed and written back whole, so two tabs cannot
+// undo each other's changes, and deleting the server session (logout) kills every
+// copy of the cookie at once.
 
 const (
 	sessionCookie = "smartcar_session"
 	// sessionMaxAge matches the life of a Smartcar refresh token (60 days).
 	sessionMaxAge = 60 * 24 * 60 * 60
-	// maxConnections bounds the token sets kept by "Connect another vehicle"; the
-	// oldest is dropped beyond it, which keeps the cookie small.
-	maxConnections = 8
-	// maxPendingStates bounds the Connect flows a session may have in progress at
-	// once (a second tab, a reloaded /login); the oldest is forgotten beyond it.
-	maxPendingStates = 5
+	// sessionLifetime is sessionMaxAge as a duration, for the store's expiry.
+	sessionLifetime = sessionMaxAge * time.Second
+	// sessionRenewal is how often a session in use has its expiry moved ahead.
+	sessionRenewal = 24 * time.Hour
 	// stateLifetime is how long a Connect flow may take, from /login to /exchange.
 	// Connect's authorization codes live as long.
 	stateLifetime = 10 * time.Minute
+	// idKey is the cookie's one value.
+	idKey = "id"
 )
-
-// connection is one token set from one Connect flow. A user who connects several
-// times (other vehicles, other brands) has several.
-type connection struct {
-	// ID names the connection in URLs; it is unique within the session.
-	ID           int64
-	AccessToken  string
-	RefreshToken string
-	Expiry       time.Time
-}
 
 // flash is a one-time message shown on the next page.
 type flash struct {
@@ -50,48 +41,29 @@ type flash struct {
 	Message string
 }
 
-// pendingState is the OAuth state of one Connect flow in progress.
-type pendingState struct {
-	Value  string
-	Issued time.Time
-}
-
-// session is the typed view of the cookie.
+// session is one request's view of the server-side session.
 type session struct {
-	raw *sessions.Session
-
-	// State, when set, is the OAuth state of a Connect flow this request starts: save
-	// adds it to Pending, issued at the store's clock. load leaves it empty.
-	State string
-	// Pending are the states of the Connect flows in progress, newest first: at most
-	// maxPendingStates, none older than stateLifetime (as of the last save).
-	Pending []pendingState
-	// Connections, newest first.
-	Connections []connection
-	// NextID is the ID the next connection gets.
-	NextID int64
+	// id is the store's session id, "" when the browser has none yet.
+	id string
 	// Units is "metric" or "imperial".
 	Units string
-	// Flash is shown once, then cleared.
+	// Flash is the pending message as loaded; takeFlash clears it in the store.
 	Flash flash
-	// Rejected is true when a cookie was sent but could not be verified or decrypted
-	// (tampered, or signed with a retired key): it is treated as no session.
+	// Rejected is true when a cookie was sent but names no live session: tampered,
+	// signed with a retired key, logged out or expired. It is treated as no session.
 	Rejected bool
-
-	// changed records a change through the methods below, for saveIfChanged.
-	changed bool
 }
 
-// sessionStore reads and writes sessions in an encrypted and signed cookie.
+// sessionStore keeps sessions in the store, named by a signed and encrypted cookie.
 type sessionStore struct {
-	store *sessions.CookieStore
-	// now dates the states save issues and prunes the expired ones.
-	now func() time.Time
+	cookies *sessions.CookieStore
+	st      store.Store
+	now     func() time.Time
 }
 
-// newSessionStore returns a store sealing cookies with keys; now is the app's clock
-// (nil means time.Now).
-func newSessionStore(keys [][]byte, secure bool, now func() time.Time) (*sessionStore, error) {
+// newSessionStore returns sessions kept in st, their cookies sealed with keys; now is
+// the app's clock (nil means time.Now).
+func newSessionStore(st store.Store, keys [][]byte, secure bool, now func() time.Time) (*sessionStore, error) {
 	if len(keys) < 2 {
 		return nil, errors.New("web: Options.SessionKeys needs at least a hash key and a block key")
 	}
@@ -106,326 +78,237 @@ func newSessionStore(keys [][]byte, secure bool, now func() time.Time) (*session
 			return nil, fmt.Errorf("web: session block key %d is %d bytes, want 16, 24 or 32 (AES)", i/2, len(k))
 		}
 	}
-	s := sessions.NewCookieStore(keys...)
-	for _, c := range s.Codecs {
-		if sc, ok := c.(*securecookie.SecureCookie); ok {
-			sc.SetSerializer(flatSerializer{})
-		}
-	}
+	c := sessions.NewCookieStore(keys...)
 	// Set every option: the library's defaults changed in 2024 to SameSite=None and
 	// Secure. Lax (not Strict) lets the cookie ride along on the redirect back from
 	// Connect, where the state is checked.
-	s.Options = &sessions.Options{
+	c.Options = &sessions.Options{
 		Path:     "/",
 		HttpOnly: true,
 		Secure:   secure,
 		SameSite: http.SameSiteLaxMode,
 	}
-	s.MaxAge(sessionMaxAge) // also bounds the age securecookie accepts
+	c.MaxAge(sessionMaxAge) // also bounds the age securecookie accepts
 	if now == nil {
 		now = time.Now
 	}
-	return &sessionStore{store: s, now: now}, nil
+	return &sessionStore{cookies: c, st: st, now: now}, nil
 }
 
-// load reads the session of r. A missing cookie gives an empty session; a cookie that
-// fails verification gives an empty session with Rejected set, never an error.
-func (s *sessionStore) load(r *http.Request) *session {
-	raw, err := s.store.New(r, sessionCookie)
-	sess := &session{raw: raw, Units: "metric"}
+// load reads the session of r. No cookie gives an empty session; a cookie that fails
+// verification or names no live session gives an empty session with Rejected set.
+// The error is the store's (ErrUnavailable: the 503 page). A cookie sealed with an
+// older key is resealed with the current one on w (nil: not resealed), so that a
+// rotated key can be retired without signing out the users who came back meanwhile;
+// load must then be called before anything is written to w.
+func (s *sessionStore) load(w http.ResponseWriter, r *http.Request) (*session, error) {
+	sess := &session{Units: "metric"}
+	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		sess.Rejected = true
-		raw.Values = map[any]any{}
-		return sess
+		return sess, nil
 	}
-	v := raw.Values
-	sess.Pending = parseStates(str(v["st"]))
-	if u := str(v["units"]); u == "imperial" {
-		sess.Units = u
-	}
-	sess.Flash = flash{Kind: str(v["fk"]), Message: str(v["fm"])}
-	sess.NextID, _ = strconv.ParseInt(str(v["next"]), 10, 64)
-	for i := range int64(maxConnections) {
-		c, ok := parseConnection(str(v[key(i)]))
-		if !ok {
-			break
+	values := map[any]any{}
+	codecs := s.cookies.Codecs
+	old := false
+	if err := securecookie.DecodeMulti(sessionCookie, c.Value, &values, codecs[0]); err != nil {
+		if len(codecs) == 1 || securecookie.DecodeMulti(sessionCookie, c.Value, &values, codecs[1:]...) != nil {
+			sess.Rejected = true
+			return sess, nil
 		}
-		sess.Connections = append(sess.Connections, c)
+		old = true
 	}
-	return sess
+	id, _ := values[idKey].(string)
+	if id == "" {
+		sess.Rejected = true
+		return sess, nil
+	}
+	got, err := s.st.Session(r.Context(), id, s.now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		sess.Rejected = true
+		return sess, nil
+	case err != nil:
+		return nil, err
+	}
+	sess.id = id
+	if got.Units == "imperial" {
+		sess.Units = got.Units
+	}
+	sess.Flash = flash{Kind: got.Flash.Kind, Message: got.Flash.Text}
+	if w == nil {
+		return sess, nil
+	}
+	// A session in use lives on: at most once a day its expiry (and its cookie's)
+	// moves a whole lifetime ahead, as the refresh tokens it uses do.
+	if now := s.now(); got.ExpiresAt.Before(now.Add(sessionLifetime - sessionRenewal)) {
+		if err := s.st.ExtendSession(r.Context(), id, now.Add(sessionLifetime)); err != nil {
+			return nil, err
+		}
+		old = true
+	}
+	if old {
+		if err := s.writeCookie(w, r, id, -1); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
 }
 
-// save writes the session back into the response's cookie. It must be called before
-// anything is written to w.
-func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *session) error {
-	v := map[any]any{}
-	now := s.now()
-	if sess.State != "" {
-		sess.Pending = append([]pendingState{{Value: sess.State, Issued: now}}, sess.Pending...)
-		sess.State = ""
+// writeCookie sends the cookie naming session id; maxAge < 0 keeps the default.
+func (s *sessionStore) writeCookie(w http.ResponseWriter, r *http.Request, id string, maxAge int) error {
+	raw := sessions.NewSession(s.cookies, sessionCookie)
+	opts := *s.cookies.Options
+	if maxAge >= 0 {
+		opts.MaxAge = maxAge
 	}
-	// Keep only what can still be used: the newest states, none expired.
-	sess.Pending = slices.DeleteFunc(sess.Pending, func(p pendingState) bool { return !p.fresh(now) })
-	if len(sess.Pending) > maxPendingStates {
-		sess.Pending = sess.Pending[:maxPendingStates]
+	raw.Options = &opts
+	if id != "" {
+		raw.Values[idKey] = id
 	}
-	if len(sess.Pending) > 0 {
-		v["st"] = formatStates(sess.Pending)
+	if err := raw.Save(r, w); err != nil {
+		return fmt.Errorf("save session cookie: %w", err)
 	}
-	if sess.Units != "" && sess.Units != "metric" {
-		v["units"] = sess.Units
-	}
-	if sess.Flash.Message != "" {
-		v["fk"] = sess.Flash.Kind
-		v["fm"] = sess.Flash.Message
-	}
-	if sess.NextID != 0 {
-		v["next"] = strconv.FormatInt(sess.NextID, 10)
-	}
-	conns := sess.Connections
-	if len(conns) > maxConnections {
-		conns = conns[:maxConnections]
-	}
-	for i, c := range conns {
-		v[key(int64(i))] = formatConnection(c)
-	}
-	sess.raw.Values = v
-	if len(v) == 0 {
-		// Nothing left to remember: delete the cookie rather than send an empty one.
-		sess.raw.Options.MaxAge = -1
-	} else {
-		sess.raw.Options.MaxAge = sessionMaxAge
-	}
-	if err := sess.raw.Save(r, w); err != nil {
-		return fmt.Errorf("save session: %w", err)
-	}
-	sess.changed = false
 	return nil
 }
 
-// saveIfChanged saves the session if one of its methods changed it.
-func (s *sessionStore) saveIfChanged(w http.ResponseWriter, r *http.Request, sess *session) error {
-	if !sess.changed {
+// ensure gives the browser a server session if it has none, and sends its cookie. It
+// must be called before anything is written to w.
+func (s *sessionStore) ensure(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if sess.id != "" {
 		return nil
 	}
-	return s.save(w, r, sess)
-}
-
-// setFlash leaves a message for the next page.
-func (sess *session) setFlash(kind, message string) {
-	sess.Flash = flash{Kind: kind, Message: message}
-	sess.changed = true
-}
-
-// setUnits remembers the unit system ("metric" or "imperial").
-func (sess *session) setUnits(u string) {
-	if u != "imperial" {
-		u = "metric"
+	id, err := s.st.CreateSession(r.Context(), s.now().Add(sessionLifetime))
+	if err != nil {
+		return err
 	}
-	sess.changed = sess.changed || u != sess.Units
-	sess.Units = u
-}
-
-// clear forgets everything and deletes the cookie.
-func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *session) error {
-	*sess = session{raw: sess.raw, Units: "metric"}
-	return s.save(w, r, sess)
-}
-
-// addConnection puts a new token set first and gives it an ID. The session may then
-// hold one connection too many: dropOldest makes room (save would drop it silently).
-func (sess *session) addConnection(c connection) connection {
-	sess.changed = true
-	sess.NextID++
-	c.ID = sess.NextID
-	sess.Connections = append([]connection{c}, sess.Connections...)
-	return c
-}
-
-// dropOldest forgets the oldest connection if there are more than maxConnections,
-// and returns it so that the user can be told.
-func (sess *session) dropOldest() (connection, bool) {
-	if len(sess.Connections) <= maxConnections {
-		return connection{}, false
+	if err := s.writeCookie(w, r, id, -1); err != nil {
+		return err
 	}
-	oldest := sess.Connections[len(sess.Connections)-1]
-	sess.Connections = sess.Connections[:len(sess.Connections)-1]
-	sess.changed = true
-	return oldest, true
+	sess.id, sess.Rejected = id, false
+	return nil
+}
+
+// extend moves the session's expiry (and its cookie's) sessionLifetime ahead, when it
+// gains a connection.
+func (s *sessionStore) extend(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.st.ExtendSession(r.Context(), sess.id, s.now().Add(sessionLifetime)); err != nil {
+		return err
+	}
+	return s.writeCookie(w, r, sess.id, -1)
+}
+
+// addState records the OAuth state of a Connect flow this request starts, creating
+// the session if needed. It must be called before anything is written to w.
+func (s *sessionStore) addState(w http.ResponseWriter, r *http.Request, sess *session, state string) error {
+	if err := s.ensure(w, r, sess); err != nil {
+		return err
+	}
+	return s.st.AddState(r.Context(), sess.id, state, s.now().Add(stateLifetime))
 }
 
 // takeState uses up the pending state equal to got, reporting whether there was one
-// and whether it was still fresh at now. A state matches only itself: any other value
-// (a forged or replayed link) changes nothing, so it cannot cancel the Connect flows
-// of other tabs. The caller saves the session when found.
-func (sess *session) takeState(got string, now time.Time) (found, fresh bool) {
-	if got == "" {
-		return false, false
+// and whether it was still fresh. A state matches only itself: any other value (a
+// forged or replayed link) changes nothing, so it cannot cancel the Connect flows of
+// other tabs.
+func (s *sessionStore) takeState(ctx context.Context, sess *session, got string) (found, fresh bool, err error) {
+	if got == "" || sess.id == "" {
+		return false, false, nil
 	}
-	i := -1
-	for j, p := range sess.Pending {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(p.Value)) == 1 {
-			i = j
-		}
+	ok, err := s.st.ConsumeState(ctx, sess.id, got, s.now())
+	if errors.Is(err, store.ErrExpired) {
+		return true, false, nil
 	}
-	if i < 0 {
-		return false, false
-	}
-	p := sess.Pending[i]
-	sess.Pending = slices.Delete(slices.Clone(sess.Pending), i, i+1)
-	sess.changed = true
-	return true, p.fresh(now)
+	return ok, ok, err
 }
 
-// fresh reports whether the state may still be used at now.
-func (p pendingState) fresh(now time.Time) bool {
-	return !now.After(p.Issued.Add(stateLifetime))
+// pending reports whether the session has Connect flows in progress.
+func (s *sessionStore) pending(ctx context.Context, sess *session) (bool, error) {
+	if sess.id == "" {
+		return false, nil
+	}
+	n, err := s.st.PendingStates(ctx, sess.id, s.now())
+	return n > 0, err
 }
 
-// updateConnection replaces the stored tokens of c.ID, reporting whether it was found.
-func (sess *session) updateConnection(c connection) bool {
-	for i := range sess.Connections {
-		if sess.Connections[i].ID == c.ID {
-			sess.Connections[i] = c
-			sess.changed = true
-			return true
-		}
-	}
-	return false
-}
-
-// removeConnection forgets the connection with that ID.
-func (sess *session) removeConnection(id int64) {
-	out := sess.Connections[:0]
-	for _, c := range sess.Connections {
-		if c.ID != id {
-			out = append(out, c)
-		}
-	}
-	sess.changed = sess.changed || len(out) != len(sess.Connections)
-	sess.Connections = out
-}
-
-// takeFlash returns the flash message and clears it; the caller saves the session.
-func (sess *session) takeFlash() flash {
-	f := sess.Flash
-	if f.Message != "" {
-		sess.Flash = flash{}
-		sess.changed = true
-	}
-	return f
-}
-
-// key names the value of the i-th connection.
-func key(i int64) string { return "c" + strconv.FormatInt(i, 10) }
-
-// A connection is stored as one string, "id|access|refresh|expiry-unix": one gob
-// entry instead of four keeps the cookie small. Tokens never contain "|" (Smartcar's
-// are UUIDs); a value that does not parse is ignored, like a missing one.
-func formatConnection(c connection) string {
-	var exp int64
-	if !c.Expiry.IsZero() {
-		exp = c.Expiry.Unix()
-	}
-	return strconv.FormatInt(c.ID, 10) + "|" + c.AccessToken + "|" + c.RefreshToken + "|" + strconv.FormatInt(exp, 10)
-}
-
-func parseConnection(s string) (connection, bool) {
-	parts := strings.Split(s, "|")
-	if len(parts) != 4 {
-		return connection{}, false
-	}
-	id, err1 := strconv.ParseInt(parts[0], 10, 64)
-	exp, err2 := strconv.ParseInt(parts[3], 10, 64)
-	if err1 != nil || err2 != nil || parts[2] == "" && parts[1] == "" {
-		return connection{}, false
-	}
-	c := connection{ID: id, AccessToken: parts[1], RefreshToken: parts[2]}
-	if exp != 0 {
-		c.Expiry = time.Unix(exp, 0)
-	}
-	return c, true
-}
-
-// Pending states are stored as one string, "state:issued-unix,..." newest first. A
-// state is base64url (newState), so it holds neither ":" nor ","; an entry that does
-// not parse is ignored.
-func formatStates(ps []pendingState) string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(p.Value)
-		b.WriteByte(':')
-		b.WriteString(strconv.FormatInt(p.Issued.Unix(), 10))
-	}
-	return b.String()
-}
-
-func parseStates(s string) []pendingState {
-	if s == "" {
+// setFlash leaves a message for the next page.
+func (s *sessionStore) setFlash(ctx context.Context, sess *session, kind, message string) error {
+	if sess.id == "" {
 		return nil
 	}
-	var out []pendingState
-	for entry := range strings.SplitSeq(s, ",") {
-		value, issued, ok := strings.Cut(entry, ":")
-		t, err := strconv.ParseInt(issued, 10, 64)
-		if !ok || err != nil || value == "" {
-			continue
-		}
-		out = append(out, pendingState{Value: value, Issued: time.Unix(t, 0)})
-		if len(out) == maxPendingStates {
-			break
-		}
-	}
-	return out
+	return s.st.SetFlash(ctx, sess.id, store.Flash{Kind: kind, Text: message})
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+// takeFlash returns the pending message and clears it; of two concurrent pages only
+// one shows it.
+func (s *sessionStore) takeFlash(ctx context.Context, sess *session) (flash, error) {
+	if sess.id == "" || sess.Flash.Message == "" {
+		return flash{}, nil
+	}
+	f, err := s.st.TakeFlash(ctx, sess.id)
+	if err != nil {
+		return flash{}, err
+	}
+	sess.Flash = flash{}
+	return flash{Kind: f.Kind, Message: f.Text}, nil
 }
 
-// flatSerializer encodes the session's values, all strings, as one flat JSON object.
-// securecookie's default, gob, spends microseconds per cookie and writes its type
-// descriptors into every one; this takes a few hundred nanoseconds and only the bytes
-// of the values. Anything but string keys and values is refused, never guessed at.
-type flatSerializer struct{}
-
-// Serialize implements securecookie.Serializer.
-func (flatSerializer) Serialize(src any) ([]byte, error) {
-	m, ok := src.(map[any]any)
-	if !ok {
-		return nil, fmt.Errorf("web: session values are %T, want map[any]any", src)
+// setUnits remembers the unit system ("metric" or "imperial").
+func (s *sessionStore) setUnits(ctx context.Context, sess *session, u string) error {
+	if u != "imperial" {
+		u = "metric"
 	}
-	flat := make(map[string]string, len(m))
-	for k, v := range m {
-		ks, kok := k.(string)
-		vs, vok := v.(string)
-		if !kok || !vok {
-			return nil, fmt.Errorf("web: session value %v (%T) is not a string", k, v)
+	if sess.id == "" || u == sess.Units {
+		return nil
+	}
+	sess.Units = u
+	return s.st.SetUnits(ctx, sess.id, u)
+}
+
+// connections returns every connection of the session, the most recently linked
+// first.
+func (s *sessionStore) connections(ctx context.Context, sess *session) ([]store.Connection, error) {
+	if sess.id == "" {
+		return nil, nil
+	}
+	var all []store.Connection
+	after := ""
+	for {
+		page, next, err := s.st.Connections(ctx, sess.id, store.Page{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
 		}
-		flat[ks] = vs
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		after = next
 	}
-	return json.Marshal(flat)
 }
 
-// Deserialize implements securecookie.Serializer.
-func (flatSerializer) Deserialize(src []byte, dst any) error {
-	m, ok := dst.(*map[any]any)
-	if !ok {
-		return fmt.Errorf("web: cannot decode session values into %T", dst)
+// signedIn reports whether r's session has a connection, for the header of the error
+// page; a failure says no.
+func (s *sessionStore) signedIn(r *http.Request) bool {
+	sess, err := s.load(nil, r)
+	if err != nil || sess.id == "" {
+		return false
 	}
-	var flat map[string]string
-	if err := json.Unmarshal(src, &flat); err != nil {
-		return err
+	c, _, err := s.st.Connections(r.Context(), sess.id, store.Page{Limit: 1})
+	return err == nil && len(c) > 0
+}
+
+// clear deletes the server session (every copy of the cookie is dead at once) and
+// the browser's cookie.
+func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if sess.id != "" {
+		if err := s.st.DeleteSession(r.Context(), sess.id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
-	if *m == nil {
-		*m = make(map[any]any, len(flat))
-	}
-	for k, v := range flat {
-		(*m)[k] = v
-	}
-	return nil
+	*sess = session{Units: "metric"}
+	// MaxAge 0 would mean a browser-session cookie; -1 in gorilla's options deletes it.
+	raw := sessions.NewSession(s.cookies, sessionCookie)
+	opts := *s.cookies.Options
+	opts.MaxAge = -1
+	raw.Options = &opts
+	return raw.Save(r, w)
 }

@@ -31,7 +31,7 @@ func TestEveryPageRenders(t *testing.T) {
 		{"vehicle", fullDashboard(full), []string{`id="lock-button"`, `id="start-charge-button"`, `id="vin"`, `id="battery"`, `id="fuel"`,
 			`id="map-link"`, `<meter`, `id="not-shared"`, "Not available on this vehicle.", "5 minutes ago", "Front left door"}},
 		{"disconnect", &disconnectPage{}, []string{`id="confirm-disconnect"`}},
-		{"disconnect", &disconnectPage{basePage: full, VehicleID: "v 1", ConnectionID: 3, Name: "TESLA Model 3", Back: "/vehicle/v1?c=3"},
+		{"disconnect", &disconnectPage{basePage: full, VehicleID: "v 1", ConnectionID: "3", Name: "TESLA Model 3", Back: "/vehicle/v1?c=3"},
 			[]string{`action="/vehicle/v%201/disconnect"`, `name="c" value="3"`, "TESLA Model 3"}},
 		{"error", &errorPage{}, []string{`id="error-title"`}},
 		{"error", &errorPage{basePage: full, Status: 429, Heading: "H", Message: "M", Action: ActionRetry, RetryURL: "/vehicle",
@@ -71,7 +71,7 @@ func TestEveryPageRenders(t *testing.T) {
 
 // fullDashboard is a dashboard with every tile in some state.
 func fullDashboard(b basePage) *dashboardPage {
-	p := &dashboardPage{basePage: b, VehicleID: "v1", ConnectionID: 2, Make: "TESLA", Model: "Model 3", Year: 2022,
+	p := &dashboardPage{basePage: b, VehicleID: "v1", ConnectionID: "2", Make: "TESLA", Model: "Model 3", Year: 2022,
 		U: labelsFor("metric"), CanLock: true, CanCharge: true, NotShared: []string{"VIN", "oil life"}, DisconnectURL: "/vehicle/v1/disconnect?c=2"}
 	ok := tile{State: tileOK, Age: "5 minutes ago", AgeTime: "2026-05-01T09:55:00Z"}
 	p.VIN.tile, p.VIN.Value = ok, "0SC123"

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -9,14 +10,20 @@ import (
 	"golang.org/x/oauth2"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
+// refreshTokenLifetime is how long Smartcar's refresh tokens live (60 days).
+const refreshTokenLifetime = 60 * 24 * time.Hour
+
 // upstream is how handlers reach Smartcar: the app's registration, the HTTP client for
-// every upstream call, and the clock that judges token expiry.
+// every upstream call, the clock that judges token expiry, and the store the tokens
+// live in.
 type upstream struct {
 	cfg *smartcar.Config
 	hc  *http.Client
 	now func() time.Time
+	st  store.Store
 }
 
 // context returns ctx carrying our HTTP client under oauth2.HTTPClient, where x/oauth2
@@ -25,41 +32,81 @@ func (u *upstream) context(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, u.hc)
 }
 
-// apiSession is an API client for one connection. After use, updated reports the
-// tokens if the client refreshed them, so the handler can save them in the cookie.
+// apiSession is an API client for one stored connection. Its token refreshes go
+// through store.RefreshConnection by themselves: exactly once across requests and
+// instances, committed whether or not this request still waits.
 type apiSession struct {
 	*smartcar.Client
-	conn connection
-
-	mu        sync.Mutex
-	refreshed *oauth2.Token
+	conn store.Connection
 }
 
-// client returns an API client authorised by the connection's tokens. The token
-// source judges expiry with our clock, and reports a refresh to the apiSession.
-func (u *upstream) client(ctx context.Context, c connection) *apiSession {
-	tok := &oauth2.Token{
-		AccessToken:  c.AccessToken,
-		RefreshToken: c.RefreshToken,
-		TokenType:    "Bearer",
-		Expiry:       c.Expiry,
+// client returns an API client authorised by the connection's tokens.
+func (u *upstream) client(ctx context.Context, c store.Connection) *apiSession {
+	ts := &storeTokenSource{up: u, ctx: ctx, conn: c}
+	return &apiSession{Client: u.cfg.Client(u.context(ctx), ts), conn: c}
+}
+
+// staticClient returns an API client for a token pair not stored yet (in /exchange).
+func (u *upstream) staticClient(ctx context.Context, t *oauth2.Token) *smartcar.Client {
+	return u.cfg.Client(u.context(ctx), oauth2.StaticTokenSource(t))
+}
+
+// storeTokenSource hands out the connection's access token while it is valid and has
+// the store refresh it otherwise.
+type storeTokenSource struct {
+	up  *upstream
+	ctx context.Context // the request's: it bounds only the wait for another refresh
+
+	mu   sync.Mutex
+	conn store.Connection
+}
+
+func (s *storeTokenSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.conn.Tokens; s.valid(t) {
+		return bearer(t), nil
 	}
-	if c.Expiry.IsZero() {
-		// We always store an expiry; without one, refresh rather than trust the token
-		// forever (a zero Expiry means "never expires" to the token source).
-		tok.AccessToken = ""
+	c, err := s.up.st.RefreshConnection(s.ctx, s.conn.ID, s.conn.Tokens.Access, s.up.refresh)
+	if err != nil {
+		return nil, err
 	}
-	ctx = u.context(ctx)
-	a := &apiSession{conn: c}
-	// The source lives only as long as this request, so the request's ctx is the
-	// right one for its refreshes: they stop when the user goes away.
-	ts := u.cfg.TokenSource(ctx, tok, smartcar.WithClock(u.now), smartcar.OnRefresh(func(t *oauth2.Token) {
-		a.mu.Lock()
-		a.refreshed = t
-		a.mu.Unlock()
-	}))
-	a.Client = u.cfg.Client(ctx, ts)
-	return a
+	s.conn = c
+	if !s.valid(c.Tokens) {
+		return nil, errors.New("web: refreshed token is already expired")
+	}
+	return bearer(c.Tokens), nil
+}
+
+// valid reports whether the access token may still be used, with room for the request
+// that carries it to reach Smartcar. A zero expiry is treated as expired.
+func (s *storeTokenSource) valid(t store.Tokens) bool {
+	return t.Access != "" && s.up.now().Add(smartcar.DefaultEarlyExpiry).Before(t.AccessExpiry)
+}
+
+func bearer(t store.Tokens) *oauth2.Token {
+	return &oauth2.Token{AccessToken: t.Access, RefreshToken: t.Refresh, TokenType: "Bearer", Expiry: t.AccessExpiry}
+}
+
+// refresh is the store's RefreshFunc: grant_type=refresh_token at Smartcar, on the
+// detached context the store gives it. A refusal is an *smartcar.Error.
+func (u *upstream) refresh(ctx context.Context, refreshToken string) (store.Tokens, error) {
+	ts := u.cfg.TokenSource(u.context(ctx), &oauth2.Token{RefreshToken: refreshToken}, smartcar.WithClock(u.now))
+	t, err := ts.Token()
+	if err != nil {
+		return store.Tokens{}, err
+	}
+	return u.tokens(t), nil
+}
+
+// tokens converts an oauth2 token to the store's, with expiries on our clock.
+func (u *upstream) tokens(t *oauth2.Token) store.Tokens {
+	return store.Tokens{
+		Access:        t.AccessToken,
+		Refresh:       t.RefreshToken,
+		AccessExpiry:  u.expiry(t),
+		RefreshExpiry: u.now().Add(refreshTokenLifetime),
+	}
 }
 
 // expiry computes a token's expiry with our clock from expires_in; x/oauth2 uses the
@@ -69,21 +116,4 @@ func (u *upstream) expiry(t *oauth2.Token) time.Time {
 		return u.now().Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
 	return t.Expiry
-}
-
-// updated returns the connection with refreshed tokens, and whether there were any.
-func (a *apiSession) updated() (connection, bool) {
-	a.mu.Lock()
-	t := a.refreshed
-	a.mu.Unlock()
-	if t == nil || t.AccessToken == "" {
-		return a.conn, false
-	}
-	c := a.conn
-	c.AccessToken = t.AccessToken
-	if t.RefreshToken != "" {
-		c.RefreshToken = t.RefreshToken
-	}
-	c.Expiry = t.Expiry // computed with our clock by the source (WithClock)
-	return c, true
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // fetchConcurrency bounds the upstream calls one page view makes at a time. It equals
@@ -44,7 +44,7 @@ type vehiclesPage struct {
 
 type vehicleRow struct {
 	ID           string
-	ConnectionID int64
+	ConnectionID string
 	Make, Model  string
 	Year         int
 	// Link is the vehicle's dashboard.
@@ -64,10 +64,14 @@ type vehicleRow struct {
 // handleVehicles lists the vehicles of every connection in the session, a page at a
 // time: one list request per connection, then one batch per vehicle shown (make,
 // model, year and a glance at energy and locks), at most fetchConcurrency at a time.
-func handleVehicles(log *slog.Logger, up *upstream, store *sessionStore, pages *renderer) handlerFunc {
+func handleVehicles(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		sess := store.load(r)
-		if len(sess.Connections) == 0 {
+		ctx := r.Context()
+		sess, conns, err := loadConnections(w, r, sessions)
+		if err != nil {
+			return err
+		}
+		if len(conns) == 0 {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
@@ -79,44 +83,58 @@ func handleVehicles(log *slog.Logger, up *upstream, store *sessionStore, pages *
 			}
 			page = n
 		}
-		apis := map[int64]*apiSession{}
-		p, dead, err := listVehicles(r.Context(), up, sess, apis, page)
-		// Save refreshed tokens whatever happened: Smartcar rotates refresh tokens,
-		// so a refresh we fail to record would kill the connection a minute later.
-		saveRefreshed(sess, apis)
-		if dead != 0 {
-			sess.removeConnection(dead)
-		}
-		if err == nil {
-			p.basePage = basePage{Title: "Your vehicles", SignedIn: true, Units: sess.Units, Flash: sess.takeFlash()}
-		}
-		if serr := store.saveIfChanged(w, r, sess); serr != nil {
-			if err == nil {
-				return serr
-			}
-			log.Error("save session", "request_id", middleware.GetReqID(r.Context()), "err", serr)
+		p, dead, err := listVehicles(ctx, up, sess.Units, conns, page)
+		if dead != "" {
+			up.forget(ctx, log, dead)
 		}
 		if err != nil {
 			return err
 		}
+		f, err := sessions.takeFlash(ctx, sess)
+		if err != nil {
+			return err
+		}
+		p.basePage = basePage{Title: "Your vehicles", SignedIn: true, Units: sess.Units, Flash: f}
 		pages.render(w, r, http.StatusOK, "vehicles", p)
 		return nil
 	}
 }
 
+// loadConnections is the per-request helper of the pages that need the user's
+// vehicles: the session and its connections, whose clients (upstream.client) save
+// their own refreshed tokens.
+func loadConnections(w http.ResponseWriter, r *http.Request, sessions *sessionStore) (*session, []store.Connection, error) {
+	sess, err := sessions.load(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	conns, err := sessions.connections(r.Context(), sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, conns, nil
+}
+
+// forget deletes a connection whose tokens Smartcar refused: nobody can use it again.
+func (u *upstream) forget(ctx context.Context, log *slog.Logger, connID string) {
+	if err := u.st.DeleteConnection(ctx, connID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("delete dead connection", "request_id", middleware.GetReqID(ctx), "err", err)
+	}
+}
+
 // listVehicles reads one page of the list. dead is a connection whose tokens Smartcar
-// refused (the caller forgets it); apis receives the clients used, whose refreshed
-// tokens the caller saves.
-func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int64]*apiSession, page int) (p *vehiclesPage, dead int64, err error) {
+// refused (the caller forgets it).
+func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []store.Connection, page int) (p *vehiclesPage, dead string, err error) {
 	offset := (page - 1) * vehiclesPerPage
 	var (
 		rows  []vehicleRow
 		total int
 	)
+	apis := map[string]*apiSession{}
 	// First the ids of this page, connection after connection (newest first): each
 	// list answer says how many vehicles its connection has, which places the page
 	// in the next one.
-	for _, c := range sess.Connections {
+	for _, c := range conns {
 		api := up.client(ctx, c)
 		apis[c.ID] = api
 		need := vehiclesPerPage - len(rows)
@@ -137,17 +155,16 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		}
 		total += vp.Paging.Count
 		for _, id := range vp.VehicleIDs[:min(len(vp.VehicleIDs), max(need, 0))] {
-			rows = append(rows, vehicleRow{ID: id, ConnectionID: c.ID,
-				Link: "/vehicle/" + url.PathEscape(id) + "?c=" + strconv.FormatInt(c.ID, 10)})
+			rows = append(rows, vehicleRow{ID: id, ConnectionID: c.ID, Link: vehicleURL(id, c.ID)})
 		}
 	}
 	if page > 1 && len(rows) == 0 {
-		return nil, 0, &Error{Status: http.StatusNotFound, Title: "No such page", Message: "There are fewer vehicles than that."}
+		return nil, "", &Error{Status: http.StatusNotFound, Title: "No such page", Message: "There are fewer vehicles than that."}
 	}
 
 	// Then one batch per vehicle, concurrently. One vehicle failing (asleep, rate
 	// limited) only leaves its row short; the page fails only if every row did.
-	units := unitSystem(sess.Units)
+	units := unitSystem(unitsName)
 	errs := make([]error, len(rows))
 	err = forEachLimit(ctx, len(rows), fetchConcurrency, func(ctx context.Context, i int) error {
 		row := &rows[i]
@@ -162,16 +179,16 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, "", err
 	}
 	if len(rows) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return e == nil }) {
-		return nil, 0, errs[0]
+		return nil, "", errs[0]
 	}
 	p = &vehiclesPage{
 		ShowEnergy: slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.energyShared }),
 		ShowLocks:  slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.lockShared }),
 		Vehicles:   rows,
-		U:          labelsFor(sess.Units),
+		U:          labelsFor(unitsName),
 		Total:      total,
 		Page:       page,
 		Pages:      max(1, (total+vehiclesPerPage-1)/vehiclesPerPage),
@@ -185,7 +202,7 @@ func listVehicles(ctx context.Context, up *upstream, sess *session, apis map[int
 		p.Next = "/vehicle?page=" + strconv.Itoa(page+1)
 	}
 	p.ShowPageForm = p.Pages > 2
-	return p, 0, nil
+	return p, "", nil
 }
 
 // fillGlance puts make, model, year, energy and lock state from a glance batch into
@@ -221,15 +238,6 @@ func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
 func isNotGranted(err error) bool {
 	var se *smartcar.Error
 	return errors.As(err, &se) && (se.StatusCode == http.StatusForbidden || se.Type == smartcar.TypePermission)
-}
-
-// saveRefreshed copies refreshed tokens into the session.
-func saveRefreshed(sess *session, apis map[int64]*apiSession) {
-	for _, api := range apis {
-		if nc, changed := api.updated(); changed {
-			sess.updateConnection(nc)
-		}
-	}
 }
 
 // forEachLimit calls fn(ctx, i) for i in [0, n) with at most limit calls at a time.
@@ -270,28 +278,27 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(ctx context.Context
 }
 
 // withVehicle runs fn with the connection that holds vehicle id: the one named by the
-// "c" query or form value first, then the others, until one knows the vehicle.
-// Refreshed tokens are put in the session, and a connection whose tokens Smartcar
-// refused is dropped from it; the caller saves the session.
+// "c" query or form value first, then the others, until one knows the vehicle. A
+// connection whose tokens Smartcar refused is deleted from the store.
 //
 // When a connection refuses the vehicle (401, 403 or 404), its vehicle list tells a
 // real refusal (the vehicle is in its grant: that error is returned) from the wrong
 // connection. A vehicle that no connection holds is notYourVehicle (404), unless a
 // dead connection might have held it: then connectionExpired (401).
-func withVehicle(r *http.Request, up *upstream, sess *session, id string,
+func withVehicle(r *http.Request, log *slog.Logger, up *upstream, conns []store.Connection, id string,
 	fn func(ctx context.Context, api *apiSession) error) error {
-	conns := make([]connection, 0, len(sess.Connections)) // a copy: some may be removed
-	hint, herr := strconv.ParseInt(r.FormValue("c"), 10, 64)
-	for _, c := range sess.Connections {
-		if herr == nil && c.ID == hint {
-			conns = append([]connection{c}, conns...)
+	hint := r.FormValue("c")
+	ordered := make([]store.Connection, 0, len(conns))
+	for _, c := range conns {
+		if hint != "" && c.ID == hint {
+			ordered = append([]store.Connection{c}, ordered...)
 		} else {
-			conns = append(conns, c)
+			ordered = append(ordered, c)
 		}
 	}
 	ctx := r.Context()
 	var expired error
-	for _, c := range conns {
+	for _, c := range ordered {
 		api := up.client(ctx, c)
 		err := fn(ctx, api)
 		dead, elsewhere := isRefreshRefused(err), false
@@ -306,14 +313,11 @@ func withVehicle(r *http.Request, up *upstream, sess *session, id string,
 				dead, err = true, lerr
 			}
 		}
-		if nc, changed := api.updated(); changed {
-			sess.updateConnection(nc)
-		}
 		switch {
 		case err == nil:
 			return nil
 		case dead:
-			sess.removeConnection(c.ID)
+			up.forget(ctx, log, c.ID)
 			expired = err
 		case !elsewhere:
 			return err

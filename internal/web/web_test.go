@@ -269,6 +269,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// A server with new keys that still knows the old pair reads the old cookie.
 	b := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+		o.Store = a.store
 		o.SessionKeys = [][]byte{randomKey(32), randomKey(32), a.keys[0], a.keys[1]}
 	})
 	b.client.Jar.SetCookies(mustURL(b.srv.URL), old)
@@ -279,7 +280,7 @@ func TestRefreshExpiredToken(t *testing.T) {
 	f := newFakeSmartcar(t)
 	a := newTestApp(t, fakeEndpoint(f))
 	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 2)
+	ids := a.connectFake(f, 2)
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
 	if n := f.refreshes(); n != 0 {
 		t.Fatalf("%d refreshes before expiry", n)
@@ -297,8 +298,8 @@ func TestRefreshExpiredToken(t *testing.T) {
 	if n := f.refreshes(); n != 1 {
 		t.Fatalf("%d refreshes, want exactly 1 for one page view", n)
 	}
-	if cookieNamed(r.Response, sessionCookie) == nil {
-		t.Fatal("refreshed tokens were not saved in the session")
+	if got, err := a.store.Connection(t.Context(), a.connOf(ids[0])); err != nil || !got.Tokens.AccessExpiry.After(a.clock.Now()) {
+		t.Fatalf("refreshed tokens were not saved in the store (%v)", err)
 	}
 	// The saved token works: no further refresh.
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
@@ -349,7 +350,7 @@ func TestRefreshRefusedOneOfTwo(t *testing.T) {
 
 			target := "/vehicle"
 			if page == "dashboard" {
-				target = "/vehicle/" + dead[0] + "?c=1"
+				target = "/vehicle/" + dead[0] + "?c=" + a.connOf(dead[0])
 			}
 			r := a.get(target)
 			r.wantStatus(t, http.StatusUnauthorized)

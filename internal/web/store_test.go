@@ -1,0 +1,244 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smartcargo/internal/store"
+)
+
+// browser returns another browser (its own cookie jar) on the same app.
+func (a *testApp) browser() *testApp {
+	b := *a
+	jar, _ := cookiejar.New(nil)
+	b.client = &http.Client{Jar: jar, CheckRedirect: a.client.CheckRedirect}
+	return &b
+}
+
+// copyCookies gives b the cookies of a (a copied cookie).
+func (a *testApp) copyCookies(b *testApp) {
+	u := mustURL(a.srv.URL)
+	b.client.Jar.SetCookies(u, a.client.Jar.Cookies(u))
+}
+
+// TestLogoutKillsCopiedCookie: POST /logout deletes the server session, so a copy of
+// the cookie taken before gets the sign-in page and cannot send a command; the
+// connection no other session uses is revoked at Smartcar and deleted.
+func TestLogoutKillsCopiedCookie(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 2)
+	connID := a.connOf(ids[0])
+	thief := a.browser()
+	a.copyCookies(thief)
+	thief.get("/vehicle").wantStatus(t, http.StatusOK)
+
+	a.post("/logout", nil).wantRedirect(t, "/login")
+
+	thief.get("/vehicle").wantRedirect(t, "/login")
+	thief.post("/vehicle/"+ids[0]+"/unlock", url.Values{"c": {connID}}).wantRedirect(t, "/login")
+	f.mu.Lock()
+	cmds := slices.Clone(f.commands)
+	f.mu.Unlock()
+	if slices.Contains(cmds, ids[0]+" security") {
+		t.Error("a copied cookie unlocked the car after logout")
+	}
+	for _, id := range ids {
+		if !slices.Contains(cmds, id+" disconnect") {
+			t.Errorf("vehicle %s was not revoked at logout (commands %v)", id, cmds)
+		}
+	}
+	if _, err := a.store.Connection(t.Context(), connID); err != store.ErrNotFound {
+		t.Errorf("the connection is still stored after logout: %v", err)
+	}
+}
+
+// TestLogoutKeepsSharedConnection: when another browser is signed in to the same
+// Smartcar account, logging out of one neither revokes nor deletes the connection.
+func TestLogoutKeepsSharedConnection(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 1)
+	b := a.browser()
+	_, state := b.startConnect()
+	b.get("/exchange?"+url.Values{"code": {f.regrant(ids)}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+
+	a.post("/logout", nil).wantRedirect(t, "/login")
+	a.get("/vehicle").wantRedirect(t, "/login")
+	r := b.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, "vehicle-row"); n != 1 {
+		t.Errorf("the other browser lists %d vehicles, want 1", n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if slices.Contains(f.commands, ids[0]+" disconnect") {
+		t.Error("a connection another session uses was revoked")
+	}
+}
+
+// TestTwoTabsBothConnectionsSurvive: two tabs of one browser finish Connect and load
+// the list at the same time; both connections are kept (no read-modify-write of a
+// whole session that one tab could overwrite).
+func TestTwoTabsBothConnectionsSurvive(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	first := a.connectFake(f, 1)
+	_, s1 := a.startConnect()
+	_, s2 := a.startConnect()
+	c1, _ := f.grant(1)
+	c2, _ := f.grant(1)
+	var wg sync.WaitGroup
+	statuses := make([]int, 4)
+	for i, path := range []string{
+		"/exchange?" + url.Values{"code": {c1}, "state": {s1}}.Encode(),
+		"/exchange?" + url.Values{"code": {c2}, "state": {s2}}.Encode(),
+		"/vehicle", "/vehicle/" + first[0],
+	} {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
+			resp, err := a.client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	if statuses[0] != http.StatusSeeOther || statuses[1] != http.StatusSeeOther {
+		t.Fatalf("exchanges: %v", statuses[:2])
+	}
+	r := a.get("/vehicle")
+	if n := count(r.body, "vehicle-row"); n != 3 {
+		t.Errorf("%d vehicles after two concurrent tabs, want 3", n)
+	}
+}
+
+// downStore is a store whose database has gone away.
+type downStore struct{ store.Store }
+
+var errDown = fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+
+func (downStore) Session(context.Context, string, time.Time) (store.Session, error) {
+	return store.Session{}, errDown
+}
+func (downStore) CreateSession(context.Context, time.Time) (string, error) { return "", errDown }
+
+// TestStorageUnavailablePage: a storage error is a 503 page that says so, on every
+// page that needs the store, never a blank 500.
+func TestStorageUnavailablePage(t *testing.T) {
+	f := newFakeSmartcar(t)
+	var st *switchStore
+	a := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+		st = &switchStore{Store: o.Store}
+		o.Store = st
+	})
+	f.redirectURI = a.srv.URL + "/exchange"
+	ids := a.connectFake(f, 1)
+	st.down(true)
+	for _, r := range []*response{a.get("/login"), a.get("/vehicle"), a.get("/vehicle/" + ids[0]),
+		a.post("/vehicle/"+ids[0]+"/lock", nil), a.post("/logout", nil), a.browser().get("/login")} {
+		if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(textOf(r.body, "error-title"), "Storage unavailable, try again") {
+			t.Errorf("%s %s with the store down: %d %q", r.Request.Method, r.Request.URL.Path, r.StatusCode, textOf(r.body, "error-title"))
+		}
+	}
+	// Back: the same cookie works again, without a restart.
+	st.down(false)
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
+
+	// The store fails while a token is refreshed: the same page, and the token is
+	// refreshed once the store is back.
+	a.clock.Advance(3 * time.Hour)
+	f.expireAccessTokens()
+	st.mu.Lock()
+	st.refreshDown = true
+	st.mu.Unlock()
+	if r := a.get("/vehicle"); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/vehicle when the refresh cannot be stored: %d %q", r.StatusCode, textOf(r.body, "error-title"))
+	}
+	if n := f.refreshes(); n != 0 {
+		t.Errorf("%d refreshes at Smartcar while the store was down", n)
+	}
+	st.mu.Lock()
+	st.refreshDown = false
+	st.mu.Unlock()
+	a.get("/vehicle").wantStatus(t, http.StatusOK)
+}
+
+// switchStore is a store that can be taken down and brought back.
+type switchStore struct {
+	store.Store
+	mu          sync.Mutex
+	isDown      bool
+	refreshDown bool // only RefreshConnection fails
+}
+
+func (s *switchStore) down(d bool) { s.mu.Lock(); s.isDown = d; s.mu.Unlock() }
+
+func (s *switchStore) current() store.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isDown {
+		return downStore{s.Store}
+	}
+	return s.Store
+}
+
+func (s *switchStore) Session(ctx context.Context, id string, now time.Time) (store.Session, error) {
+	return s.current().Session(ctx, id, now)
+}
+func (s *switchStore) RefreshConnection(ctx context.Context, id, seen string, fn store.RefreshFunc) (store.Connection, error) {
+	s.mu.Lock()
+	down := s.refreshDown
+	s.mu.Unlock()
+	if down {
+		return store.Connection{}, errDown
+	}
+	return s.Store.RefreshConnection(ctx, id, seen, fn)
+}
+
+func (s *switchStore) CreateSession(ctx context.Context, exp time.Time) (string, error) {
+	return s.current().CreateSession(ctx, exp)
+}
+
+// TestExchangeKeepsGrantWithoutUser: when GET /v2.0/user fails, the grant (its code is
+// used up) is stored all the same and the vehicles are listed.
+func TestExchangeKeepsGrantWithoutUser(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	f.failOn("/v2.0/user", fakeError{Status: 500, Body: errorJSON(500, "SERVER", "INTERNAL", "d", "")})
+	a.connectFake(f, 2)
+	if n := count(a.get("/vehicle").body, "vehicle-row"); n != 2 {
+		t.Errorf("%d vehicles, want 2", n)
+	}
+}
+
+// TestSessionInUseLivesOn: a session used at least every 60 days does not expire; one
+// left alone for longer does.
+func TestSessionInUseLivesOn(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	a.connectFake(f, 1)
+	for range 3 {
+		a.clock.Advance(40 * 24 * time.Hour)
+		f.expireAccessTokens()
+		a.get("/vehicle").wantStatus(t, http.StatusOK)
+	}
+	a.clock.Advance(61 * 24 * time.Hour)
+	a.get("/vehicle").wantRedirect(t, "/login")
+}
