@@ -1,13 +1,14 @@
 package web
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
+	"strings"
+
+	"smartcargo/internal/page"
+	"smartcargo/internal/smartcar"
 )
 
 type loginPage struct {
@@ -18,11 +19,36 @@ type loginPage struct {
 	Connected int
 	// Reason explains why the user landed here (e.g. the session expired).
 	Reason string
+
+	// state is the state inside ConnectURL, the only part that differs between two
+	// views of the page by the same kind of visitor.
+	state string
 }
+
+// SpliceToken lets the renderer reuse one rendering of the page for every visitor in
+// the same situation (page.Spliceable): the state is the only difference. A page with
+// a one-time flash message is not worth keeping.
+func (p *loginPage) SpliceToken() string {
+	if p.Flash.Message != "" {
+		return ""
+	}
+	return p.state
+}
+
+// WithSpliceToken is the page with another state in the Connect URL, as a value (the
+// renderer's cache key).
+func (p *loginPage) WithSpliceToken(token string) any {
+	c := *p
+	c.ConnectURL = strings.Replace(p.ConnectURL, p.state, token, 1)
+	c.state = token
+	return c
+}
+
+var _ page.Spliceable = (*loginPage)(nil)
 
 // handleLogin shows the "Connect your vehicle" page. Each view stores a fresh state in
 // the session; /exchange accepts only that state.
-func handleLogin(up *upstream, store *sessionStore, pages *renderer, anon *loginTemplate) handlerFunc {
+func handleLogin(link *connectLink, store *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := store.load(r)
 		state, err := newState()
@@ -30,18 +56,11 @@ func handleLogin(up *upstream, store *sessionStore, pages *renderer, anon *login
 			return err
 		}
 		sess.State = state
-		if len(sess.Connections) == 0 && !sess.Rejected && sess.Flash.Message == "" {
-			// A newcomer: the page is the same for everyone but the state.
-			if err := store.save(w, r, sess); err != nil {
-				return err
-			}
-			anon.write(w, state)
-			return nil
-		}
 		p := &loginPage{
 			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(sess.Connections) > 0, Units: sess.Units, Flash: sess.takeFlash()},
-			ConnectURL: up.cfg.AuthCodeURL(state),
+			ConnectURL: link.with(state),
 			Connected:  len(sess.Connections),
+			state:      state,
 		}
 		if sess.Rejected {
 			p.Reason = "Your session could not be read (it may have expired), so please connect again."
@@ -54,48 +73,29 @@ func handleLogin(up *upstream, store *sessionStore, pages *renderer, anon *login
 	}
 }
 
-// loginTemplate is the login page of a visitor with no session, rendered once at start
-// with a placeholder state and split around it. /login is the busiest page (every
-// visitor, every bot) and html/template costs more than everything else it does, so
-// each view only splices its fresh state between the two halves. That is exact: a state
-// is base64url, which neither query encoding nor HTML escaping changes.
-type loginTemplate struct {
-	before, after []byte
+// connectLink is the Connect URL split around its state, built once: /login is the
+// busiest page (every visitor, every bot), and building the URL from its parameters
+// costs more than the rest of the page. Splicing is exact: a state is base64url, which
+// query encoding leaves as it is.
+type connectLink struct {
+	before, after string
 }
 
-// statePlaceholder has a state's length and alphabet and appears nowhere else.
-const statePlaceholder = "sTaTe0pLaCeHoLdEr0xYz0"
-
-func newLoginTemplate(up *upstream, pages *renderer) (*loginTemplate, error) {
-	p := &loginPage{
-		basePage:   basePage{Title: "Connect your vehicle"},
-		ConnectURL: up.cfg.AuthCodeURL(statePlaceholder),
+func newConnectLink(cfg *smartcar.Config) (*connectLink, error) {
+	// A placeholder with a state's alphabet that appears nowhere else.
+	const placeholder = "sTaTe0pLaCeHoLdEr0xYz0"
+	before, after, ok := strings.Cut(cfg.AuthCodeURL(placeholder), placeholder)
+	if !ok || strings.Contains(after, placeholder) {
+		return nil, fmt.Errorf("connect URL: want the state exactly once")
 	}
-	pages.fill(p, "/login")
-	body, err := pages.pages.Execute("login", p)
-	if err != nil {
-		return nil, err
-	}
-	before, after, ok := bytes.Cut(body, []byte(statePlaceholder))
-	if !ok || bytes.Contains(after, []byte(statePlaceholder)) {
-		return nil, fmt.Errorf("login page: want the Connect URL's state exactly once")
-	}
-	return &loginTemplate{before: before, after: after}, nil
+	return &connectLink{before: before, after: after}, nil
 }
 
-func (t *loginTemplate) write(w http.ResponseWriter, state string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(t.before)+len(state)+len(t.after)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(t.before)
-	io.WriteString(w, state)
-	w.Write(t.after)
-}
+// with returns the Connect URL for state, which must be base64url (see newState).
+func (l *connectLink) with(state string) string { return l.before + state + l.after }
 
 // handleConnect starts Connect straight away ("Connect another vehicle").
-func handleConnect(up *upstream, store *sessionStore) handlerFunc {
+func handleConnect(link *connectLink, store *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := store.load(r)
 		state, err := newState()
@@ -106,7 +106,7 @@ func handleConnect(up *upstream, store *sessionStore) handlerFunc {
 		if err := store.save(w, r, sess); err != nil {
 			return err
 		}
-		http.Redirect(w, r, up.cfg.AuthCodeURL(state), http.StatusFound)
+		http.Redirect(w, r, link.with(state), http.StatusFound)
 		return nil
 	}
 }
@@ -124,13 +124,15 @@ func handleLogout(store *sessionStore) handlerFunc {
 }
 
 func handleHealthz() http.HandlerFunc {
+	contentType := []string{"text/plain; charset=utf-8"}
+	ok := []byte("ok")
 	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok"))
+		w.Header()["Content-Type"] = contentType
+		w.Write(ok)
 	}
 }
 
-// newState returns 128 random bits for the OAuth state parameter.
+// newState returns 128 random bits for the OAuth state parameter, base64url.
 func newState() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
