@@ -146,14 +146,15 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	upstream := http.DefaultTransport.(*http.Transport).Clone()
 	upstream.MaxIdleConnsPerHost = 64
 	handler, err := web.NewServer(web.Options{
-		Logger:        log,
-		Smartcar:      sc,
-		HTTPClient:    &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
-		SessionKeys:   keys,
-		SecureCookies: redirect.Scheme == "https",
-		Templates:     templates.FS,
-		Static:        static.FS,
-		SandboxNote:   sandboxNote,
+		Logger:         log,
+		Smartcar:       sc,
+		HTTPClient:     &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
+		UpstreamBudget: upstreamBudget(cfg.UpstreamTimeout),
+		SessionKeys:    keys,
+		SecureCookies:  redirect.Scheme == "https",
+		Templates:      templates.FS,
+		Static:         static.FS,
+		SandboxNote:    sandboxNote,
 	})
 	if err != nil {
 		return fail(err)
@@ -166,7 +167,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Once the app has stopped, its idle upstream connections go too, so that the
 	// in-process sandbox's shutdown does not wait for connections nobody will use.
-	a.serve(ctx, "app", appLn, handler, upstream.CloseIdleConnections)
+	a.serve(ctx, "app", appLn, handler, serverTimeouts(upstreamBudget(cfg.UpstreamTimeout)), upstream.CloseIdleConnections)
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
 	return a, nil
 }
@@ -199,22 +200,62 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
 	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
-	a.serve(ctx, "sandbox", ln, h, nil)
+	// The app, its only API client, gives up on an answer after one upstream timeout.
+	a.serve(ctx, "sandbox", ln, h, serverTimeouts(cfg.UpstreamTimeout), nil)
 	return origin, nil
 }
 
 // shutdownBudget is how long in-flight requests get to finish at shutdown.
 const shutdownBudget = 5 * time.Second
 
+// timeouts bound each stage of a connection, so that slow or idle clients cannot hold
+// connections (and their goroutines and buffers) open.
+type timeouts struct {
+	// ReadHeader bounds reading a request's headers; Read its headers and body (the
+	// app's forms are a few KB).
+	ReadHeader, Read time.Duration
+	// Write bounds a request from the end of its headers to the end of its answer. It
+	// must exceed the longest a handler waits on its upstream, or a request cut there
+	// would lose its error page.
+	Write time.Duration
+	// Idle bounds a keep-alive connection waiting for its next request.
+	Idle time.Duration
+}
+
+// serverTimeouts are the timeouts of a server whose handlers wait on an upstream for
+// at most budget in all.
+func serverTimeouts(budget time.Duration) timeouts {
+	return timeouts{
+		ReadHeader: 5 * time.Second,
+		Read:       10 * time.Second,
+		Write:      budget + 5*time.Second, // the error page after a budget spent waiting
+		Idle:       15 * time.Second,
+	}
+}
+
+// upstreamBudget is how long one page of the app may wait on Smartcar in all: a few
+// calls in a row (a refresh, the list, the batches), each bounded by the upstream
+// timeout (SMARTCAR_TIMEOUT).
+func upstreamBudget(upstreamTimeout time.Duration) time.Duration { return 3 * upstreamTimeout }
+
+// newHTTPServer is every server cmd/app runs: h behind the timeouts t, logging
+// net/http's own complaints (bad TLS, a panic net/http recovered) at WARN.
+func newHTTPServer(h http.Handler, log *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // serve runs one HTTP server on ln until ctx ends, then shuts it down, giving in-flight
 // requests (a token exchange, say) a few seconds to finish, and then calls stopped (if
 // not nil).
-func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler, stopped func()) {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+func (a *app) serve(ctx context.Context, name string, ln net.Listener, h http.Handler, t timeouts, stopped func()) {
+	srv := newHTTPServer(h, a.log, t)
 	a.n++
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
