@@ -57,6 +57,7 @@ type app struct {
 	SandboxURL string
 
 	log    *slog.Logger
+	out    *bufferedLog       // under log; wait flushes it
 	cancel context.CancelFunc // stops every server: one failing stops the others
 	errc   chan error
 	n      int // number of servers whose result errc will carry
@@ -87,7 +88,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	out := newBufferedLog(stdout, logFlushEvery)
+	log := slog.New(flushOnWarn{slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}), out})
 
 	if *addr == "" {
 		*addr = net.JoinHostPort("localhost", strconv.Itoa(cfg.Port))
@@ -97,10 +99,11 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil, fmt.Errorf("app: %w (set PORT to use another port)", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	a := &app{log: log, cancel: cancel, errc: make(chan error, 2)}
+	a := &app{log: log, out: out, cancel: cancel, errc: make(chan error, 2)}
 	fail := func(err error) (*app, error) {
 		cancel()
 		appLn.Close()
+		out.Flush()
 		return nil, err
 	}
 	redirect := *cfg.RedirectURI
@@ -205,6 +208,9 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	return origin, nil
 }
 
+// logFlushEvery is the longest a log line waits in the buffer (bufferedLog).
+const logFlushEvery = 50 * time.Millisecond
+
 // shutdownBudget is how long in-flight requests get to finish at shutdown.
 const shutdownBudget = 5 * time.Second
 
@@ -301,6 +307,7 @@ func (a *app) wait() error {
 	if first == nil {
 		a.log.Info("stopped")
 	}
+	a.out.Flush()
 	return first
 }
 

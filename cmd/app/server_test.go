@@ -14,10 +14,6 @@ import (
 	"time"
 )
 
-// slowClientTimeouts are small server timeouts for the slow-client tests; the write
-// timeout stays generous, so that only the read and idle bounds are at stake.
-var slowClientTimeouts = timeouts{ReadHeader: 300 * time.Millisecond, Read: 500 * time.Millisecond, Write: 10 * time.Second, Idle: 300 * time.Millisecond}
-
 // slowClientBound is how long a test client waits for the server to cut it: far
 // above the timeouts above, so that only a server that never cuts fails.
 const slowClientBound = 10 * time.Second
@@ -51,7 +47,10 @@ func waitClosed(t *testing.T, br *bufio.Reader) {
 }
 
 func TestServerCutsSlowClients(t *testing.T) {
-	r := newRig(t, rigOptions{server: &slowClientTimeouts})
+	// Small read and idle timeouts; the write timeout stays generous, so that only the
+	// read and idle bounds are at stake.
+	r := newRig(t, rigOptions{server: &timeouts{ReadHeader: 300 * time.Millisecond, Read: 500 * time.Millisecond,
+		Write: 10 * time.Second, Idle: 300 * time.Millisecond}})
 
 	t.Run("body sent a byte at a time", func(t *testing.T) {
 		c, br := rawConn(t, r.URL)
