@@ -90,7 +90,8 @@ func accessLog(log *slog.Logger, now func() time.Time) func(http.Handler) http.H
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			if !log.Enabled(ctx, slog.LevelInfo) {
+			h := log.Handler()
+			if !h.Enabled(ctx, slog.LevelInfo) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -109,25 +110,26 @@ func accessLog(log *slog.Logger, now func() time.Time) func(http.Handler) http.H
 						status = http.StatusOK
 					}
 				}
-				attrs := [...]slog.Attr{
+				end := now()
+				// The record is made here, without a caller's pc: Logger.LogAttrs
+				// would walk the stack for one on every request, for a source
+				// attribute this log never shows.
+				rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
+				rec.AddAttrs(
 					slog.String("request_id", middleware.GetReqID(ctx)),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int("bytes", sw.bytes),
-					slog.Duration("duration", now().Sub(start)),
-					{}, {},
-				}
-				n := 6
+				)
+				rec.AddAttrs(slog.Duration("duration", end.Sub(start)))
 				if cancelled {
-					attrs[n] = slog.Bool("cancelled", true)
-					n++
+					rec.AddAttrs(slog.Bool("cancelled", true))
 				}
 				if id := clientRequestID(r); id != "" {
-					attrs[n] = slog.String("client_request_id", id)
-					n++
+					rec.AddAttrs(slog.String("client_request_id", id))
 				}
-				log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs[:n]...)
+				h.Handle(ctx, rec)
 				*sw = statusWriter{}
 				writers.Put(sw)
 			}()
