@@ -201,20 +201,56 @@ type splice struct {
 	ok            bool
 }
 
+// Prepare puts the situation of s into the splice cache before its first view, so
+// that the commonest page is spliced whatever the first requests are, and says why if
+// the page does not splice exactly (the caller can then fail at start rather than
+// render every view in full).
+func (r *Renderer) Prepare(name string, s Spliceable) error {
+	t, ok := r.sets[name]
+	if !ok {
+		return fmt.Errorf("page: no page %q", name)
+	}
+	key, token, ok := r.spliceKeyOf(name, s)
+	if !ok {
+		return fmt.Errorf("page: %s: token %q or its data (%T) cannot be spliced", name, token, s)
+	}
+	var buf bytes.Buffer
+	if _, err := r.splice(&buf, t, name, s); err != nil {
+		return err
+	}
+	r.mu.RLock()
+	sp := r.splices[key]
+	r.mu.RUnlock()
+	if !sp.ok {
+		return fmt.Errorf("page: %s does not splice: the token must appear once, as it is, and nowhere else change the page", name)
+	}
+	return nil
+}
+
+// spliceKeyOf returns the cache key and the token of s, or ok false when s cannot be
+// spliced.
+func (r *Renderer) spliceKeyOf(name string, s Spliceable) (key spliceKey, token string, ok bool) {
+	token = s.SpliceToken()
+	if !plainToken(token) {
+		return spliceKey{}, token, false
+	}
+	k := s.WithSpliceToken(r.placeholder)
+	if kt := reflect.TypeOf(k); kt == nil || kt.Kind() == reflect.Pointer || !kt.Comparable() {
+		return spliceKey{}, token, false // a pointer would make every view a situation of its own
+	}
+	return spliceKey{page: name, data: k}, token, true
+}
+
 // splice writes the page of s into buf from the cache; done is false when the page
 // must be rendered in full instead. On a cache miss it renders the page in full
 // (that is the answer) and once more with the placeholder, and keeps the halves only
 // if they give back exactly the full page.
 func (r *Renderer) splice(buf *bytes.Buffer, t *template.Template, name string, s Spliceable) (done bool, err error) {
-	token := s.SpliceToken()
-	if !plainToken(token) {
+	key, token, ok := r.spliceKeyOf(name, s)
+	if !ok {
 		return false, nil
 	}
-	k := s.WithSpliceToken(r.placeholder)
-	if kt := reflect.TypeOf(k); kt == nil || kt.Kind() == reflect.Pointer || !kt.Comparable() {
-		return false, nil // a pointer would make every view a situation of its own
-	}
-	key := spliceKey{page: name, data: k}
+	k := key.data
 	r.mu.RLock()
 	sp, cached := r.splices[key]
 	r.mu.RUnlock()

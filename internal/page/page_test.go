@@ -171,3 +171,29 @@ func TestSpliceCacheBounded(t *testing.T) {
 		t.Errorf("%d situations cached, want the bound %d", len(r.splices), maxSplices)
 	}
 }
+
+func TestPrepare(t *testing.T) {
+	r, err := New(Options{FS: spliceFS(`<b>{{.Token}}</b> {{.Who}}`), Layout: []string{"x/layout.html"}, Pages: "x/*.html"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Prepare("token", tokenPage{Who: "a", Token: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.splices) != 1 {
+		t.Errorf("%d situations cached after Prepare, want 1", len(r.splices))
+	}
+	if err := r.Prepare("token", tokenPage{Who: "a", Token: "not plain"}); err == nil {
+		t.Error("Prepare accepted a token that escaping may change")
+	}
+	if err := r.Prepare("nope", tokenPage{Token: "t"}); err == nil {
+		t.Error("Prepare accepted a missing page")
+	}
+	twice, err := New(Options{FS: spliceFS(`{{.Token}}{{.Token}}`), Layout: []string{"x/layout.html"}, Pages: "x/*.html"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := twice.Prepare("token", tokenPage{Token: "t1"}); err == nil {
+		t.Error("Prepare accepted a page that prints the token twice")
+	}
+}

@@ -56,21 +56,42 @@ func handleLogin(link *connectLink, store *sessionStore, pages *renderer) handle
 			return err
 		}
 		sess.State = state
-		p := &loginPage{
-			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(sess.Connections) > 0, Units: sess.Units, Flash: sess.takeFlash()},
-			ConnectURL: link.with(state),
-			Connected:  len(sess.Connections),
-			state:      state,
-		}
-		if sess.Rejected {
-			p.Reason = "Your session could not be read (it may have expired), so please connect again."
-		}
+		p := newLoginPage(link, sess, state)
 		if err := store.save(w, r, sess); err != nil {
 			return err
 		}
 		pages.render(w, r, http.StatusOK, "login", p)
 		return nil
 	}
+}
+
+// newLoginPage is the login page of sess, with state in its Connect URL.
+func newLoginPage(link *connectLink, sess *session, state string) *loginPage {
+	p := &loginPage{
+		basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(sess.Connections) > 0, Units: sess.Units, Flash: sess.takeFlash()},
+		ConnectURL: link.with(state),
+		Connected:  len(sess.Connections),
+		state:      state,
+	}
+	if sess.Rejected {
+		p.Reason = "Your session could not be read (it may have expired), so please connect again."
+	}
+	return p
+}
+
+// prepareLogin puts a new visitor's login page, the commonest page, into the splice
+// cache at start (whatever the first requests are), and fails if it would not splice.
+func prepareLogin(pages *renderer, link *connectLink) error {
+	state, err := newState()
+	if err != nil {
+		return err
+	}
+	p := newLoginPage(link, &session{Units: "metric"}, state) // what load gives a newcomer
+	pages.fill(p, "/login")
+	if err := pages.pages.Prepare("login", p); err != nil {
+		return fmt.Errorf("login page: %w", err)
+	}
+	return nil
 }
 
 // connectLink is the Connect URL split around its state, built once: /login is the

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -77,5 +78,35 @@ func TestLoginPageSplicedMatchesFullRender(t *testing.T) {
 	want, _ := pages.pages.Execute("login", p)
 	if w.Body.String() != string(want) {
 		t.Errorf("login page with a flash differs from its full render")
+	}
+}
+
+// The new visitor's login page is in the splice cache from the start, so it stays
+// spliced even when other requests fill the cache first (/login?anything is a
+// situation of its own).
+func TestNewcomerLoginPagePrepared(t *testing.T) {
+	pages, err := newRenderer(testTemplates(), discardLogger(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := newConnectLink(&smartcar.Config{ClientID: "id", RedirectURL: "http://localhost:8000/exchange", Endpoint: smartcar.DefaultEndpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareLogin(pages, link); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		state, _ := newState()
+		pages.render(newRecorder(), mustRequest(t, "GET", fmt.Sprintf("/login?junk=%d", i)), http.StatusOK, "login",
+			newLoginPage(link, &session{Units: "metric"}, state))
+	}
+	req := mustRequest(t, "GET", "/login")
+	state, _ := newState()
+	allocs := testing.AllocsPerRun(20, func() {
+		pages.render(newRecorder(), req, http.StatusOK, "login", newLoginPage(link, &session{Units: "metric"}, state))
+	})
+	if allocs > 30 {
+		t.Errorf("a new visitor's login page allocates %.0f times after the cache filled up: it is not spliced", allocs)
 	}
 }

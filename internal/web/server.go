@@ -92,6 +92,9 @@ func NewServer(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	if err := prepareLogin(pages, connect); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	return addRoutes(routeDeps{
 		log:            o.Logger,
 		pages:          pages,
