@@ -131,7 +131,7 @@ func BenchmarkHealthz(b *testing.B) {
 }
 
 // BenchmarkLoginNewSession is GET /login for a new visitor: a random state, a new
-// session encoded into the cookie (gob, AES, HMAC, base64), the page rendered.
+// session encoded into the cookie (flat JSON, AES, HMAC, base64), the page spliced.
 func BenchmarkLoginNewSession(b *testing.B) {
 	newBenchApp(b).bench(b, "/login", http.StatusOK)
 }
