@@ -431,6 +431,10 @@ type rigOptions struct {
 	log io.Writer
 	// store keeps the app's sessions and tokens; nil means SQLite in t.TempDir().
 	store store.Store
+	// budget is the app's upstream budget; 0 means what cmd/app derives from timeout.
+	budget time.Duration
+	// server are the app server's timeouts; nil means cmd/app's for the budget.
+	server *timeouts
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -449,6 +453,13 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	if o.store == nil {
 		o.store = openTestStore(t, "")
+	}
+	if o.budget == 0 {
+		o.budget = upstreamBudget(o.timeout)
+	}
+	if o.server == nil {
+		st := serverTimeouts(o.budget)
+		o.server = &st
 	}
 	log := slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -497,13 +508,14 @@ func newRig(t *testing.T, o rigOptions) *rig {
 				Scopes: config.DefaultScopes(), Mode: smartcar.ModeTest,
 				Endpoint: smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL},
 			},
-			HTTPClient:    &http.Client{Timeout: o.timeout},
-			SessionKeys:   keys,
-			Store:         st,
-			SecureCookies: o.secure,
-			Templates:     templates.FS,
-			Static:        static.FS,
-			Now:           o.now,
+			HTTPClient:     &http.Client{Timeout: o.timeout},
+			UpstreamBudget: o.budget,
+			SessionKeys:    keys,
+			Store:          st,
+			SecureCookies:  o.secure,
+			Templates:      templates.FS,
+			Static:         static.FS,
+			Now:            o.now,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -513,6 +525,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r.app = &swapHandler{}
 	r.app.set(r.newApp(o.keys))
 	srv := httptest.NewUnstartedServer(r.app)
+	// The app's own server settings, timeouts included: the fault tests' hanging
+	// upstream must still get its error page through them.
+	srv.Config = newHTTPServer(r.app, log, *o.server)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

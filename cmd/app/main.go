@@ -57,6 +57,7 @@ type app struct {
 	SandboxURL string
 
 	log    *slog.Logger
+	out    *bufferedLog       // under log; wait flushes it
 	cancel context.CancelFunc // stops every server: one failing stops the others
 	errc   chan error
 	n      int // number of servers whose result errc will carry
@@ -87,7 +88,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	out := newBufferedLog(stdout, logFlushEvery)
+	log := slog.New(flushOnWarn{slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}), out})
 
 	if *addr == "" {
 		*addr = net.JoinHostPort("localhost", strconv.Itoa(cfg.Port))
@@ -97,10 +99,11 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil, fmt.Errorf("app: %w (set PORT to use another port)", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	a := &app{log: log, cancel: cancel, errc: make(chan error, 2)}
+	a := &app{log: log, out: out, cancel: cancel, errc: make(chan error, 2)}
 	fail := func(err error) (*app, error) {
 		cancel()
 		appLn.Close()
+		out.Flush()
 		return nil, err
 	}
 	redirect := *cfg.RedirectURI
@@ -146,15 +149,16 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	upstream := http.DefaultTransport.(*http.Transport).Clone()
 	upstream.MaxIdleConnsPerHost = 64
 	handler, err := web.NewServer(web.Options{
-		Logger:        log,
-		Smartcar:      sc,
-		HTTPClient:    &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
-		SessionKeys:   keys,
-		Store:         st,
-		SecureCookies: redirect.Scheme == "https",
-		Templates:     templates.FS,
-		Static:        static.FS,
-		SandboxNote:   sandboxNote,
+		Logger:         log,
+		Smartcar:       sc,
+		HTTPClient:     &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
+		UpstreamBudget: upstreamBudget(cfg.UpstreamTimeout),
+		SessionKeys:    keys,
+		Store:          st,
+		SecureCookies:  redirect.Scheme == "https",
+		Templates:      templates.FS,
+		Static:         static.FS,
+		SandboxNote:    sandboxNote,
 	})
 	if err != nil {
 		return fail(err)
@@ -167,11 +171,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Once the app has stopped, its idle upstream connections go too, so that the
 	// in-process sandbox's shutdown does not wait for connections nobody will use.
-	a.serve(ctx, "app", appLn, &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}, func() {
+	a.serve(ctx, "app", appLn, newHTTPServer(handler, log, serverTimeouts(upstreamBudget(cfg.UpstreamTimeout))), func() {
 		upstream.CloseIdleConnections()
 		st.Close()
 	})
@@ -200,12 +200,60 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
 	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
+	// The sandbox's own timeouts (SANDBOX_*_TIMEOUT); hung requests are released at
+	// shutdown.
 	a.serve(ctx, "sandbox", ln, srv, nil)
 	return origin, nil
 }
 
+// logFlushEvery is the longest a log line waits in the buffer (bufferedLog).
+const logFlushEvery = 50 * time.Millisecond
+
 // shutdownBudget is how long in-flight requests get to finish at shutdown.
 const shutdownBudget = 5 * time.Second
+
+// timeouts bound each stage of a connection, so that slow or idle clients cannot hold
+// connections (and their goroutines and buffers) open.
+type timeouts struct {
+	// ReadHeader bounds reading a request's headers; Read its headers and body (the
+	// app's forms are a few KB).
+	ReadHeader, Read time.Duration
+	// Write bounds a request from the end of its headers to the end of its answer. It
+	// must exceed the longest a handler waits on its upstream, or a request cut there
+	// would lose its error page.
+	Write time.Duration
+	// Idle bounds a keep-alive connection waiting for its next request.
+	Idle time.Duration
+}
+
+// serverTimeouts are the timeouts of a server whose handlers wait on an upstream for
+// at most budget in all.
+func serverTimeouts(budget time.Duration) timeouts {
+	return timeouts{
+		ReadHeader: 5 * time.Second,
+		Read:       10 * time.Second,
+		Write:      budget + 5*time.Second, // the error page after a budget spent waiting
+		Idle:       15 * time.Second,
+	}
+}
+
+// upstreamBudget is how long one page of the app may wait on Smartcar in all: a few
+// calls in a row (a refresh, the list, the batches), each bounded by the upstream
+// timeout (SMARTCAR_TIMEOUT).
+func upstreamBudget(upstreamTimeout time.Duration) time.Duration { return 3 * upstreamTimeout }
+
+// newHTTPServer is every server cmd/app runs: h behind the timeouts t, logging
+// net/http's own complaints (bad TLS, a panic net/http recovered) at WARN.
+func newHTTPServer(h http.Handler, log *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
 
 // serve runs srv on ln until ctx ends, then shuts it down, giving in-flight requests
 // (a token exchange, say) a few seconds to finish, and then calls stopped (if not nil).
@@ -255,6 +303,7 @@ func (a *app) wait() error {
 	if first == nil {
 		a.log.Info("stopped")
 	}
+	a.out.Flush()
 	return first
 }
 

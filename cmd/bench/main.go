@@ -563,8 +563,9 @@ func (b *bench) benchLogin(ctx context.Context, expressDir string) error {
 		{name: "app", url: app.URL + "/login", proc: app, onPeak: func(p int64) { mem.PeakRSS = max(mem.PeakRSS, p) }},
 		{name: "bare net/http", url: bare.URL + "/login"},
 		// The floor of any app route: chi, request id, access log, recover, security
-		// headers, cross-origin check, and a 2-byte answer. It tells how much of the
-		// gap to the bare handler is the middleware rather than /login's own work.
+		// headers, body limit, cross-origin check, HEAD routing, and a 2-byte answer.
+		// It tells how much of the gap to the bare handler is the middleware rather
+		// than /login's own work.
 		{name: healthzTarget, url: app.URL + "/healthz"},
 	}
 	var exMem *procMem

@@ -161,27 +161,27 @@ func TestChecks(t *testing.T) {
 	}
 	r := &report{
 		Opts:            options{Latency: 100 * time.Millisecond},
-		Login:           map[string][]loadResult{"app": run(7000), "bare net/http": run(10000)},
+		Login:           map[string][]loadResult{"app": run(7000), "bare net/http": run(10000), healthzTarget: run(8500)},
 		AppMem:          procMem{HWM: 40 << 20},
 		LatencyHonoured: true,
 		Vehicle:         []vehicleTiming{{Target: "app", N: 50, Times: []time.Duration{300 * time.Millisecond, 340 * time.Millisecond, 320 * time.Millisecond}}},
 		APIPath:         "/v2.0/vehicles/{id}/odometer",
 	}
 	cs := r.checks()
-	want := []string{"met", "met", "**not met**", "not measured"}
+	want := []string{"met", "**not met**", "met", "**not met**", "not measured"}
 	for i, c := range cs {
 		if c.Verdict != want[i] {
 			t.Errorf("%s (%s): %s, want %s", c.Name, c.Figure, c.Verdict, want[i])
 		}
 	}
 	md := r.markdown()
-	for _, s := range []string{"0.70×", "3.20×", "40.0 MB"} {
+	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report lacks %q", s)
 		}
 	}
 	r.LatencyHonoured = false
-	if v := r.checks()[1].Verdict; v != "not measured" {
+	if v := r.checks()[2].Verdict; v != "not measured" {
 		t.Errorf("without latency: %s", v)
 	}
 }

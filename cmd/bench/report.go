@@ -10,6 +10,7 @@ import (
 // Targets from issue 6.
 const (
 	targetLoginRatio   = 0.6 // app /login ≥ 0.6× the bare handler
+	targetFloorRatio   = 0.9 // app /healthz (the middleware floor) ≥ 0.9× the bare handler
 	targetVehicleRatio = 3.5 // /vehicle with 50 vehicles ≤ 3.5× the API latency
 	targetRSS          = 30  // MB, the app's VmHWM under the /login load
 	targetAPIRatio     = 0.5 // sandbox odometer ≥ 0.5× the bare handler
@@ -87,6 +88,15 @@ func (r *report) checks() []check {
 	cs = append(cs, check{"/login throughput vs bare net/http",
 		fmt.Sprintf("%.0f / %.0f req/s = %.2f×", app, bare, ratio), fmt.Sprintf("≥ %.1f×", targetLoginRatio),
 		verdict(app > 0 && bare > 0, ratio >= targetLoginRatio)})
+
+	hz := medianRPS(r.Login[healthzTarget])
+	floor := 0.0
+	if bare > 0 {
+		floor = hz / bare
+	}
+	cs = append(cs, check{"/healthz (middleware floor) vs bare net/http",
+		fmt.Sprintf("%.0f / %.0f req/s = %.2f×", hz, bare, floor), fmt.Sprintf("≥ %.1f×", targetFloorRatio),
+		verdict(hz > 0 && bare > 0, floor >= targetFloorRatio)})
 
 	var v50 time.Duration
 	for _, v := range r.Vehicle {
@@ -180,9 +190,9 @@ func (r *report) markdown() string {
 		o.Conns, o.Threads, o.Duration, o.Warmup, o.Runs)
 
 	w("## 1. `GET /login` throughput\n\n")
-	w("Each `/login` renders the Connect page and sets a session cookie with a fresh OAuth state (random, encrypted and signed): that is the honest per-request cost. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
+	w("Each `/login` serves the Connect page with a fresh OAuth state and sets a session cookie holding it (random, encrypted and signed): that is the honest per-request cost. The page goes through the app's one render path, which renders it once per situation and splices each view's state in (`page.Spliceable`); the app's log is written in batches. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
 	r.loadTable(&b, r.Login, []string{"app", "bare net/http", "express", healthzTarget}, "bare net/http")
-	w("The last row is the app's `GET /healthz` (a 2-byte answer through the same router and middleware: request id, access log, recover, security headers, cross-origin check): the most any route of the app could reach, so the gap between it and the bare handler is the middleware's, and the gap between it and `/login` is the session cookie and the template.\n\n")
+	w("The last row is the app's `GET /healthz` (a 2-byte answer through the same router and middleware: request id, access log, recover, security headers, body limit, cross-origin check, HEAD routing): the most any route of the app could reach, so the gap between it and the bare handler is the middleware's, and the gap between it and `/login` is the session cookie and the page.\n\n")
 
 	w("## 2. `GET /vehicle` time\n\n")
 	w("Every API call answers after %s, added by %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
@@ -268,6 +278,16 @@ func (r *report) micro(name string) float64 {
 	return 0
 }
 
+// microBytes is the B/op of the named micro-benchmark, 0 if it did not run.
+func (r *report) microBytes(name string) float64 {
+	for _, m := range r.Micro {
+		if m.Name == name {
+			return m.BytesPerOp
+		}
+	}
+	return 0
+}
+
 // findings explains this run's figures with its own numbers.
 func (r *report) findings() []string {
 	var fs []string
@@ -277,10 +297,10 @@ func (r *report) findings() []string {
 	if bare > 0 && app > 0 && hz > 0 {
 		f := fmt.Sprintf("`/login`: the app's own floor, `/healthz` through the same middleware, reaches %.2f× the bare handler; `/login` reaches %.2f× of that floor (%.2f× of bare).", hz/bare, app/hz, app/bare)
 		if hz/bare < targetLoginRatio {
-			f += fmt.Sprintf(" The middleware stack alone is below the %.1f× target, so no change to the login handler by itself can meet it: the per-request cost of chi, the request id, the slog access log, the recover and security-header middleware and `http.CrossOriginProtection` would have to shrink as well.", targetLoginRatio)
+			f += fmt.Sprintf(" The middleware stack alone is below the %.1f× target, so no change to the login handler by itself can meet it: the per-request cost of chi, the request id, the slog access log, the recover, security-header and body-limit middleware and `http.CrossOriginProtection` would have to shrink as well.", targetLoginRatio)
 		}
 		if login, health := r.micro("BenchmarkLoginNewSession"), r.micro("BenchmarkHealthz"); login > 0 && health > 0 {
-			f += fmt.Sprintf(" In-process (micro-benchmarks, no network) a `/login` costs %s against %s for `/healthz`: the %s between them is the fresh state, the session cookie (gob, AES-CTR, HMAC-SHA256, base64) and the page (`go test -run '^$' -bench LoginNewSession -cpuprofile cpu.out ./internal/web` shows where it goes).",
+			f += fmt.Sprintf(" In-process (micro-benchmarks, no network) a `/login` costs %s against %s for `/healthz`: the %s between them is the fresh state, the session cookie (flat JSON, AES-CTR, HMAC-SHA256, base64) and the spliced page (`go test -run '^$' -bench LoginNewSession -cpuprofile cpu.out ./internal/web` shows where it goes).",
 				usec(login), usec(health), usec(login-health))
 		}
 		fs = append(fs, f)
@@ -289,8 +309,15 @@ func (r *report) findings() []string {
 			// time per request adds up: 1/rps(app) = 1/rps(bare) + extra. The target
 			// allows extra ≤ (1/0.6 − 1)/rps(bare).
 			budget := (1/targetLoginRatio - 1) / bare * 1e9
-			fs = append(fs, fmt.Sprintf("The arithmetic of the %.1f× target: at %.0f req/s for the bare handler, the app may add at most (1/%.1f − 1) ÷ %.0f ≈ %s of server time per request, while its handler chain for `/login` takes %s in-process (%s of it for `/healthz`, the middleware alone). Meeting the target would take that chain %.1f× cheaper. The fresh state, the encrypted cookie and the rendered page are what the brief calls the honest cost of `/login`, so they stay; what is left to cut is the per-request overhead around them.",
-				targetLoginRatio, bare, targetLoginRatio, bare, usec(budget), usec(login), usec(r.micro("BenchmarkHealthz")), login/budget))
+			arith := fmt.Sprintf("The arithmetic of the %.1f× target: at %.0f req/s for the bare handler, the app may add at most (1/%.1f − 1) ÷ %.0f ≈ %s of server time per request, while its handler chain for `/login` takes %s in-process (%s of it for `/healthz`, the middleware alone).",
+				targetLoginRatio, bare, targetLoginRatio, bare, usec(budget), usec(login), usec(r.micro("BenchmarkHealthz")))
+			if login > budget {
+				arith += fmt.Sprintf(" Meeting the target would take that chain %.1f× cheaper.", login/budget)
+			} else {
+				arith += fmt.Sprintf(" In-process the chain fits that budget; in the running server it costs more than in the micro-benchmark: the garbage collector reclaiming its %.0f bytes per request, and the longer answer (the cookie) to write.", r.microBytes("BenchmarkLoginNewSession"))
+			}
+			arith += " The fresh state, the encrypted cookie and the page are what the brief calls the honest cost of `/login`, so they stay; what is left to cut is the per-request overhead around them, most of it the session cookie's encoding."
+			fs = append(fs, arith)
 		}
 	}
 	if ex := medianRPS(r.Login["express"]); ex > 0 && app > 0 {

@@ -1,20 +1,20 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"smartcargo/internal/page"
+	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
 )
 
@@ -26,11 +26,36 @@ type loginPage struct {
 	Connected int
 	// Reason explains why the user landed here (e.g. the session expired).
 	Reason string
+
+	// state is the state inside ConnectURL, the only part that differs between two
+	// views of the page by the same kind of visitor.
+	state string
 }
 
-// handleLogin shows the "Connect your vehicle" page. Each view stores a fresh state in
-// the session; /exchange accepts only that state.
-func handleLogin(up *upstream, sessions *sessionStore, pages *renderer, anon *loginTemplate) handlerFunc {
+// SpliceToken lets the renderer reuse one rendering of the page for every visitor in
+// the same situation (page.Spliceable): the state is the only difference. A page with
+// a one-time flash message is not worth keeping.
+func (p *loginPage) SpliceToken() string {
+	if p.Flash.Message != "" {
+		return ""
+	}
+	return p.state
+}
+
+// WithSpliceToken is the page with another state in the Connect URL, as a value (the
+// renderer's cache key).
+func (p *loginPage) WithSpliceToken(token string) any {
+	c := *p
+	c.ConnectURL = strings.Replace(p.ConnectURL, p.state, token, 1)
+	c.state = token
+	return c
+}
+
+var _ page.Spliceable = (*loginPage)(nil)
+
+// handleLogin shows the "Connect your vehicle" page. Each view adds a fresh pending
+// state to the session; /exchange accepts any of the session's recent states once.
+func handleLogin(link *connectLink, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, err := sessions.load(w, r)
 		if err != nil {
@@ -40,80 +65,81 @@ func handleLogin(up *upstream, sessions *sessionStore, pages *renderer, anon *lo
 		if err != nil {
 			return err
 		}
+		// Read before addState, which gives a newcomer (or a refused cookie) a session.
 		wasNew, rejected := sess.id == "", sess.Rejected
 		if err := sessions.addState(w, r, sess, state); err != nil {
 			return err
 		}
-		var conns []store.Connection
+		connected := 0
 		if !wasNew {
-			if conns, _, err = sessions.st.Connections(r.Context(), sess.id, store.Page{Limit: 1000}); err != nil {
+			conns, _, err := sessions.st.Connections(r.Context(), sess.id, store.Page{Limit: 1000})
+			if err != nil {
 				return err
 			}
-		}
-		if len(conns) == 0 && !rejected && sess.Flash.Message == "" {
-			// A newcomer: the page is the same for everyone but the state.
-			anon.write(w, state)
-			return nil
+			connected = len(conns)
 		}
 		f, err := sessions.takeFlash(r.Context(), sess)
 		if err != nil {
 			return err
 		}
-		p := &loginPage{
-			basePage:   basePage{Title: "Connect your vehicle", SignedIn: len(conns) > 0, Units: sess.Units, Flash: f},
-			ConnectURL: up.cfg.AuthCodeURL(state),
-			Connected:  len(conns),
-		}
-		if rejected {
-			p.Reason = "Your session could not be read (it may have expired), so please connect again."
-		}
-		pages.render(w, r, http.StatusOK, "login", p)
+		pages.render(w, r, http.StatusOK, "login", newLoginPage(link, connected, sess.Units, f, rejected, state))
 		return nil
 	}
 }
 
-// loginTemplate is the login page of a visitor with no session, rendered once at start
-// with a placeholder state and split around it. /login is the busiest page (every
-// visitor, every bot) and html/template costs more than everything else it does, so
-// each view only splices its fresh state between the two halves. That is exact: a state
-// is base64url, which neither query encoding nor HTML escaping changes.
-type loginTemplate struct {
-	before, after []byte
-}
-
-// statePlaceholder has a state's length and alphabet and appears nowhere else.
-const statePlaceholder = "sTaTe0pLaCeHoLdEr0xYz0"
-
-func newLoginTemplate(up *upstream, pages *renderer) (*loginTemplate, error) {
+// newLoginPage is the login page of a session with that many connections, units,
+// flash and whether its cookie was refused, with state in its Connect URL.
+func newLoginPage(link *connectLink, connected int, units string, f flash, rejected bool, state string) *loginPage {
 	p := &loginPage{
-		basePage:   basePage{Title: "Connect your vehicle"},
-		ConnectURL: up.cfg.AuthCodeURL(statePlaceholder),
+		basePage:   basePage{Title: "Connect your vehicle", SignedIn: connected > 0, Units: units, Flash: f},
+		ConnectURL: link.with(state),
+		Connected:  connected,
+		state:      state,
 	}
-	pages.fill(p, "/login")
-	body, err := pages.pages.Execute("login", p)
-	if err != nil {
-		return nil, err
+	if rejected {
+		p.Reason = "Your session could not be read (it may have expired), so please connect again."
 	}
-	before, after, ok := bytes.Cut(body, []byte(statePlaceholder))
-	if !ok || bytes.Contains(after, []byte(statePlaceholder)) {
-		return nil, fmt.Errorf("login page: want the Connect URL's state exactly once")
-	}
-	return &loginTemplate{before: before, after: after}, nil
+	return p
 }
 
-func (t *loginTemplate) write(w http.ResponseWriter, state string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(t.before)+len(state)+len(t.after)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(t.before)
-	io.WriteString(w, state)
-	w.Write(t.after)
+// prepareLogin puts a new visitor's login page, the commonest page, into the splice
+// cache at start (whatever the first requests are), and fails if it would not splice.
+func prepareLogin(pages *renderer, link *connectLink) error {
+	state, err := newState()
+	if err != nil {
+		return err
+	}
+	p := newLoginPage(link, 0, "metric", flash{}, false, state) // what a newcomer gets
+	pages.fill(p, "/login")
+	if err := pages.pages.Prepare("login", p); err != nil {
+		return fmt.Errorf("login page: %w", err)
+	}
+	return nil
 }
+
+// connectLink is the Connect URL split around its state, built once: /login is the
+// busiest page (every visitor, every bot), and building the URL from its parameters
+// costs more than the rest of the page. Splicing is exact: a state is base64url, which
+// query encoding leaves as it is.
+type connectLink struct {
+	before, after string
+}
+
+func newConnectLink(cfg *smartcar.Config) (*connectLink, error) {
+	// A placeholder with a state's alphabet that appears nowhere else.
+	const placeholder = "sTaTe0pLaCeHoLdEr0xYz0"
+	before, after, ok := strings.Cut(cfg.AuthCodeURL(placeholder), placeholder)
+	if !ok || strings.Contains(after, placeholder) {
+		return nil, fmt.Errorf("connect URL: want the state exactly once")
+	}
+	return &connectLink{before: before, after: after}, nil
+}
+
+// with returns the Connect URL for state, which must be base64url (see newState).
+func (l *connectLink) with(state string) string { return l.before + state + l.after }
 
 // handleConnect starts Connect straight away ("Connect another vehicle").
-func handleConnect(up *upstream, sessions *sessionStore) handlerFunc {
+func handleConnect(link *connectLink, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, err := sessions.load(w, r)
 		if err != nil {
@@ -126,7 +152,7 @@ func handleConnect(up *upstream, sessions *sessionStore) handlerFunc {
 		if err := sessions.addState(w, r, sess, state); err != nil {
 			return err
 		}
-		http.Redirect(w, r, up.cfg.AuthCodeURL(state), http.StatusFound)
+		http.Redirect(w, r, link.with(state), http.StatusFound)
 		return nil
 	}
 }
@@ -182,13 +208,15 @@ func (u *upstream) revoke(ctx context.Context, log *slog.Logger, conns []store.C
 }
 
 func handleHealthz() http.HandlerFunc {
+	contentType := []string{"text/plain; charset=utf-8"}
+	ok := []byte("ok")
 	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok"))
+		w.Header()["Content-Type"] = contentType
+		w.Write(ok)
 	}
 }
 
-// newState returns 128 random bits for the OAuth state parameter.
+// newState returns 128 random bits for the OAuth state parameter, base64url.
 func newState() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {

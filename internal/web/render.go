@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -39,11 +38,14 @@ type basePart interface{ base() *basePage }
 
 func (b *basePage) base() *basePage { return b }
 
-// renderer renders the app's pages: one parsed template set per page.
+// renderer renders the app's pages: one parsed template set per page. Every page goes
+// through render; a page whose data is page.Spliceable (the login page) is rendered
+// once per situation and spliced afterwards, by page.Renderer.
 type renderer struct {
 	pages       *page.Renderer
 	log         *slog.Logger
 	sandboxNote string
+	noStore     []string
 }
 
 func newRenderer(fsys fs.FS, log *slog.Logger, sandboxNote string) (*renderer, error) {
@@ -51,7 +53,6 @@ func newRenderer(fsys fs.FS, log *slog.Logger, sandboxNote string) (*renderer, e
 		FS:     fsys,
 		Layout: []string{"app/layout.html"},
 		Pages:  "app/*.html",
-		Funcs:  templateFuncs(),
 	})
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func newRenderer(fsys fs.FS, log *slog.Logger, sandboxNote string) (*renderer, e
 			return nil, fmt.Errorf("template app/%s.html is missing", name)
 		}
 	}
-	return &renderer{pages: p, log: log, sandboxNote: sandboxNote}, nil
+	return &renderer{pages: p, log: log, sandboxNote: sandboxNote, noStore: []string{"no-store"}}, nil
 }
 
 // pageNames are the pages the handlers render; NewServer fails if one is missing.
@@ -71,11 +72,11 @@ var pageNames = []string{"login", "vehicles", "vehicle", "disconnect", "error"}
 // static fallback page (500), and the failure is logged.
 func (rd *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, data basePart) {
 	path := "/vehicle"
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		path = r.URL.RequestURI()
 	}
 	rd.fill(data, path)
-	w.Header().Set("Cache-Control", "no-store") // pages hold per-user data
+	w.Header()["Cache-Control"] = rd.noStore // pages hold per-user data
 	if err := rd.pages.Render(w, status, name, data); err != nil {
 		rd.log.Error("render failed", "request_id", middleware.GetReqID(r.Context()),
 			"page", name, "err", err)
@@ -91,8 +92,4 @@ func (rd *renderer) fill(data basePart, path string) {
 	if b.Units == "" {
 		b.Units = "metric"
 	}
-}
-
-func templateFuncs() template.FuncMap {
-	return template.FuncMap{}
 }

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -14,12 +15,14 @@ import (
 type routeDeps struct {
 	log      *slog.Logger
 	pages    *renderer
-	login    *loginTemplate
 	sessions *sessionStore
 	up       *upstream
+	connect  *connectLink
 	static   fs.FS
 	secure   bool
 	now      func() time.Time
+	// upstreamBudget bounds the time a page spends on Smartcar in all; 0 means none.
+	upstreamBudget time.Duration
 }
 
 // addRoutes is the app's whole HTTP surface.
@@ -29,29 +32,57 @@ func addRoutes(d routeDeps) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(
-		middleware.RequestID,
+		requestID(newRequestIDs()),
 		accessLog(d.log, d.now),
 		recoverToErrorPage(e),
 		securityHeaders(d.secure),
+		// Before anything reads the body or the session cookie.
+		limitBody(maxFormBody, e),
 		crossOriginProtection(e),
+		// Every GET route answers HEAD too.
+		middleware.GetHead,
 	)
-	r.NotFound(h(handleNotFound()))
-	r.MethodNotAllowed(h(handleMethodNotAllowed()))
+	notFound := h(handleNotFound())
+	r.NotFound(notFound)
+	r.MethodNotAllowed(withAllow(h(handleMethodNotAllowed())))
 
 	r.Get("/", http.RedirectHandler("/login", http.StatusFound).ServeHTTP)
 	r.Get("/healthz", handleHealthz())
-	r.Get("/login", h(handleLogin(d.up, d.sessions, d.pages, d.login)))
-	r.Get("/connect", h(handleConnect(d.up, d.sessions)))
-	r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages)))
-	r.Post("/logout", h(handleLogout(d.log, d.up, d.sessions)))
-
-	r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
-	r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages)))
-	r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
-	r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
-	r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))
+	r.Get("/login", h(handleLogin(d.connect, d.sessions, d.pages)))
+	r.Get("/connect", h(handleConnect(d.connect, d.sessions)))
 	r.Post("/units", h(handleUnits(d.sessions)))
 
-	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(d.static)))
+	// The routes that call Smartcar.
+	r.Group(func(r chi.Router) {
+		r.Use(requestDeadline(d.upstreamBudget))
+		r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages)))
+		r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
+		r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages)))
+		r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
+		r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
+		r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))
+		// Logout revokes at Smartcar (on a context of its own, past this deadline).
+		r.Post("/logout", h(handleLogout(d.log, d.up, d.sessions)))
+	})
+
+	r.Get("/static/*", staticFiles(d.static, notFound))
 	return r
+}
+
+// staticFiles serves the files of fsys under /static/. A directory, or a name that is
+// not a file, is the app's 404 page: no listings.
+func staticFiles(fsys fs.FS, notFound http.Handler) http.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServerFS(fsys))
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if !fs.ValidPath(name) || name == "." {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}
 }

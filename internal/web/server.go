@@ -48,6 +48,11 @@ type Options struct {
 	// SandboxNote, when not empty, is shown on every page (e.g. how to log in to the
 	// built-in sandbox).
 	SandboxNote string
+	// UpstreamBudget bounds the time one request of a page that calls Smartcar may
+	// spend on it in all (a refresh, a list, then batches, each bounded by
+	// HTTPClient's timeout); past it the user gets the timeout page. 0 means no bound
+	// beyond the client's. The server's write timeout should exceed it.
+	UpstreamBudget time.Duration
 }
 
 // NewServer checks the options, parses every template once and returns the app's
@@ -91,18 +96,22 @@ func NewServer(o Options) (http.Handler, error) {
 	}
 	sc := o.Smartcar // a copy: the caller's struct may change after we return
 	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now, st: o.Store}
-	login, err := newLoginTemplate(up, pages)
+	connect, err := newConnectLink(&sc)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	if err := prepareLogin(pages, connect); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	return addRoutes(routeDeps{
-		log:      o.Logger,
-		pages:    pages,
-		login:    login,
-		sessions: sessions,
-		up:       up,
-		static:   o.Static,
-		secure:   o.SecureCookies,
-		now:      o.Now,
+		log:            o.Logger,
+		pages:          pages,
+		sessions:       sessions,
+		up:             up,
+		connect:        connect,
+		static:         o.Static,
+		secure:         o.SecureCookies,
+		now:            o.Now,
+		upstreamBudget: o.UpstreamBudget,
 	}), nil
 }
