@@ -132,7 +132,7 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 // grant more permissions), so the list does not show them twice. It compares the
 // vehicle ids stored with each connection: no upstream call.
 func dropCovered(ctx context.Context, up *upstream, sess *session, newest store.Connection) error {
-	conns, _, err := up.st.Connections(ctx, sess.id, store.Page{Limit: 1000})
+	conns, err := allConnections(ctx, up.st, sess.id)
 	if err != nil {
 		return err
 	}

@@ -70,14 +70,13 @@ func handleLogin(link *connectLink, sessions *sessionStore, pages *renderer) han
 		if err := sessions.addState(w, r, sess, state); err != nil {
 			return err
 		}
-		connected := 0
+		var conns []store.Connection
 		if !wasNew {
-			conns, _, err := sessions.st.Connections(r.Context(), sess.id, store.Page{Limit: 1000})
-			if err != nil {
+			if conns, err = sessions.connections(r.Context(), sess); err != nil {
 				return err
 			}
-			connected = len(conns)
 		}
+		connected := len(conns)
 		f, err := sessions.takeFlash(r.Context(), sess)
 		if err != nil {
 			return err

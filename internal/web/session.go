@@ -267,13 +267,19 @@ func (s *sessionStore) setUnits(ctx context.Context, sess *session, u string) er
 // connections returns every connection of the session, the most recently linked
 // first.
 func (s *sessionStore) connections(ctx context.Context, sess *session) ([]store.Connection, error) {
-	if sess.id == "" {
+	return allConnections(ctx, s.st, sess.id)
+}
+
+// allConnections pages through every connection of the session sessionID ("" has
+// none), the most recently linked first.
+func allConnections(ctx context.Context, st store.Store, sessionID string) ([]store.Connection, error) {
+	if sessionID == "" {
 		return nil, nil
 	}
 	var all []store.Connection
 	after := ""
 	for {
-		page, next, err := s.st.Connections(ctx, sess.id, store.Page{After: after, Limit: 1000})
+		page, next, err := st.Connections(ctx, sessionID, store.Page{After: after, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}
