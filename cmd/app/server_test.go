@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,38 +11,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"smartcargo/internal/slowclient"
 )
 
-// slowClientBound is how long a test client waits for the server to cut it: far
-// above the timeouts above, so that only a server that never cuts fails.
-const slowClientBound = 10 * time.Second
-
-// rawConn dials the app and bounds everything the test does on the connection.
+// rawConn dials the app, with everything the test does on the connection bounded.
 func rawConn(t *testing.T, appURL string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	u, err := url.Parse(appURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(slowClientBound))
+	c := slowclient.Dial(t, u.Host)
 	return c, bufio.NewReader(c)
-}
-
-// waitClosed reads what the server still sends until it closes the connection. It
-// fails if the test's own bound ends the wait instead.
-func waitClosed(t *testing.T, br *bufio.Reader) {
-	t.Helper()
-	_, err := io.Copy(io.Discard, br)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the server kept the connection open for %s", slowClientBound)
-	}
-	// nil (EOF) or a reset: either way the server closed it.
 }
 
 func TestServerCutsSlowClients(t *testing.T) {
@@ -94,7 +74,7 @@ func TestServerCutsSlowClients(t *testing.T) {
 		if got.err == nil && got.status != http.StatusRequestTimeout {
 			t.Errorf("a body too slow for the read timeout answered %d, want 408 (or no answer)", got.status)
 		}
-		waitClosed(t, br)
+		slowclient.WaitClosed(t, br)
 	})
 
 	t.Run("idle keep-alive", func(t *testing.T) {
@@ -109,13 +89,13 @@ func TestServerCutsSlowClients(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.Close {
 			t.Fatalf("GET /healthz: %d, close=%v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
 		}
-		waitClosed(t, br)
+		slowclient.WaitClosed(t, br)
 	})
 
 	t.Run("headers never finished", func(t *testing.T) {
 		c, br := rawConn(t, r.URL)
 		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n", c.RemoteAddr())
-		waitClosed(t, br)
+		slowclient.WaitClosed(t, br)
 	})
 }
 

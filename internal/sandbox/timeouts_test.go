@@ -3,15 +3,14 @@ package sandbox
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"smartcargo/internal/slowclient"
 	"smartcargo/templates"
 )
 
@@ -30,59 +29,8 @@ func serveHTTP(t *testing.T, s *server, connState func(net.Conn, http.ConnState)
 	return ln.Addr().String(), srv
 }
 
-// Bounds of the slow-client tests: the test timeouts are a few hundred milliseconds;
-// a connection still open after testDeadline was not cut.
-const (
-	testTimeout  = 300 * time.Millisecond
-	testDeadline = 10 * time.Second
-	trickleEvery = 20 * time.Millisecond
-	trickleMax   = 400 // bytes, so at most 8 s of trickling
-)
-
-// closedByServer reads conn to its end in the background; the channel gets nil once
-// the server closes it (a FIN, or a reset when our unread bytes were pending), or the
-// error that ended the read otherwise (our own deadline: the server never closed it).
-func closedByServer(conn net.Conn) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(io.Discard, conn)
-		if errors.Is(err, syscall.ECONNRESET) {
-			err = nil
-		}
-		done <- err
-	}()
-	return done
-}
-
-// trickle writes one byte of data per tick until the server closes the connection
-// (done fires) or trickleMax bytes are sent, and returns how the connection ended.
-func trickle(t *testing.T, conn net.Conn, done <-chan error, data byte) error {
-	t.Helper()
-	tick := time.NewTicker(trickleEvery)
-	defer tick.Stop()
-	for range trickleMax {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			if _, err := conn.Write([]byte{data}); err != nil {
-				return <-done // the server is gone; the reader says how
-			}
-		}
-	}
-	return errors.New("the server kept the connection through the whole trickle")
-}
-
-func dialTest(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(testDeadline))
-	return conn
-}
+// testTimeout is the servers' timeout in these tests; slowclient bounds the clients.
+const testTimeout = 300 * time.Millisecond
 
 // TestServerCutsSlowBody: a client that sends its headers and then trickles the body
 // loses the connection once the read timeout passes, on the token endpoint and on an
@@ -97,11 +45,11 @@ func TestServerCutsSlowBody(t *testing.T) {
 			"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			conn := dialTest(t, addr)
+			conn := slowclient.Dial(t, addr)
 			if _, err := io.WriteString(conn, head); err != nil {
 				t.Fatal(err)
 			}
-			if err := trickle(t, conn, closedByServer(conn), ' '); err != nil {
+			if err := slowclient.Trickle(t, conn, slowclient.ClosedByServer(conn), ' '); err != nil {
 				t.Fatalf("slow body: %v", err)
 			}
 		})
@@ -112,9 +60,9 @@ func TestServerCutsSlowBody(t *testing.T) {
 func TestServerCutsSlowHeaders(t *testing.T) {
 	_, s := newEnvOpts(t, Options{Timeouts: Timeouts{ReadHeader: testTimeout}}, nil)
 	addr, _ := serveHTTP(t, s, nil)
-	conn := dialTest(t, addr)
+	conn := slowclient.Dial(t, addr)
 	io.WriteString(conn, "GET /v2.0/user HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-	if err := trickle(t, conn, closedByServer(conn), 'a'); err != nil {
+	if err := slowclient.Trickle(t, conn, slowclient.ClosedByServer(conn), 'a'); err != nil {
 		t.Fatalf("slow headers: %v", err)
 	}
 }
@@ -124,7 +72,7 @@ func TestServerCutsSlowHeaders(t *testing.T) {
 func TestServerClosesIdleConnection(t *testing.T) {
 	_, s := newEnvOpts(t, Options{Timeouts: Timeouts{Idle: testTimeout}}, nil)
 	addr, _ := serveHTTP(t, s, nil)
-	conn := dialTest(t, addr)
+	conn := slowclient.Dial(t, addr)
 	io.WriteString(conn, "GET /v2.0/user HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
@@ -190,7 +138,7 @@ func TestHTTPServerShutdownReleasesHang(t *testing.T) {
 		answered <- err
 	}()
 	<-active
-	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	ctx, cancel := context.WithTimeout(context.Background(), slowclient.Bound)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown with a hung request: %v", err)
