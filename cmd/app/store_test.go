@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,11 +239,17 @@ func TestLoadTwoInstancesPostgres(t *testing.T) {
 	}
 }
 
-// TestPostgresRestart: PostgreSQL stops while users are signed in. Their requests get
-// the 503 "Storage unavailable" page, none hangs; once it is back (no app restart) every
-// user's list works again with no connection lost, and new flows succeed.
+// TestPostgresRestart: PostgreSQL stops and starts again in the middle of a bounded,
+// continuous load of signed-in users. Every answer is the list or, during the outage,
+// the 503 "Storage unavailable" page (none hangs: the users' client has a timeout);
+// once it is back (no app restart) every user's list works again with no connection
+// lost, and new flows succeed.
 func TestPostgresRestart(t *testing.T) {
-	const users = 10
+	const (
+		users = 10
+		// perUser bounds the load: each user sends at most this many requests.
+		perUser = 3000
+	)
 	c := pgtest.Start(t)
 	r := newRig(t, rigOptions{store: openTestStore(t, c.NewDatabase(t))})
 	us := make([]*user, users)
@@ -251,36 +259,84 @@ func TestPostgresRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Each round: every user's list at once; want is the status all must get.
-	round := func(what string, want int) {
-		t.Helper()
-		var wg sync.WaitGroup
-		for i, u := range us {
-			wg.Go(func() {
+	type result struct {
+		user   int
+		status int
+		err    error
+	}
+	results := make(chan result, users)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i, u := range us {
+		wg.Go(func() {
+			for n := 0; n < perUser && !stop.Load(); n++ {
 				p, err := u.get(r.URL + "/vehicle")
 				switch {
 				case err != nil:
-					t.Errorf("%s, user %d: %v", what, i, err)
-				case p.Status != want:
-					t.Errorf("%s, user %d: %d %q, want %d", what, i, p.Status, errorTitle(p), want)
-				case want == http.StatusServiceUnavailable && errorTitle(p) != "Storage unavailable, try again":
-					t.Errorf("%s, user %d: title %q", what, i, errorTitle(p))
-				case want == http.StatusOK && len(vehicleLinks(p)) != 1:
-					t.Errorf("%s, user %d: %d vehicles, want 1", what, i, len(vehicleLinks(p)))
+				case p.Status == http.StatusServiceUnavailable && errorTitle(p) != "Storage unavailable, try again":
+					err = fmt.Errorf("503 titled %q", errorTitle(p))
+				case p.Status == http.StatusOK && len(vehicleLinks(p)) != 1:
+					err = fmt.Errorf("%d vehicles, want 1", len(vehicleLinks(p)))
+				case p.Status != http.StatusOK && p.Status != http.StatusServiceUnavailable:
+					err = fmt.Errorf("status %d %q", p.Status, errorTitle(p))
 				}
-			})
+				status := 0
+				if p != nil {
+					status = p.Status
+				}
+				results <- result{user: i, status: status, err: err}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	// The phases follow the answers, not a timer: stop after every user has had its
+	// list, start again after 503s were served, end once every user has had its list
+	// again.
+	const (
+		warming = iota
+		down
+		back
+		done
+	)
+	phase, unavailable := warming, 0
+	okBefore, okAfter := map[int]bool{}, map[int]bool{}
+	for res := range results {
+		if res.err != nil {
+			t.Errorf("user %d (phase %d): %v", res.user, phase, res.err)
+			continue
 		}
-		wg.Wait()
+		switch {
+		case phase == warming && res.status == http.StatusOK:
+			if okBefore[res.user] = true; len(okBefore) == users {
+				if err := c.Stop(); err != nil {
+					t.Fatal(err)
+				}
+				phase = down
+			}
+		case phase == down && res.status == http.StatusServiceUnavailable:
+			if unavailable++; unavailable == 2*users {
+				if err := c.Start(); err != nil {
+					t.Fatal(err)
+				}
+				phase = back
+			}
+		case phase == back && res.status == http.StatusOK:
+			if okAfter[res.user] = true; len(okAfter) == users {
+				stop.Store(true)
+				phase = done
+			}
+		}
 	}
-	round("before the outage", http.StatusOK)
-	if err := c.Stop(); err != nil {
-		t.Fatal(err)
+	if phase != done {
+		t.Fatalf("the load ran out (%d requests per user) in phase %d: %d users had their list after the restart", perUser, phase, len(okAfter))
 	}
-	round("during the outage", http.StatusServiceUnavailable)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
+	for i, u := range us {
+		p, err := u.get(r.URL + "/vehicle")
+		if err != nil || p.Status != http.StatusOK || len(vehicleLinks(p)) != 1 {
+			t.Errorf("after the outage, user %d: %v %v", i, p, err)
+		}
 	}
-	round("after the outage", http.StatusOK)
 	if _, err := newUser(nil).signIn(r.URL, connectOptions{Email: "after@example.com"}); err != nil {
 		t.Errorf("a new sign-in after the outage: %v", err)
 	}

@@ -606,7 +606,8 @@ func (b *bench) benchLogin(ctx context.Context, expressDir string) error {
 // procMem is one server's memory over the /login load.
 type procMem struct {
 	Idle, PeakRSS, After, HWM int64
-	// Sessions is how many /login answers (each a new session cookie) were measured.
+	// Sessions is how many newcomer /login answers (each a new Connect cookie) were
+	// measured.
 	Sessions int64
 }
 

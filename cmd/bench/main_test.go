@@ -166,16 +166,17 @@ func TestChecks(t *testing.T) {
 		LatencyHonoured: true,
 		Vehicle:         []vehicleTiming{{Target: "app", N: 50, Times: []time.Duration{300 * time.Millisecond, 340 * time.Millisecond, 320 * time.Millisecond}}},
 		APIPath:         "/v2.0/vehicles/{id}/odometer",
+		Micro:           []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6}},
 	}
 	cs := r.checks()
-	want := []string{"met", "**not met**", "met", "**not met**", "not measured"}
+	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured"}
 	for i, c := range cs {
 		if c.Verdict != want[i] {
 			t.Errorf("%s (%s): %s, want %s", c.Name, c.Figure, c.Verdict, want[i])
 		}
 	}
 	md := r.markdown()
-	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB"} {
+	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB", "| sqlite | – | 200.0 µs |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report lacks %q", s)
 		}

@@ -17,11 +17,14 @@ type microResult struct {
 	NsPerOp     float64
 	BytesPerOp  float64
 	AllocsPerOp float64
-	Runs        int
+	// StoreNs is the median time per request spent in the store (the store-ns/median
+	// metric of BenchmarkStoreTime), 0 for other benchmarks.
+	StoreNs float64
+	Runs    int
 }
 
 // microPackages hold the *_bench_test.go files of this project.
-var microPackages = []string{"./internal/web", "./internal/page", "./internal/sandbox"}
+var microPackages = []string{"./internal/web", "./internal/page", "./internal/sandbox", "./internal/store"}
 
 // runMicro runs the Go micro-benchmarks of each package separately, so that one package
 // that does not compile (others may be mid-edit) does not hide the rest.
@@ -50,8 +53,8 @@ func runMicro(ctx context.Context, root string, benchtime string, count int) ([]
 // benchmark over its repeated runs, in order of first appearance.
 func parseBench(out string) []microResult {
 	type acc struct {
-		pkg           string
-		ns, b, allocs []float64
+		pkg                  string
+		ns, b, allocs, store []float64
 	}
 	byName := map[string]*acc{}
 	var order []string
@@ -95,6 +98,8 @@ func parseBench(out string) []microResult {
 				a.b = append(a.b, v)
 			case "allocs/op":
 				a.allocs = append(a.allocs, v)
+			case "store-ns/median":
+				a.store = append(a.store, v)
 			}
 		}
 	}
@@ -102,7 +107,7 @@ func parseBench(out string) []microResult {
 	for _, k := range order {
 		a := byName[k]
 		_, name, _ := strings.Cut(k, " ")
-		res = append(res, microResult{Pkg: a.pkg, Name: name, NsPerOp: median(a.ns), BytesPerOp: median(a.b), AllocsPerOp: median(a.allocs), Runs: len(a.ns)})
+		res = append(res, microResult{Pkg: a.pkg, Name: name, NsPerOp: median(a.ns), BytesPerOp: median(a.b), AllocsPerOp: median(a.allocs), StoreNs: median(a.store), Runs: len(a.ns)})
 	}
 	slices.SortStableFunc(res, func(x, y microResult) int { return strings.Compare(x.Pkg, y.Pkg) })
 	return res

@@ -31,13 +31,13 @@ func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, page
 
 		// Only a pending state is used up. Anything else changes nothing, so that a
 		// forged or replayed link cannot cancel the sign-in of another tab.
-		found, fresh, err := sessions.takeState(r.Context(), sess, q.Get("state"))
+		found, fresh, err := sessions.takeState(w, r, sess, q.Get("state"))
 		if err != nil {
 			return err
 		}
 		pending := found
 		if !found {
-			if pending, err = sessions.pending(r.Context(), sess); err != nil {
+			if pending, err = sessions.pending(r, sess); err != nil {
 				return err
 			}
 		}
@@ -54,6 +54,10 @@ func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, page
 			return &Error{Status: http.StatusBadRequest, Title: "This sign-in has expired",
 				Message: "The sign-in took longer than " + strconv.Itoa(int(stateLifetime.Minutes())) + " minutes, so we did not use it. Please connect again.",
 				Action:  ActionLogin, Err: errors.New("exchange: state expired")}
+		}
+		// The browser's first completed flow gives it its server session.
+		if err := sessions.ensure(w, r, sess); err != nil {
+			return err
 		}
 		c, err := exchange(r, log, up, sess, q)
 		if err != nil {

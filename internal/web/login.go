@@ -22,8 +22,8 @@ type loginPage struct {
 	basePage
 	// ConnectURL starts Smartcar Connect with a fresh state.
 	ConnectURL string
-	// Connected is how many connections the session already has.
-	Connected int
+	// Connected is whether the session already has a connection.
+	Connected bool
 	// Reason explains why the user landed here (e.g. the session expired).
 	Reason string
 
@@ -65,32 +65,27 @@ func handleLogin(link *connectLink, sessions *sessionStore, pages *renderer) han
 		if err != nil {
 			return err
 		}
-		// Read before addState, which gives a newcomer (or a refused cookie) a session.
-		wasNew, rejected := sess.id == "", sess.Rejected
 		if err := sessions.addState(w, r, sess, state); err != nil {
 			return err
 		}
-		var conns []store.Connection
-		if !wasNew {
-			if conns, err = sessions.connections(r.Context(), sess); err != nil {
-				return err
-			}
+		connected, err := sessions.hasConnections(r.Context(), sess)
+		if err != nil {
+			return err
 		}
-		connected := len(conns)
 		f, err := sessions.takeFlash(r.Context(), sess)
 		if err != nil {
 			return err
 		}
-		pages.render(w, r, http.StatusOK, "login", newLoginPage(link, connected, sess.Units, f, rejected, state))
+		pages.render(w, r, http.StatusOK, "login", newLoginPage(link, connected, sess.Units, f, sess.Rejected, state))
 		return nil
 	}
 }
 
-// newLoginPage is the login page of a session with that many connections, units,
-// flash and whether its cookie was refused, with state in its Connect URL.
-func newLoginPage(link *connectLink, connected int, units string, f flash, rejected bool, state string) *loginPage {
+// newLoginPage is the login page of a session with a connection or not, units, flash
+// and whether its cookie was refused, with state in its Connect URL.
+func newLoginPage(link *connectLink, connected bool, units string, f flash, rejected bool, state string) *loginPage {
 	p := &loginPage{
-		basePage:   basePage{Title: "Connect your vehicle", SignedIn: connected > 0, Units: units, Flash: f},
+		basePage:   basePage{Title: "Connect your vehicle", SignedIn: connected, Units: units, Flash: f},
 		ConnectURL: link.with(state),
 		Connected:  connected,
 		state:      state,
@@ -108,7 +103,7 @@ func prepareLogin(pages *renderer, link *connectLink) error {
 	if err != nil {
 		return err
 	}
-	p := newLoginPage(link, 0, "metric", flash{}, false, state) // what a newcomer gets
+	p := newLoginPage(link, false, "metric", flash{}, false, state) // what a newcomer gets
 	pages.fill(p, "/login")
 	if err := pages.pages.Prepare("login", p); err != nil {
 		return fmt.Errorf("login page: %w", err)

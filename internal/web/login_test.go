@@ -1,11 +1,16 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // The login page goes through the one render path, which splices each view's state
@@ -30,7 +35,7 @@ func TestLoginPageSplicedMatchesFullRender(t *testing.T) {
 	}
 	signedIn := func(state string) *loginPage {
 		return &loginPage{basePage: basePage{Title: "Connect your vehicle", SignedIn: true, Units: "imperial"},
-			ConnectURL: link.with(state), Connected: 2, state: state}
+			ConnectURL: link.with(state), Connected: true, state: state}
 	}
 	req := mustRequest(t, "GET", "/login")
 	for name, build := range map[string]func(string) *loginPage{"newcomer": newcomer, "signed in": signedIn} {
@@ -99,14 +104,114 @@ func TestNewcomerLoginPagePrepared(t *testing.T) {
 	for i := range 200 {
 		state, _ := newState()
 		pages.render(newRecorder(), mustRequest(t, "GET", fmt.Sprintf("/login?junk=%d", i)), http.StatusOK, "login",
-			newLoginPage(link, 0, "metric", flash{}, false, state))
+			newLoginPage(link, false, "metric", flash{}, false, state))
 	}
 	req := mustRequest(t, "GET", "/login")
 	state, _ := newState()
 	allocs := testing.AllocsPerRun(20, func() {
-		pages.render(newRecorder(), req, http.StatusOK, "login", newLoginPage(link, 0, "metric", flash{}, false, state))
+		pages.render(newRecorder(), req, http.StatusOK, "login", newLoginPage(link, false, "metric", flash{}, false, state))
 	})
 	if allocs > 30 {
 		t.Errorf("a new visitor's login page allocates %.0f times after the cache filled up: it is not spliced", allocs)
+	}
+}
+
+// writeCounter counts the store writes a browser's requests cause.
+type writeCounter struct {
+	store.Store
+	writes atomic.Int32
+}
+
+func (c *writeCounter) CreateSession(ctx context.Context, exp time.Time) (string, error) {
+	c.writes.Add(1)
+	return c.Store.CreateSession(ctx, exp)
+}
+
+func (c *writeCounter) AddState(ctx context.Context, id, state string, exp time.Time) error {
+	c.writes.Add(1)
+	return c.Store.AddState(ctx, id, state, exp)
+}
+
+// TestNewcomerLoginWritesNothing: a visitor without a session (a newcomer, every bot)
+// gets the sign-in page without a database write; its pending states ride in the
+// signed Connect cookie until a flow comes back, and only then is a session stored.
+func TestNewcomerLoginWritesNothing(t *testing.T) {
+	f := newFakeSmartcar(t)
+	var st *writeCounter
+	a := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+		st = &writeCounter{Store: o.Store}
+		o.Store = st
+	})
+	f.redirectURI = a.srv.URL + "/exchange"
+	var states []string
+	for range 3 {
+		_, s := a.startConnect()
+		states = append(states, s)
+	}
+	if n := st.writes.Load(); n != 0 {
+		t.Fatalf("three newcomer /login views wrote %d times to the store", n)
+	}
+	a.exchangeWith(f, states[1]).wantRedirect(t, "/vehicle")
+	if n := st.writes.Load(); n != 1 {
+		t.Errorf("the first completed flow wrote %d sessions or states, want 1 (the session)", n)
+	}
+	// The other tabs' flows still complete, now into the same session.
+	a.exchangeWith(f, states[0]).wantRedirect(t, "/vehicle")
+	a.exchangeWith(f, states[2]).wantRedirect(t, "/vehicle")
+	if r := a.get("/vehicle"); count(r.body, "vehicle-row") != 3 {
+		t.Errorf("%d vehicles after three flows, want 3", count(r.body, "vehicle-row"))
+	}
+	// Signed in, a state is the session's, in the store.
+	_, s := a.startConnect()
+	if n := st.writes.Load(); n != 2 {
+		t.Errorf("a signed-in /login wrote %d times in all, want 2", n)
+	}
+	a.exchangeWith(f, s).wantRedirect(t, "/vehicle")
+}
+
+// TestConnectCookieIsSigned: a Connect cookie that was changed holds no state.
+func TestConnectCookieIsSigned(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	f.redirectURI = a.srv.URL + "/exchange"
+	_, state := a.startConnect()
+	u := mustURL(a.srv.URL)
+	var c *http.Cookie
+	for _, k := range a.client.Jar.Cookies(u) {
+		if k.Name == connectCookie {
+			c = k
+		}
+	}
+	if c == nil {
+		t.Fatal("no connect cookie")
+	}
+	forged := a.browser()
+	raw := []byte(c.Value)
+	raw[len(raw)/2] ^= 1
+	forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: connectCookie, Value: string(raw)}})
+	r := forged.exchangeWith(f, state)
+	r.wantStatus(t, http.StatusBadRequest)
+	if got := textOf(r.body, "error-title"); got != "This sign-in has expired" {
+		t.Errorf("forged cookie: %q", got)
+	}
+	a.exchangeWith(f, state).wantRedirect(t, "/vehicle")
+}
+
+// TestRejectedCookieSaidOnce: a session cookie that names no live session is
+// explained on the sign-in page once, and dropped.
+func TestRejectedCookieSaidOnce(t *testing.T) {
+	f := newFakeSmartcar(t)
+	a := newTestApp(t, fakeEndpoint(f))
+	a.client.Jar.SetCookies(mustURL(a.srv.URL), []*http.Cookie{{Name: sessionCookie, Value: "not-a-session"}})
+	r := a.get("/login")
+	r.wantStatus(t, http.StatusOK)
+	if !strings.Contains(string(r.body), "could not be read") {
+		t.Error("no reason given for the refused cookie")
+	}
+	if c := cookieNamed(r.Response, sessionCookie); c == nil || c.MaxAge >= 0 {
+		t.Errorf("refused cookie not deleted: %+v", c)
+	}
+	if r := a.get("/login"); strings.Contains(string(r.body), "could not be read") {
+		t.Error("the refused cookie was explained again")
 	}
 }

@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -19,6 +23,11 @@ import (
 // Nothing is read from the cookie, changed and written back whole, so two tabs cannot
 // undo each other's changes, and deleting the server session (logout) kills every
 // copy of the cookie at once.
+//
+// A visitor without a server session (a newcomer, every bot) gets none until a
+// Connect flow comes back to /exchange: the states of the flows it started ride in a
+// second, signed cookie that lives as long as a state (connectCookie). /login, the
+// busiest page, then writes nothing to the database, and a crawler fills no table.
 
 const (
 	sessionCookie = "smartcar_session"
@@ -33,6 +42,11 @@ const (
 	stateLifetime = 10 * time.Minute
 	// idKey is the cookie's one value.
 	idKey = "id"
+	// connectCookie holds the pending states of a browser without a server session.
+	connectCookie = "smartcar_connect"
+	// maxCookieStates is how many pending states connectCookie keeps, the newest; the
+	// store keeps as many per session (store.Options.MaxStatesPerSession's default).
+	maxCookieStates = 5
 )
 
 // flash is a one-time message shown on the next page.
@@ -57,8 +71,11 @@ type session struct {
 // sessionStore keeps sessions in the store, named by a signed and encrypted cookie.
 type sessionStore struct {
 	cookies *sessions.CookieStore
-	st      store.Store
-	now     func() time.Time
+	// pendingCodecs sign connectCookie, one per session hash key (the first signs):
+	// integrity only, since a state is no secret from the browser that carries it.
+	pendingCodecs []securecookie.Codec
+	st            store.Store
+	now           func() time.Time
 }
 
 // newSessionStore returns sessions kept in st, their cookies sealed with keys; now is
@@ -92,7 +109,14 @@ func newSessionStore(st store.Store, keys [][]byte, secure bool, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &sessionStore{cookies: c, st: st, now: now}, nil
+	var pending []securecookie.Codec
+	for i := 0; i < len(keys); i += 2 {
+		sc := securecookie.New(keys[i], nil)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(int(stateLifetime / time.Second))
+		pending = append(pending, sc)
+	}
+	return &sessionStore{cookies: c, pendingCodecs: pending, st: st, now: now}, nil
 }
 
 // load reads the session of r. No cookie gives an empty session; a cookie that fails
@@ -197,37 +221,140 @@ func (s *sessionStore) extend(w http.ResponseWriter, r *http.Request, sess *sess
 	return s.writeCookie(w, r, sess.id, -1)
 }
 
-// addState records the OAuth state of a Connect flow this request starts, creating
-// the session if needed. It must be called before anything is written to w.
+// addState records the OAuth state of a Connect flow this request starts: in the
+// store for a browser with a session, else in connectCookie (see the top of this
+// file). It must be called before anything is written to w.
 func (s *sessionStore) addState(w http.ResponseWriter, r *http.Request, sess *session, state string) error {
-	if err := s.ensure(w, r, sess); err != nil {
-		return err
+	if sess.id != "" {
+		return s.st.AddState(r.Context(), sess.id, state, s.now().Add(stateLifetime))
 	}
-	return s.st.AddState(r.Context(), sess.id, state, s.now().Add(stateLifetime))
+	now := s.now()
+	states := s.cookieStates(r)
+	states = slices.DeleteFunc(states, func(p pendingState) bool { return !p.expires.After(now) })
+	states = append(states, pendingState{state: state, expires: now.Add(stateLifetime)})
+	if n := len(states) - maxCookieStates; n > 0 {
+		states = states[n:]
+	}
+	if sess.Rejected {
+		// The refused cookie is said once (the login page's reason), then dropped.
+		if err := s.dropCookie(w, r); err != nil {
+			return err
+		}
+	}
+	return s.writeCookieStates(w, states, now)
 }
 
 // takeState uses up the pending state equal to got, reporting whether there was one
 // and whether it was still fresh. A state matches only itself: any other value (a
 // forged or replayed link) changes nothing, so it cannot cancel the Connect flows of
-// other tabs.
-func (s *sessionStore) takeState(ctx context.Context, sess *session, got string) (found, fresh bool, err error) {
-	if got == "" || sess.id == "" {
+// other tabs. It must be called before anything is written to w.
+func (s *sessionStore) takeState(w http.ResponseWriter, r *http.Request, sess *session, got string) (found, fresh bool, err error) {
+	if got == "" {
 		return false, false, nil
 	}
-	ok, err := s.st.ConsumeState(ctx, sess.id, got, s.now())
-	if errors.Is(err, store.ErrExpired) {
-		return true, false, nil
+	if sess.id != "" {
+		ok, err := s.st.ConsumeState(r.Context(), sess.id, got, s.now())
+		switch {
+		case errors.Is(err, store.ErrExpired):
+			return true, false, nil
+		case err != nil || ok:
+			return ok, ok, err
+		}
 	}
-	return ok, ok, err
+	// A flow started before the browser had a session (or in another tab meanwhile).
+	states := s.cookieStates(r)
+	i := slices.IndexFunc(states, func(p pendingState) bool {
+		return subtle.ConstantTimeCompare([]byte(p.state), []byte(got)) == 1
+	})
+	if i < 0 {
+		return false, false, nil
+	}
+	now := s.now()
+	fresh = states[i].expires.After(now)
+	return true, fresh, s.writeCookieStates(w, slices.Delete(states, i, i+1), now)
 }
 
-// pending reports whether the session has Connect flows in progress.
-func (s *sessionStore) pending(ctx context.Context, sess *session) (bool, error) {
+// pending reports whether the browser has Connect flows in progress.
+func (s *sessionStore) pending(r *http.Request, sess *session) (bool, error) {
+	now := s.now()
+	for _, p := range s.cookieStates(r) {
+		if p.expires.After(now) {
+			return true, nil
+		}
+	}
 	if sess.id == "" {
 		return false, nil
 	}
-	n, err := s.st.PendingStates(ctx, sess.id, s.now())
+	n, err := s.st.PendingStates(r.Context(), sess.id, now)
 	return n > 0, err
+}
+
+// pendingState is one entry of connectCookie.
+type pendingState struct {
+	state   string
+	expires time.Time
+}
+
+// cookieStates reads connectCookie: none if it is missing, or its signature or age
+// does not verify.
+func (s *sessionStore) cookieStates(r *http.Request) []pendingState {
+	c, err := r.Cookie(connectCookie)
+	if err != nil {
+		return nil
+	}
+	var raw []byte
+	if securecookie.DecodeMulti(connectCookie, c.Value, &raw, s.pendingCodecs...) != nil {
+		return nil
+	}
+	// "state expiry state expiry ...": states are base64url, expiries Unix seconds.
+	f := strings.Fields(string(raw))
+	states := make([]pendingState, 0, len(f)/2+1)
+	for i := 0; i+1 < len(f); i += 2 {
+		sec, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return nil
+		}
+		states = append(states, pendingState{state: f[i], expires: time.Unix(sec, 0)})
+	}
+	return states
+}
+
+// writeCookieStates sends connectCookie with states, or deletes it if there are none;
+// it lives as long as the last of them from now.
+func (s *sessionStore) writeCookieStates(w http.ResponseWriter, states []pendingState, now time.Time) error {
+	opts := s.cookies.Options
+	c := &http.Cookie{Name: connectCookie, Path: "/", HttpOnly: true, Secure: opts.Secure, SameSite: opts.SameSite}
+	if len(states) == 0 {
+		c.MaxAge = -1
+		http.SetCookie(w, c)
+		return nil
+	}
+	buf := make([]byte, 0, len(states)*40)
+	last := states[0].expires
+	for i, p := range states {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = append(buf, p.state...)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, p.expires.Unix(), 10)
+		last = maxTime(last, p.expires)
+	}
+	v, err := s.pendingCodecs[0].Encode(connectCookie, buf)
+	if err != nil {
+		return fmt.Errorf("save connect cookie: %w", err)
+	}
+	c.Value = v
+	c.MaxAge = max(1, int(last.Sub(now)/time.Second)+1)
+	http.SetCookie(w, c)
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // setFlash leaves a message for the next page.
@@ -291,15 +418,25 @@ func allConnections(ctx context.Context, st store.Store, sessionID string) ([]st
 	}
 }
 
+// hasConnections reports whether the session has a connection (one row read, not
+// every connection decrypted).
+func (s *sessionStore) hasConnections(ctx context.Context, sess *session) (bool, error) {
+	if sess.id == "" {
+		return false, nil
+	}
+	c, _, err := s.st.Connections(ctx, sess.id, store.Page{Limit: 1})
+	return len(c) > 0, err
+}
+
 // signedIn reports whether r's session has a connection, for the header of the error
 // page; a failure says no.
 func (s *sessionStore) signedIn(r *http.Request) bool {
 	sess, err := s.load(nil, r)
-	if err != nil || sess.id == "" {
+	if err != nil {
 		return false
 	}
-	c, _, err := s.st.Connections(r.Context(), sess.id, store.Page{Limit: 1})
-	return err == nil && len(c) > 0
+	ok, err := s.hasConnections(r.Context(), sess)
+	return err == nil && ok
 }
 
 // clear deletes the server session (every copy of the cookie is dead at once) and
@@ -311,6 +448,11 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 		}
 	}
 	*sess = session{Units: "metric"}
+	return s.dropCookie(w, r)
+}
+
+// dropCookie deletes the browser's session cookie.
+func (s *sessionStore) dropCookie(w http.ResponseWriter, r *http.Request) error {
 	// MaxAge 0 would mean a browser-session cookie; -1 in gorilla's options deletes it.
 	raw := sessions.NewSession(s.cookies, sessionCookie)
 	opts := *s.cookies.Options

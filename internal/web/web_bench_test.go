@@ -7,63 +7,82 @@ package web_test
 // (decode, encode) and of rendering.
 
 import (
-	"encoding/json"
+	"context"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 	"smartcargo/internal/web"
 	"smartcargo/static"
 	"smartcargo/templates"
 )
 
-// benchApp is the app's handler with a token endpoint that always grants, so a
-// signed-in cookie can be made without walking Connect.
+// benchApp is the app's handler, served in-process, on a store and on the sandbox as
+// Smartcar (a loopback server), with every store call timed.
 type benchApp struct {
-	h http.Handler
+	h  http.Handler
+	st *timedStore
+	// sandbox is the upstream's URL.
+	sandbox string
 }
 
-func newBenchApp(b *testing.B) *benchApp {
+// newBenchApp is the app on a new SQLite store in a temporary directory.
+func newBenchApp(b *testing.B) *benchApp { return newBenchAppOn(b, "") }
+
+// newBenchAppOn is the app on the store at databaseURL ("": SQLite in a temporary
+// directory).
+func newBenchAppOn(b *testing.B, databaseURL string) *benchApp {
 	b.Helper()
-	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		// Sizes like Smartcar's: UUID tokens.
-		json.NewEncoder(w).Encode(map[string]any{
-			"access_token":  "8e1e7e1c-7c0f-4d7b-a4f1-2b2b7d7f9b11",
-			"refresh_token": "1f6f0b7e-5c4b-4d5e-9a4a-3c3c8e8f0c22",
-			"token_type":    "Bearer",
-			"expires_in":    7200,
-		})
-	}))
-	b.Cleanup(tokens.Close)
-	ep := smartcar.Endpoint{ConnectOrigin: tokens.URL, AuthOrigin: tokens.URL, APIOrigin: tokens.URL}
+	const redirect = "http://127.0.0.1:8000/exchange"
+	sb, err := sandbox.NewServer(sandbox.Options{
+		Clients:   []sandbox.Client{{ID: "bench-client", Secret: "bench-secret", RedirectURIs: []string{redirect}}},
+		Seed:      1,
+		Templates: templates.FS,
+		Static:    static.FS,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := httptest.NewServer(sb)
+	b.Cleanup(up.Close)
+	st, err := store.Open(context.Background(), databaseURL, store.Options{DataDir: b.TempDir(), Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	timed := &timedStore{Store: st}
+	ep := smartcar.Endpoint{ConnectOrigin: up.URL, AuthOrigin: up.URL, APIOrigin: up.URL}
 	h, err := web.NewServer(web.Options{
 		// Formatted like production, written nowhere: the cost of the access log
 		// without the cost of the terminal.
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Smartcar: smartcar.Config{
 			ClientID: "bench-client", ClientSecret: "bench-secret",
-			RedirectURL: "http://127.0.0.1:8000/exchange",
+			RedirectURL: redirect,
 			Scopes:      []string{"read_vehicle_info", "read_odometer", "read_location"},
 			Mode:        smartcar.ModeTest, Endpoint: ep,
 		},
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second},
 		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")},
+		Store:       timed,
 		Templates:   templates.FS,
 		Static:      static.FS,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchApp{h: h}
+	return &benchApp{h: h, st: timed, sandbox: up.URL}
 }
 
 func (a *benchApp) get(path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -87,27 +106,37 @@ func (a *benchApp) serve(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-var stateRE = regexp.MustCompile(`[?&;]state=([^&"'\s]+)`)
+// connectRE finds the Connect link of the login page.
+var connectRE = regexp.MustCompile(`id="connect-button" href="([^"]+)"`)
 
-// signedIn returns the session cookie of a user who went through /login and /exchange.
+// signedIn returns the session cookie of a user who went through /login, the
+// sandbox's Connect pages (one vehicle) and /exchange.
 func (a *benchApp) signedIn(b *testing.B) *http.Cookie {
 	b.Helper()
 	rec := a.get("/login")
-	m := stateRE.FindStringSubmatch(html.UnescapeString(rec.Body.String()))
-	if m == nil || len(rec.Result().Cookies()) == 0 {
-		b.Fatalf("/login: no state or no cookie (status %d)", rec.Code)
+	m := connectRE.FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		b.Fatalf("/login: no Connect link (status %d)", rec.Code)
 	}
-	state, _ := url.QueryUnescape(m[1])
-	rec = a.get("/exchange?code=bench-code&state="+url.QueryEscape(state), rec.Result().Cookies()...)
-	if rec.Code != http.StatusFound && rec.Code != http.StatusSeeOther {
+	jar, _ := cookiejar.New(nil)
+	back, err := connectwalk.Walk(b.Context(), &http.Client{Jar: jar, Timeout: 5 * time.Second}, html.UnescapeString(m[1]),
+		connectwalk.Options{Make: "TESLA", Email: "1-vehicles@smartcar.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec = a.get(back.Path+"?"+back.RawQuery, rec.Result().Cookies()...)
+	if rec.Code != http.StatusSeeOther {
 		b.Fatalf("/exchange answered %d: %.300s", rec.Code, rec.Body.String())
 	}
-	// The last cookie is the session: /exchange may first delete an older one.
-	cs := rec.Result().Cookies()
-	if len(cs) == 0 || cs[len(cs)-1].MaxAge < 0 {
-		b.Fatalf("/exchange set no session cookie: %v", cs)
+	var c *http.Cookie
+	for _, k := range rec.Result().Cookies() {
+		if k.Name == "smartcar_session" && k.MaxAge >= 0 {
+			c = k
+		}
 	}
-	c := cs[len(cs)-1]
+	if c == nil {
+		b.Fatalf("/exchange set no session cookie: %v", rec.Result().Cookies())
+	}
 	if rec := a.get("/login", c); !strings.Contains(rec.Body.String(), "Connect another vehicle") {
 		b.Fatalf("the cookie of /exchange is not signed in: %.300s", rec.Body.String())
 	}
@@ -130,21 +159,21 @@ func BenchmarkHealthz(b *testing.B) {
 	newBenchApp(b).bench(b, "/healthz", http.StatusOK)
 }
 
-// BenchmarkLoginNewSession is GET /login for a new visitor: a random state, a new
-// session encoded into the cookie (flat JSON, AES, HMAC, base64), the page spliced.
+// BenchmarkLoginNewSession is GET /login for a new visitor: a random state in the
+// signed Connect cookie (HMAC-SHA256, base64; no database write), the page spliced.
 func BenchmarkLoginNewSession(b *testing.B) {
 	newBenchApp(b).bench(b, "/login", http.StatusOK)
 }
 
-// BenchmarkLoginSignedIn is GET /login with a signed-in cookie (tokens inside): the
-// session is decoded, then encoded again with the new state.
+// BenchmarkLoginSignedIn is GET /login with a signed-in cookie: the cookie is decoded,
+// the session read from the store, and the new state written to it.
 func BenchmarkLoginSignedIn(b *testing.B) {
 	a := newBenchApp(b)
 	a.bench(b, "/login", http.StatusOK, a.signedIn(b))
 }
 
 // BenchmarkSessionDecodeTampered is a cookie that fails its HMAC check: the cost of
-// rejecting a forged session (decode stops at the signature) plus a new one.
+// rejecting a forged session (decode stops at the signature) plus a newcomer's page.
 func BenchmarkSessionDecodeTampered(b *testing.B) {
 	a := newBenchApp(b)
 	c := a.signedIn(b)

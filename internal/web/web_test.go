@@ -51,11 +51,16 @@ func TestLoginPage(t *testing.T) {
 	if len(q.Get("state")) < 20 {
 		t.Errorf("state %q is too short to be random", q.Get("state"))
 	}
-	c := cookieNamed(r.Response, sessionCookie)
-	if c == nil {
-		t.Fatal("no session cookie")
+	// A newcomer gets no server session until a flow completes: the state rides in
+	// the short-lived Connect cookie.
+	if c := cookieNamed(r.Response, sessionCookie); c != nil {
+		t.Errorf("a newcomer's /login set a session cookie: %+v", c)
 	}
-	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" || c.MaxAge != sessionMaxAge {
+	c := cookieNamed(r.Response, connectCookie)
+	if c == nil {
+		t.Fatal("no connect cookie")
+	}
+	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" || c.MaxAge < 1 || c.MaxAge > int(stateLifetime/time.Second)+1 {
 		t.Errorf("cookie attributes: HttpOnly=%v SameSite=%v Secure=%v Path=%q MaxAge=%d", c.HttpOnly, c.SameSite, c.Secure, c.Path, c.MaxAge)
 	}
 	// A second visit makes a new state: each Connect attempt has its own.
@@ -78,8 +83,8 @@ func TestSecureCookiesAndHSTS(t *testing.T) {
 	if got := resp.Header.Get("Strict-Transport-Security"); got == "" {
 		t.Error("no HSTS with SecureCookies")
 	}
-	if c := cookieNamed(resp, sessionCookie); c == nil || !c.Secure {
-		t.Errorf("session cookie not Secure: %+v", c)
+	if c := cookieNamed(resp, connectCookie); c == nil || !c.Secure {
+		t.Errorf("connect cookie not Secure: %+v", c)
 	}
 }
 
