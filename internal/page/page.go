@@ -53,6 +53,8 @@ type Options struct {
 	// Pages is a glob (fs.Glob syntax) matching one file per page. A page is named by
 	// its base name without extension: "app/vehicle.html" is the page "vehicle".
 	Pages string
+	// Funcs are template functions added to the base ones.
+	Funcs template.FuncMap
 }
 
 // New parses every page with the layout. It fails if any template does not parse or
@@ -76,7 +78,7 @@ func New(o Options) (*Renderer, error) {
 			continue
 		}
 		name := strings.TrimSuffix(path.Base(f), path.Ext(f))
-		t, err := template.New(name).Funcs(baseFuncs()).ParseFS(o.FS, append(append([]string{}, o.Layout...), f)...)
+		t, err := template.New(name).Funcs(baseFuncs()).Funcs(o.Funcs).ParseFS(o.FS, append(append([]string{}, o.Layout...), f)...)
 		if err != nil {
 			return nil, fmt.Errorf("page: parse %s: %w", f, err)
 		}

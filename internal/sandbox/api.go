@@ -46,6 +46,7 @@ func (s *server) bearer(next http.Handler) http.Handler {
 			writeAPIError(w, r, s.log, errAuthentication())
 			return
 		}
+		note(r.Context()).clientID = g.ClientID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), grantKey, g)))
 	})
 }
@@ -57,6 +58,7 @@ func (s *server) bearer(next http.Handler) http.Handler {
 func (s *server) vehicleAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "vehicleID")
+		note(r.Context()).vehicleID = strings.ToLower(id)
 		if !isUUID(id) {
 			writeAPIError(w, r, s.log, errValidation("vehicle_id", "vehicle_id must be a UUID"))
 			return

@@ -217,9 +217,10 @@ func (s *server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
 		cs.MakeBypass = b.Make
 	}
 	switch cs.Mode {
-	case "", "test", "simulated":
-		// The sandbox is test mode; simulated is accepted as test mode, and a missing
-		// mode is taken as test mode rather than refused.
+	case "", modeTest, modeSimulated:
+		// Test mode answers random data; simulated gives the vehicles a simulation
+		// with state (simulated.go). A missing mode is taken as test mode rather than
+		// refused.
 	case "live":
 		return s.redirectError(w, r, cs, "configuration_error",
 			"The Smartcar sandbox only emulates test mode.", map[string]string{
@@ -525,8 +526,17 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request, cs *connectSess
 		Email:    cs.Account.Email,
 		Scopes:   append([]string(nil), cs.Scope.All...),
 		Vehicles: chosen,
+		Mode:     cs.Mode,
+		Created:  s.now(),
+	}
+	if g.Mode != modeSimulated {
+		g.Mode = modeTest
 	}
 	s.store.endSession(cs.ID)
+	s.store.recordGrant(g)
+	if g.Mode == modeSimulated {
+		s.simulate(chosen)
+	}
 	params := map[string]string{}
 	if cs.ResponseType == "vehicle_id" {
 		params["vehicle_id"] = chosen[0].ID

@@ -118,7 +118,7 @@ func newAPIError(typ, code string) *apiError {
 		if e.Status == 0 {
 			e.Status = http.StatusBadRequest
 		}
-		e.Description = "The request failed: " + strings.ToLower(strings.ReplaceAll(typ+" "+code, "_", " ")) + "."
+		e.Description = "The request failed: " + strings.ToLower(strings.ReplaceAll(strings.TrimSpace(typ+" "+code), "_", " ")) + "."
 	}
 	if e.Type == "RATE_LIMIT" {
 		e.RetryAfter = 60

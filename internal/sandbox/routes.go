@@ -6,6 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"smartcargo/internal/sandbox/control"
 )
 
 // routes maps the sandbox's whole surface: Connect pages, the token endpoint and the
@@ -30,15 +32,19 @@ func (s *server) routes() chi.Router {
 		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(s.static)))
 	}
 
+	// The console and the control API (internal/sandbox/control).
+	r.Handle(control.Prefix, s.control)
+	r.Handle(control.Prefix+"/*", s.control)
+
 	// Token endpoint: every path an SDK uses (§1.4).
 	for _, p := range []string{"/oauth/token", "/"} {
-		r.Post(p, s.handleToken)
+		r.With(s.journaled, s.scripted).Post(p, s.handleToken)
 	}
 
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on
 	// v99999999.99 working like the latest).
 	r.Route("/{version:v[0-9]+\\.[0-9]+}", func(r chi.Router) {
-		r.Use(s.apiBodyLimit, s.chaos)
+		r.Use(s.journaled, s.apiBodyLimit, s.scripted, s.chaos)
 		r.With(s.bearer).Get("/user", s.api(s.handleUser))
 		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {

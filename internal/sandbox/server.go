@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -23,6 +24,9 @@ import (
 	"time"
 
 	"smartcargo/internal/page"
+	"smartcargo/internal/sandbox/control"
+	"smartcargo/internal/sandbox/faults"
+	"smartcargo/internal/sandbox/journal"
 )
 
 // Client is an application registered with the sandbox.
@@ -77,6 +81,14 @@ type Options struct {
 	// AccessTokenTTL is how long access tokens live (0 means Smartcar's 2 hours), so
 	// that tests and demos can make them expire in seconds.
 	AccessTokenTTL time.Duration
+
+	// SimSpeed speeds up simulated vehicles (mode=simulated): 60 lives a simulated
+	// minute per second. 0 or 1 is real time.
+	SimSpeed float64
+	// AdminToken, when set, is required by the console and control API under
+	// /__sandbox/ (which then answer on any listener); without it they answer only on
+	// loopback listeners.
+	AdminToken string
 }
 
 // DefaultFailStatus is the status of injected failures when FailStatus is 0.
@@ -143,8 +155,13 @@ func (t Timeouts) withDefaults() Timeouts {
 
 // server holds the sandbox's dependencies. Handlers are made from it in routes.go.
 type server struct {
-	log     *slog.Logger
+	log *slog.Logger
+	// now is clock.Now: the sandbox's time, which the control API can advance.
 	now     func() time.Time
+	clock   *clock
+	journal *journal.Journal
+	faults  *faults.Set
+	control *control.Control
 	clients map[string]Client
 	pages   *page.Renderer
 	static  fs.FS
@@ -210,16 +227,16 @@ func newServer(o Options) (*server, error) {
 	}
 	s := &server{
 		log:     o.Logger,
-		now:     o.Now,
+		clock:   newClock(o.Now, o.SimSpeed),
+		journal: journal.New(journalCap),
+		faults:  &faults.Set{},
 		clients: map[string]Client{},
 		static:  o.Static,
 		store:   newStore(o.AccessTokenTTL),
 	}
+	s.now = s.clock.Now
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	var errs []error
 	for _, c := range o.Clients {
@@ -243,6 +260,9 @@ func newServer(o Options) (*server, error) {
 		}
 		c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
 		s.clients[c.ID] = c
+	}
+	if o.SimSpeed < 0 || o.SimSpeed > 100000 || math.IsNaN(o.SimSpeed) {
+		errs = append(errs, errors.New("sandbox: SimSpeed must be between 0 and 100000"))
 	}
 	if o.Latency < 0 || o.Jitter < 0 {
 		errs = append(errs, errors.New("sandbox: Latency and Jitter must not be negative"))
@@ -289,6 +309,9 @@ func newServer(o Options) (*server, error) {
 		}
 	}
 	s.pages = pages
+	if s.control, err = control.New(backend{s}, control.Options{AdminToken: o.AdminToken, Templates: o.Templates, Logger: s.log}); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	seed := o.Seed
 	if seed == 0 {
 		seed = rand.Uint64()

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,7 +26,10 @@ type grant struct {
 	Email    string
 	Scopes   []string
 	Vehicles []*vehicle
-	revoked  map[string]bool // vehicle id → disconnected; guarded by store.mu
+	// Mode is Connect's mode: "test" or "simulated".
+	Mode    string
+	Created time.Time
+	revoked map[string]bool // vehicle id → disconnected; guarded by store.mu
 }
 
 // authCode is an issued authorization code.
@@ -65,6 +70,58 @@ type store struct {
 	vehicles map[string]*vehicleState
 	// issued counts token pairs, to sweep expired tokens now and then.
 	issued int
+	// grants holds the latest approval of each user for each app (key client, user),
+	// for the control surface's lists.
+	grants map[grantKeyT]*grant
+}
+
+// grantKeyT names the latest approval of a user for an app.
+type grantKeyT struct{ client, user string }
+
+// recordGrant remembers g as its user's latest approval for its app.
+func (s *store) recordGrant(g *grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grants[grantKeyT{g.ClientID, g.UserID}] = g
+}
+
+// latestGrants returns the recorded approvals, newest first.
+func (s *store) latestGrants() []*grant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*grant, 0, len(s.grants))
+	for _, g := range s.grants {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b *grant) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserID, b.UserID)
+	})
+	return out
+}
+
+// expireAccess makes the live access tokens expire at now: the one named token, or
+// every token whose grant reaches vehicleID. It returns how many it expired.
+func (s *store) expireAccess(vehicleID, token string, now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, at := range s.access {
+		if !now.Before(at.Expires) {
+			continue
+		}
+		hit := k == token
+		if vehicleID != "" && !at.Grant.revoked[vehicleID] {
+			hit = slices.ContainsFunc(at.Grant.Vehicles, func(v *vehicle) bool { return v.ID == vehicleID })
+		}
+		if hit {
+			at.Expires = now
+			n++
+		}
+	}
+	return n
 }
 
 // sweep forgets expired tokens so a long CI run does not grow without bound. The
@@ -90,6 +147,7 @@ func newStore(accessTTL time.Duration) *store {
 		access:    map[string]*accessToken{},
 		refresh:   map[string]*refreshToken{},
 		approvals: map[string]bool{},
+		grants:    map[grantKeyT]*grant{},
 	}
 }
 

@@ -56,6 +56,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if err != nil {
 		return nil, err
 	}
+	note(r.Context()).clientID = client.ID
 	now := s.now()
 	var g *grant
 	switch gt := r.PostForm.Get("grant_type"); gt {

@@ -1,0 +1,316 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"smartcargo/internal/sandbox/faults"
+	"smartcargo/internal/sandbox/journal"
+)
+
+// maxBody bounds a control API request body.
+const maxBody = 64 << 10
+
+// apiError is the control API's error answer: {"error": {"status", "message"}}.
+type apiError struct {
+	Status  int
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badRequest(format string, a ...any) error {
+	return &apiError{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, a...)}
+}
+
+// apiHandler answers with a value (written as JSON with status 200) or an error.
+type apiHandler func(r *http.Request) (any, error)
+
+func (c *Control) api(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			c.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// writeError maps the backend's errors to statuses: ErrNotFound 404, an InputError or
+// ErrNotSimulated 400, a refused state change 409; anything else is logged and 500.
+func (c *Control) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var ie *InputError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, ErrNotFound):
+		ae = &apiError{Status: http.StatusNotFound, Message: err.Error()}
+	case errors.As(err, &ie), errors.Is(err, ErrNotSimulated), errors.Is(err, faults.ErrInvalid):
+		ae = &apiError{Status: http.StatusBadRequest, Message: err.Error()}
+	default:
+		c.log.Error("control: internal error", "path", r.URL.Path, "err", err)
+		ae = &apiError{Status: http.StatusInternalServerError, Message: "internal error (logged by the sandbox)"}
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": map[string]any{"status": ae.Status, "message": ae.Message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"status":500,"message":"could not encode the answer"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// decode reads a JSON object body strictly: unknown fields and trailing data are
+// errors that name what was wrong.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return badRequest("send the body as application/json, not %s", ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return badRequest("the body is larger than %d KB", maxBody>>10)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return badRequest("the body is empty: send a JSON object")
+		case errors.As(err, &te):
+			return badRequest("%s: want a %s, got a JSON %s", te.Field, te.Type, te.Value)
+		default:
+			return badRequest("the body is not valid JSON for this route: %v", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if dec.More() {
+		return badRequest("the body has data after its JSON object")
+	}
+	return nil
+}
+
+// duration reads a Go duration string ("30m", "2s"); "" is zero.
+func duration(field, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, badRequest("%s: %q is not a duration (for example \"30m\" or \"2s\")", field, s)
+	}
+	return d, nil
+}
+
+func (c *Control) apiRoutes(r chi.Router) {
+	r.Get("/vehicles", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"vehicles": c.b.Vehicles()}, nil
+	}))
+	r.Get("/vehicles/{id}", c.api(func(r *http.Request) (any, error) {
+		return c.b.Vehicle(chi.URLParam(r, "id"))
+	}))
+	r.Patch("/vehicles/{id}", c.api(func(r *http.Request) (any, error) {
+		var p Patch
+		if err := decode(r, &p); err != nil {
+			return nil, err
+		}
+		return c.b.PatchVehicle(chi.URLParam(r, "id"), p)
+	}))
+	r.Get("/vehicles/{id}/history", c.api(func(r *http.Request) (any, error) {
+		span, err := duration("span", r.URL.Query().Get("span"))
+		if err != nil {
+			return nil, err
+		}
+		if span == 0 {
+			span = 12 * time.Hour
+		}
+		if span < 0 || span > 30*24*time.Hour {
+			return nil, badRequest("span must be between 0 and 720h")
+		}
+		pts, err := c.b.History(chi.URLParam(r, "id"), span, 48)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"points": pts}, nil
+	}))
+	r.Get("/profiles", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"profiles": c.b.Profiles()}, nil
+	}))
+	r.Get("/clock", c.api(func(*http.Request) (any, error) {
+		return clockAnswer(c.b.Now()), nil
+	}))
+	r.Post("/clock", c.api(func(r *http.Request) (any, error) {
+		var body struct {
+			Advance string `json:"advance"`
+		}
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		d, err := duration("advance", body.Advance)
+		if err != nil {
+			return nil, err
+		}
+		if d <= 0 || d > 366*24*time.Hour {
+			return nil, badRequest(`advance must be a positive duration up to 8784h (for example "30m")`)
+		}
+		return clockAnswer(c.b.Advance(d)), nil
+	}))
+	r.Get("/journal", c.api(func(r *http.Request) (any, error) {
+		q := r.URL.Query()
+		f := journal.Filter{VehicleID: q.Get("vehicle"), Path: q.Get("path"), Limit: 100}
+		if l := q.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > 10000 {
+				return nil, badRequest("limit must be a whole number from 1 to 10000")
+			}
+			f.Limit = n
+		}
+		return map[string]any{"entries": c.b.Journal().List(f)}, nil
+	}))
+	r.Get("/journal/{id}", c.api(func(r *http.Request) (any, error) {
+		id, err := strconv.ParseUint(chi.URLParam(r, "id"), 10, 64)
+		if err != nil {
+			return nil, badRequest("a journal entry id is a number")
+		}
+		e, ok := c.b.Journal().Get(id)
+		if !ok {
+			return nil, fmt.Errorf("journal entry %d: %w (it may have been cleared or pushed out)", id, ErrNotFound)
+		}
+		return e, nil
+	}))
+	r.Delete("/journal", c.api(func(*http.Request) (any, error) {
+		c.b.Journal().Clear()
+		return map[string]any{"entries": []journal.Entry{}}, nil
+	}))
+	r.Get("/faults", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"faults": faultViews(c.b.Faults().List())}, nil
+	}))
+	r.Post("/faults", c.api(func(r *http.Request) (any, error) {
+		var body faultBody
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		f, err := body.fault()
+		if err != nil {
+			return nil, err
+		}
+		added, err := c.b.Faults().Add(f, c.b.ErrorTypes())
+		if err != nil {
+			return nil, err
+		}
+		return faultView(added), nil
+	}))
+	r.Delete("/faults", c.api(func(*http.Request) (any, error) {
+		c.b.Faults().Clear()
+		return map[string]any{"faults": []any{}}, nil
+	}))
+	r.Delete("/faults/{id}", c.api(func(r *http.Request) (any, error) {
+		if !c.b.Faults().Delete(chi.URLParam(r, "id")) {
+			return nil, fmt.Errorf("fault %q: %w", chi.URLParam(r, "id"), ErrNotFound)
+		}
+		return map[string]any{"faults": faultViews(c.b.Faults().List())}, nil
+	}))
+	r.Post("/tokens/expire", c.api(func(r *http.Request) (any, error) {
+		var body struct {
+			Vehicle     string `json:"vehicle"`
+			AccessToken string `json:"accessToken"`
+		}
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		if (body.Vehicle == "") == (body.AccessToken == "") {
+			return nil, badRequest(`give exactly one of "vehicle" (a vehicle id) or "accessToken"`)
+		}
+		n, err := c.b.ExpireTokens(body.Vehicle, body.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"expired": n}, nil
+	}))
+	r.Get("/clients", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"clients": c.b.Clients()}, nil
+	}))
+	r.Get("/users", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"users": c.b.Users()}, nil
+	}))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		c.writeError(w, r, &apiError{Status: http.StatusNotFound, Message: "no control API route " + r.Method + " " + r.URL.Path + " (see docs/sandbox.md)"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		c.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path})
+	})
+}
+
+func clockAnswer(now time.Time) map[string]string {
+	return map[string]string{"now": now.UTC().Format(time.RFC3339)}
+}
+
+// faultBody is a fault as the control API takes it, durations as strings.
+type faultBody struct {
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	Times      int    `json:"times"`
+	Status     int    `json:"status"`
+	Type       string `json:"type"`
+	Code       string `json:"code"`
+	RetryAfter string `json:"retryAfter"`
+	Delay      string `json:"delay"`
+	Hang       bool   `json:"hang"`
+}
+
+func (b faultBody) fault() (faults.Fault, error) {
+	ra, err := duration("retryAfter", b.RetryAfter)
+	if err != nil {
+		return faults.Fault{}, err
+	}
+	d, err := duration("delay", b.Delay)
+	if err != nil {
+		return faults.Fault{}, err
+	}
+	return faults.Fault{Method: b.Method, Path: b.Path, Times: b.Times, Status: b.Status, Type: b.Type,
+		Code: b.Code, RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
+}
+
+// faultView is a fault as the control API shows it.
+func faultView(f faults.Fault) map[string]any {
+	v := map[string]any{"id": f.ID, "method": f.Method, "path": f.Path, "times": f.Times}
+	if f.Status != 0 {
+		v["status"], v["type"] = f.Status, f.Type
+		v["code"] = nil
+		if f.Code != "" {
+			v["code"] = f.Code
+		}
+	}
+	if f.RetryAfter > 0 {
+		v["retryAfter"] = f.RetryAfter.String()
+	}
+	if f.Delay > 0 {
+		v["delay"] = f.Delay.String()
+	}
+	if f.Hang {
+		v["hang"] = true
+	}
+	return v
+}
+
+func faultViews(fs []faults.Fault) []map[string]any {
+	out := make([]map[string]any, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, faultView(f))
+	}
+	return out
+}

@@ -1,0 +1,299 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ctl calls the control API (JSON in, JSON out) and decodes the answer into out.
+func (e *sandboxEnv) ctl(method, path, body string, out any, hdr ...string) response {
+	e.t.Helper()
+	r := e.api(method, "/__sandbox/api"+path, "", body, hdr...)
+	if out != nil && r.StatusCode < 300 {
+		if err := json.Unmarshal([]byte(r.Body), out); err != nil {
+			e.t.Fatalf("%s %s: %v in %s", method, path, err, r.Body)
+		}
+	}
+	return r
+}
+
+// ctlError is the control API's error body.
+type ctlError struct {
+	Error struct {
+		Status  int    `json:"status"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func wantCtlError(t *testing.T, r response, status int, mention string) {
+	t.Helper()
+	var e ctlError
+	if r.StatusCode != status || json.Unmarshal([]byte(r.Body), &e) != nil || e.Error.Status != status || !strings.Contains(e.Error.Message, mention) {
+		t.Errorf("%s %s: %d %s, want %d mentioning %q", r.Request.Method, r.Request.URL.Path, r.StatusCode, r.Body, status, mention)
+	}
+}
+
+type ctlVehicle struct {
+	ID          string   `json:"id"`
+	Mode        string   `json:"mode"`
+	Make        string   `json:"make"`
+	Stage       *string  `json:"stage"`
+	Locked      *bool    `json:"locked"`
+	ChargeLimit *float64 `json:"chargeLimit"`
+	Odometer    *float64 `json:"odometerKm"`
+	Battery     *float64 `json:"batteryPercent"`
+	Fuel        *float64 `json:"fuelPercent"`
+	PluggedIn   *bool    `json:"pluggedIn"`
+}
+
+func TestControlVehiclesTestMode(t *testing.T) {
+	e := newEnv(t)
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	if len(list.Vehicles) != 0 {
+		t.Fatalf("vehicles before any Connect: %+v", list)
+	}
+	tok := e.login(connectFlow{Make: "TESLA", Email: "ctl@example.com", Query: url.Values{"scope": {"read_vehicle_info read_security control_security"}}})
+	e.ctl("GET", "/vehicles", "", &list)
+	if len(list.Vehicles) != 1 || list.Vehicles[0].Mode != "test" || list.Vehicles[0].Stage != nil || list.Vehicles[0].Make != "TESLA" {
+		t.Fatalf("vehicles: %s", e.ctl("GET", "/vehicles", "", nil).Body)
+	}
+	id := list.Vehicles[0].ID
+	var v ctlVehicle
+	e.ctl("PATCH", "/vehicles/"+id, `{"locked": false}`, &v)
+	if v.Locked == nil || *v.Locked {
+		t.Errorf("after PATCH locked=false: %+v", v)
+	}
+	r := e.api("GET", "/v2.0/vehicles/"+id+"/security", tok.AccessToken, "")
+	if !strings.Contains(r.Body, `"isLocked":false`) {
+		t.Errorf("the API does not agree with the control API: %s", r.Body)
+	}
+	wantCtlError(t, e.ctl("PATCH", "/vehicles/"+id, `{"stage": "driving"}`, nil), 400, "test mode")
+	wantCtlError(t, e.ctl("GET", "/vehicles/00000000-0000-4000-8000-000000000000", "", nil), 404, "not found")
+	wantCtlError(t, e.ctl("PATCH", "/vehicles/"+id, `{"locked": "yes"}`, nil), 400, "locked")
+	wantCtlError(t, e.ctl("PATCH", "/vehicles/"+id, `{"lockd": true}`, nil), 400, "lockd")
+	wantCtlError(t, e.ctl("PATCH", "/vehicles/"+id, `{"locked": true} {}`, nil), 400, "after")
+	wantCtlError(t, e.ctl("PATCH", "/vehicles/"+id, ``, nil), 400, "empty")
+	wantCtlError(t, e.ctl("GET", "/nope", "", nil), 404, "no control API route")
+	wantCtlError(t, e.ctl("PUT", "/clock", "{}", nil), 405, "PUT")
+}
+
+func TestControlClock(t *testing.T) {
+	e := newEnv(t)
+	var got struct {
+		Now string `json:"now"`
+	}
+	e.ctl("POST", "/clock", `{"advance": "30m"}`, &got)
+	if want := e.clock.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339); got.Now != want {
+		t.Errorf("now %s, want %s", got.Now, want)
+	}
+	for _, body := range []string{`{"advance": "soon"}`, `{"advance": "-5m"}`, `{"advance": 30}`, `{}`} {
+		wantCtlError(t, e.ctl("POST", "/clock", body, nil), 400, "advance")
+	}
+	// The sandbox's own expiries follow the clock: two hours later the access token
+	// has expired.
+	tok := e.login(connectFlow{Make: "TESLA", Email: "clock@example.com"})
+	e.ctl("POST", "/clock", `{"advance": "2h1m"}`, nil)
+	if r := e.api("GET", "/v2.0/vehicles", tok.AccessToken, ""); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("access token after advancing the clock past its life: %d", r.StatusCode)
+	}
+}
+
+func TestControlJournal(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "journal@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	id := list.Vehicles[0].ID
+	e.api("GET", "/v2.0/vehicles/"+id+"/odometer", tok.AccessToken, "")
+	e.api("GET", "/v2.0/vehicles", tok.AccessToken, "")
+	type entry struct {
+		ID         uint64  `json:"id"`
+		ClientID   string  `json:"clientId"`
+		Method     string  `json:"method"`
+		Path       string  `json:"path"`
+		VehicleID  string  `json:"vehicleId"`
+		Status     int     `json:"status"`
+		DurationMs float64 `json:"durationMs"`
+		RequestID  string  `json:"requestId"`
+		Request    string  `json:"requestBody"`
+		Response   string  `json:"responseBody"`
+	}
+	var j struct {
+		Entries []entry `json:"entries"`
+	}
+	e.ctl("GET", "/journal", "", &j)
+	if len(j.Entries) != 3 || j.Entries[0].Path != "/v2.0/vehicles" || j.Entries[2].Path != "/oauth/token" {
+		t.Fatalf("journal: %+v", j.Entries)
+	}
+	odo := j.Entries[1]
+	if odo.ClientID != testClientID || odo.VehicleID != id || odo.Status != 200 || odo.RequestID == "" || odo.Method != "GET" {
+		t.Errorf("odometer entry: %+v", odo)
+	}
+	e.ctl("GET", "/journal?vehicle="+id, "", &j)
+	if len(j.Entries) != 1 {
+		t.Errorf("vehicle filter: %+v", j.Entries)
+	}
+	e.ctl("GET", "/journal?path=token&limit=5", "", &j)
+	if len(j.Entries) != 1 || j.Entries[0].Request != "" {
+		t.Fatalf("path filter: %+v", j.Entries)
+	}
+	var detail entry
+	e.ctl("GET", "/journal/"+itoa(int(j.Entries[0].ID)), "", &detail)
+	if !strings.Contains(detail.Request, "grant_type=authorization_code") || strings.Contains(detail.Response, tok.AccessToken) ||
+		strings.Contains(detail.Response, tok.RefreshToken) || !strings.Contains(detail.Response, "REDACTED") || strings.Contains(detail.Request, "code=") && !strings.Contains(detail.Request, "code=%5BREDACTED%5D") {
+		t.Errorf("detail not redacted: %+v", detail)
+	}
+	wantCtlError(t, e.ctl("GET", "/journal?limit=lots", "", nil), 400, "limit")
+	wantCtlError(t, e.ctl("GET", "/journal/999", "", nil), 404, "999")
+	e.ctl("DELETE", "/journal", "", nil)
+	e.ctl("GET", "/journal", "", &j)
+	if len(j.Entries) != 0 {
+		t.Errorf("after DELETE: %+v", j.Entries)
+	}
+}
+
+func TestControlFaults(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	e, _ := newEnvOpts(t, Options{}, func(s *server) {
+		s.sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return nil
+		}
+	})
+	tok := e.login(connectFlow{Make: "TESLA", Email: "faults@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	odometer := "/v2.0/vehicles/" + list.Vehicles[0].ID + "/odometer"
+
+	var f struct {
+		ID    string `json:"id"`
+		Times int    `json:"times"`
+	}
+	e.ctl("POST", "/faults", `{"method":"GET","path":"/v2.0/vehicles/*/odometer","times":1,"status":429,"type":"RATE_LIMIT","code":"VEHICLE","retryAfter":"2s"}`, &f)
+	if f.ID == "" || f.Times != 1 {
+		t.Fatalf("fault: %+v", f)
+	}
+	r := e.api("GET", odometer, tok.AccessToken, "")
+	var body struct {
+		Type, Code, RequestID string
+		StatusCode            int
+	}
+	json.Unmarshal([]byte(r.Body), &body)
+	if r.StatusCode != 429 || r.Header.Get("retry-after") != "2" || body.Type != "RATE_LIMIT" || body.Code != "VEHICLE" || body.RequestID == "" || body.StatusCode != 429 {
+		t.Errorf("faulted call: %d %v %s", r.StatusCode, r.Header, r.Body)
+	}
+	if r := e.api("GET", odometer, tok.AccessToken, ""); r.StatusCode != 200 {
+		t.Errorf("the call after a times=1 fault: %d", r.StatusCode)
+	}
+	var fl struct {
+		Faults []map[string]any `json:"faults"`
+	}
+	e.ctl("GET", "/faults", "", &fl)
+	if len(fl.Faults) != 0 {
+		t.Errorf("used-up fault listed: %v", fl)
+	}
+	// A delay, then the normal answer; a token-endpoint fault in OAuth's shape.
+	e.ctl("POST", "/faults", `{"path":"/v2.0/vehicles/*/odometer","delay":"2s"}`, nil)
+	if r := e.api("GET", odometer, tok.AccessToken, ""); r.StatusCode != 200 {
+		t.Errorf("delayed call: %d", r.StatusCode)
+	}
+	mu.Lock()
+	if len(slept) != 1 || slept[0] != 2*time.Second {
+		t.Errorf("slept %v", slept)
+	}
+	mu.Unlock()
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/oauth/token","status":500,"type":"SERVER"}`, nil)
+	r = e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if r.StatusCode != 500 || !strings.Contains(r.Body, `"error":"server_error"`) {
+		t.Errorf("token fault: %d %s", r.StatusCode, r.Body)
+	}
+	// A hang answers nothing until the client gives up.
+	e.ctl("POST", "/faults", `{"path":"/v2.0/vehicles/*/odometer","hang":true}`, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+odometer, nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if resp, err := e.hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("a hung call answered %d", resp.StatusCode)
+	}
+	for _, bad := range []string{`{"path":"v2/x","type":"SERVER"}`, `{"path":"/x"}`, `{"path":"/x","type":"NOPE"}`,
+		`{"path":"/x","delay":"soon"}`, `{"path":"/x","status":200,"type":"SERVER"}`, `{"path":"/x","hang":true,"delay":"1s"}`} {
+		wantCtlError(t, e.ctl("POST", "/faults", bad, nil), 400, "")
+	}
+	e.ctl("POST", "/faults", `{"path":"/x","type":"SERVER"}`, &f)
+	wantCtlError(t, e.ctl("DELETE", "/faults/nope", "", nil), 404, "nope")
+	e.ctl("DELETE", "/faults/"+f.ID, "", nil)
+	e.ctl("DELETE", "/faults", "", nil)
+	e.ctl("GET", "/faults", "", &fl)
+	if len(fl.Faults) != 0 {
+		t.Errorf("after DELETE: %v", fl)
+	}
+}
+
+func TestControlExpireTokens(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "expire@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	var n struct {
+		Expired int `json:"expired"`
+	}
+	e.ctl("POST", "/tokens/expire", `{"vehicle":"`+list.Vehicles[0].ID+`"}`, &n)
+	if n.Expired != 1 {
+		t.Errorf("expired %d", n.Expired)
+	}
+	if r := e.api("GET", "/v2.0/vehicles", tok.AccessToken, ""); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an expired token still works: %d", r.StatusCode)
+	}
+	r := e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	mustStatus(t, r, http.StatusOK)
+	var fresh tokenResponse
+	json.Unmarshal([]byte(r.Body), &fresh)
+	e.ctl("POST", "/tokens/expire", `{"accessToken":"`+fresh.AccessToken+`"}`, &n)
+	if n.Expired != 1 {
+		t.Errorf("by token: expired %d", n.Expired)
+	}
+	wantCtlError(t, e.ctl("POST", "/tokens/expire", `{"accessToken":"`+fresh.AccessToken+`"}`, nil), 404, "no live access token")
+	wantCtlError(t, e.ctl("POST", "/tokens/expire", `{}`, nil), 400, "exactly one")
+	wantCtlError(t, e.ctl("POST", "/tokens/expire", `{"vehicle":"x","accessToken":"y"}`, nil), 400, "exactly one")
+}
+
+func TestControlAdminToken(t *testing.T) {
+	e, _ := newEnvOpts(t, Options{AdminToken: "s3cret"}, nil)
+	wantCtlError(t, e.ctl("GET", "/vehicles", "", nil), 403, "admin token")
+	if r := e.ctl("GET", "/vehicles", "", nil, "Authorization", "Bearer s3cret"); r.StatusCode != 200 {
+		t.Errorf("with the token: %d", r.StatusCode)
+	}
+	if r := e.ctl("GET", "/vehicles", "", nil, "X-Sandbox-Admin-Token", "wrong"); r.StatusCode != 403 {
+		t.Errorf("with a wrong token: %d", r.StatusCode)
+	}
+	if r := e.get("/__sandbox/"); r.StatusCode != 403 || !strings.Contains(r.Body, "admin token") {
+		t.Errorf("console without the token: %d", r.StatusCode)
+	}
+	r := e.get("/__sandbox/?token=s3cret")
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/__sandbox/" {
+		t.Fatalf("?token=: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.get("/__sandbox/"); r.StatusCode != 200 {
+		t.Errorf("console with the cookie: %d", r.StatusCode)
+	}
+}

@@ -1,0 +1,200 @@
+// Package journal is the sandbox's request journal: every API and token call an app
+// made, newest first, with the bodies (secrets redacted) kept for inspection from the
+// console and the control API. It holds at most a fixed number of entries; the oldest
+// go first.
+package journal
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxBody is how much of each body is kept.
+const maxBody = 4 << 10
+
+// Entry is one call.
+type Entry struct {
+	ID        uint64        `json:"id"`
+	Time      time.Time     `json:"time"`
+	ClientID  string        `json:"clientId"`
+	Method    string        `json:"method"`
+	Path      string        `json:"path"`
+	VehicleID string        `json:"vehicleId"`
+	Status    int           `json:"status"`
+	Duration  time.Duration `json:"-"`
+	RequestID string        `json:"requestId"`
+	// The bodies, redacted and cut to maxBody; only in the detail view.
+	RequestBody  string `json:"requestBody,omitempty"`
+	ResponseBody string `json:"responseBody,omitempty"`
+}
+
+// MarshalJSON adds durationMs, the unit the control API promises.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry
+	return json.Marshal(struct {
+		plain
+		DurationMs float64 `json:"durationMs"`
+	}{plain(e), float64(e.Duration.Microseconds()) / 1000})
+}
+
+// Filter selects entries; zero fields match everything.
+type Filter struct {
+	VehicleID string
+	// Path matches entries whose path contains it.
+	Path string
+	// Limit caps the answer (0: every entry).
+	Limit int
+}
+
+// Journal is safe for concurrent use.
+type Journal struct {
+	mu      sync.Mutex
+	entries []Entry // a ring: entries[next] is the oldest once full
+	next    int
+	full    bool
+	seq     uint64
+}
+
+// New returns a journal that keeps the last capacity entries (at least 1).
+func New(capacity int) *Journal {
+	return &Journal{entries: make([]Entry, max(capacity, 1))}
+}
+
+// Add records e, giving it the next id, and returns that id.
+func (j *Journal) Add(e Entry) uint64 {
+	e.RequestBody, e.ResponseBody = cut(e.RequestBody), cut(e.ResponseBody)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	e.ID = j.seq
+	j.entries[j.next] = e
+	j.next++
+	if j.next == len(j.entries) {
+		j.next, j.full = 0, true
+	}
+	return e.ID
+}
+
+// List returns the matching entries, newest first, without their bodies.
+func (j *Journal) List(f Filter) []Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := []Entry{}
+	for i := range j.len() {
+		e := j.at(i)
+		if f.VehicleID != "" && e.VehicleID != f.VehicleID || f.Path != "" && !strings.Contains(e.Path, f.Path) {
+			continue
+		}
+		e.RequestBody, e.ResponseBody = "", ""
+		out = append(out, e)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out
+}
+
+// Get returns the entry with that id, bodies included, while it is still kept.
+func (j *Journal) Get(id uint64) (Entry, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.len() {
+		if e := j.at(i); e.ID == id {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Clear forgets every entry (ids keep counting up).
+func (j *Journal) Clear() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	clear(j.entries)
+	j.next, j.full = 0, false
+}
+
+// All returns every entry, oldest first, bodies included (for a snapshot).
+func (j *Journal) All() []Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]Entry, 0, j.len())
+	for i := j.len() - 1; i >= 0; i-- {
+		out = append(out, j.at(i))
+	}
+	return out
+}
+
+// Restore replaces the entries with es (oldest first, as All gives them).
+func (j *Journal) Restore(es []Entry) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	clear(j.entries)
+	j.next, j.full = 0, false
+	if n := len(es) - len(j.entries); n > 0 {
+		es = es[n:]
+	}
+	for _, e := range es {
+		j.entries[j.next] = e
+		j.seq = max(j.seq, e.ID)
+		j.next++
+		if j.next == len(j.entries) {
+			j.next, j.full = 0, true
+		}
+	}
+}
+
+func (j *Journal) len() int {
+	if j.full {
+		return len(j.entries)
+	}
+	return j.next
+}
+
+// at is the i-th newest entry.
+func (j *Journal) at(i int) Entry {
+	k := j.next - 1 - i
+	if k < 0 {
+		k += len(j.entries)
+	}
+	return j.entries[k]
+}
+
+func cut(s string) string {
+	if len(s) <= maxBody {
+		return s
+	}
+	return s[:maxBody] + "…(cut)"
+}
+
+// secretKeys are the names whose values never reach the journal.
+var secretKeys = map[string]bool{
+	"access_token": true, "refresh_token": true, "client_secret": true, "code": true,
+	"accessToken": true, "refreshToken": true, "clientSecret": true, "password": true,
+}
+
+// jsonSecret finds "key": "value" pairs of secret keys in a JSON body.
+var jsonSecret = regexp.MustCompile(`"(access_token|refresh_token|client_secret|code|accessToken|refreshToken|clientSecret|password)"\s*:\s*"(?:[^"\\]|\\.)*"`)
+
+// Redact returns body with every token, code, secret and password replaced by
+// "[REDACTED]": JSON bodies by key, form bodies by field.
+func Redact(contentType string, body []byte) string {
+	s := string(body)
+	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+		vals, err := url.ParseQuery(s)
+		if err != nil {
+			return "[unreadable form body]"
+		}
+		for k := range vals {
+			if secretKeys[k] {
+				vals[k] = []string{"[REDACTED]"}
+			}
+		}
+		return vals.Encode()
+	}
+	return jsonSecret.ReplaceAllString(s, `"$1":"[REDACTED]"`)
+}

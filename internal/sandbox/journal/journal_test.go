@@ -1,0 +1,73 @@
+package journal
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRingNewestFirst(t *testing.T) {
+	j := New(3)
+	for i, p := range []string{"/a", "/b", "/c", "/d"} {
+		j.Add(Entry{Path: p, VehicleID: []string{"v1", "v2"}[i%2], RequestBody: "x"})
+	}
+	got := j.List(Filter{})
+	if len(got) != 3 || got[0].Path != "/d" || got[2].Path != "/b" {
+		t.Fatalf("list %+v", got)
+	}
+	if got[0].RequestBody != "" {
+		t.Error("List carries bodies")
+	}
+	if e, ok := j.Get(got[0].ID); !ok || e.RequestBody != "x" {
+		t.Errorf("Get: %+v %v", e, ok)
+	}
+	if _, ok := j.Get(1); ok {
+		t.Error("the oldest entry survived the ring")
+	}
+	if got := j.List(Filter{VehicleID: "v2"}); len(got) != 2 || got[0].Path != "/d" {
+		t.Errorf("vehicle filter: %+v", got)
+	}
+	if got := j.List(Filter{Path: "/c"}); len(got) != 1 {
+		t.Errorf("path filter: %+v", got)
+	}
+	if got := j.List(Filter{Limit: 2}); len(got) != 2 {
+		t.Errorf("limit: %d", len(got))
+	}
+	all := j.All()
+	k := New(3)
+	k.Restore(all)
+	if id := k.Add(Entry{}); id != 5 {
+		t.Errorf("ids after a restore restart at %d", id)
+	}
+	j.Clear()
+	if len(j.List(Filter{})) != 0 {
+		t.Error("Clear left entries")
+	}
+}
+
+func TestEntryJSON(t *testing.T) {
+	b, err := json.Marshal(Entry{ID: 1, Time: time.Unix(0, 0).UTC(), Method: "GET", Duration: 1500 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"durationMs":1.5`, `"method":"GET"`, `"clientId":""`, `"requestId":""`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	form := Redact("application/x-www-form-urlencoded", []byte("grant_type=authorization_code&code=abc&client_secret=s&redirect_uri=x"))
+	if strings.Contains(form, "abc") || strings.Contains(form, "=s&") || !strings.Contains(form, "grant_type=authorization_code") {
+		t.Errorf("form: %s", form)
+	}
+	js := Redact("application/json", []byte(`{"access_token": "tok\"en", "token_type":"Bearer","refresh_token":"r"}`))
+	if strings.Contains(js, `tok\"en`) || strings.Contains(js, `"r"`) || !strings.Contains(js, "Bearer") {
+		t.Errorf("json: %s", js)
+	}
+	if got := New(1); got.Add(Entry{RequestBody: strings.Repeat("x", 10000)}) != 1 {
+		t.Error("id")
+	}
+}

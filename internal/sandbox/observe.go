@@ -1,0 +1,171 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"smartcargo/internal/sandbox/journal"
+)
+
+// journalCap is how many calls the request journal keeps.
+const journalCap = 2000
+
+// callNote collects, while a call is served, what the journal names it by: the app
+// (the bearer's grant, or the token endpoint's client) and the vehicle.
+type callNote struct {
+	clientID, vehicleID string
+}
+
+type noteKey struct{}
+
+// note returns the call's note, or a throwaway one outside a journaled call.
+func note(ctx context.Context) *callNote {
+	if n, ok := ctx.Value(noteKey{}).(*callNote); ok {
+		return n
+	}
+	return &callNote{}
+}
+
+// journaled records every call to the token endpoint and the API in the journal,
+// with the bodies (first 4 KB, secrets redacted). Batch items are part of their
+// batch's entry.
+func (s *server) journaled(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(batchItemKey) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now() // latency is real time, whatever the sandbox clock says
+		n := &callNote{}
+		ctx := context.WithValue(r.Context(), noteKey{}, n)
+		body := &headBuffer{max: 4 << 10}
+		if r.Body != nil {
+			r.Body = teeBody{ReadCloser: r.Body, to: body}
+		}
+		cw := &captureWriter{ResponseWriter: w, body: headBuffer{max: 4 << 10}}
+		next.ServeHTTP(cw, r.WithContext(ctx))
+		status := cw.status
+		if status == 0 {
+			status = http.StatusOK
+			if ctx.Err() != nil {
+				status = 499 // the client gave up before an answer
+			}
+		}
+		s.journal.Add(journal.Entry{
+			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
+			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
+			RequestBody:  journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
+			ResponseBody: journal.Redact("application/json", cw.body.Bytes()),
+		})
+	})
+}
+
+// headBuffer keeps the first max bytes written to it.
+type headBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *headBuffer) keep(p []byte) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Write(p[:min(len(p), room)])
+	}
+}
+
+type teeBody struct {
+	io.ReadCloser
+	to *headBuffer
+}
+
+func (t teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	t.to.keep(p[:n])
+	return n, err
+}
+
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	body   headBuffer
+}
+
+func (w *captureWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *captureWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.body.keep(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// scripted applies the faults armed through the control API: the next calls matching
+// a fault answer its error (Smartcar's API error shape, or OAuth's on the token
+// endpoint), wait its delay first, or never answer.
+func (s *server) scripted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(batchItemKey) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		f, ok := s.faults.Take(r.Method, r.URL.Path)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		s.log.Info("fault: scripted answer", "fault", f.ID, "path", r.URL.Path, "request_id", requestID(ctx))
+		if f.Hang {
+			io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			<-ctx.Done()
+			return
+		}
+		if f.Delay > 0 {
+			if err := s.sleep(ctx, f.Delay); err != nil {
+				return
+			}
+		}
+		if f.Status == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/" {
+			code := "server_error"
+			if f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable {
+				code = "temporarily_unavailable"
+			}
+			if f.RetryAfter > 0 {
+				w.Header()["retry-after"] = []string{itoa(int(f.RetryAfter.Round(time.Second) / time.Second))}
+			}
+			writeJSON(w, r, s.log, f.Status, oauthBody{Error: code, ErrorDescription: "A fault scripted through the sandbox's control API."})
+			return
+		}
+		e := newAPIError(f.Type, f.Code)
+		e.Status = f.Status
+		if f.RetryAfter > 0 {
+			e.RetryAfter = max(1, int(f.RetryAfter.Round(time.Second)/time.Second))
+		} else if f.Type != "RATE_LIMIT" {
+			e.RetryAfter = 0
+		}
+		writeAPIError(w, r, s.log, e)
+	})
+}
+
+// errorTypes maps each v2 error type to its status, for the faults' checks.
+func errorTypes() map[string]int {
+	m := make(map[string]int, len(errorTypeStatus))
+	for k, v := range errorTypeStatus {
+		m[k] = v
+	}
+	return m
+}
