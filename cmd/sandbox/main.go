@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if dev {
 		printDevClient(stdout, origin, o.Clients[0])
 	}
+	fmt.Fprintf(stdout, "Console and control API: %s/__sandbox/ (%s)\n", origin, consoleAccess(o.AdminToken != ""))
 	// Printed last: tests and scripts take this line to mean "ready".
 	fmt.Fprintf(stdout, "Smartcar sandbox listening on %s\n", origin)
 
@@ -105,6 +106,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	return nil
+}
+
+// consoleAccess says who may use the console.
+func consoleAccess(token bool) string {
+	if token {
+		return "admin token required; in a browser open /__sandbox/?token=<token> once"
+	}
+	return "loopback only; set --admin-token to open it to other addresses"
 }
 
 // printDevClient shows the development client and the environment each official SDK

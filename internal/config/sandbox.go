@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,10 @@ type Sandbox struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// AccessTokenTTL is how long the sandbox's access tokens live (Smartcar's: 2h).
 	AccessTokenTTL time.Duration
+	// SimSpeed speeds up simulated vehicles (1 = real time).
+	SimSpeed float64
+	// AdminToken guards the console and control API (empty: loopback only).
+	AdminToken string
 	// Clients are the apps of SANDBOX_CLIENTS and --client (cmd/sandbox only).
 	Clients []sandbox.Client
 }
@@ -45,6 +50,8 @@ func (sb *Sandbox) Options() sandbox.Options {
 		Timeouts:   sandbox.Timeouts{Read: sb.ReadTimeout, Write: sb.WriteTimeout, Idle: sb.IdleTimeout},
 
 		AccessTokenTTL: sb.AccessTokenTTL,
+		SimSpeed:       sb.SimSpeed,
+		AdminToken:     sb.AdminToken,
 	}
 }
 
@@ -81,6 +88,10 @@ func sandboxSettings() []sandboxSetting {
 			func(rd *reader, env string, sb *Sandbox) {
 				sb.AccessTokenTTL = rd.positiveDuration(env, DefaultSandboxAccessTokenTTL)
 			}},
+		{"SANDBOX_SIM_SPEED", "sim-speed", "speed-up `factor` of simulated vehicles (mode=simulated): 60 lives a simulated minute per second", "1",
+			func(rd *reader, env string, sb *Sandbox) { sb.SimSpeed = rd.simSpeed(env) }},
+		{"SANDBOX_ADMIN_TOKEN", "admin-token", "`token` required by the console and control API under /__sandbox/, which then answer on any address (default: loopback only, no token)", "",
+			func(rd *reader, env string, sb *Sandbox) { _, sb.AdminToken = rd.get(env, "") }},
 		{"SANDBOX_READ_TIMEOUT", "read-timeout", "`duration` a client may take to send a whole request", t.Read.String(),
 			func(rd *reader, env string, sb *Sandbox) { sb.ReadTimeout = rd.positiveDuration(env, t.Read) }},
 		{"SANDBOX_WRITE_TIMEOUT", "write-timeout", "`duration` from a request's headers to the end of its answer (the latency and jitter are added)", t.Write.String(),
@@ -109,6 +120,17 @@ func (rd *reader) readSandbox() Sandbox {
 		sb.Clients = append(sb.Clients, c)
 	}
 	return sb
+}
+
+// simSpeed reads a speed-up factor from 1 to 100000.
+func (rd *reader) simSpeed(name string) float64 {
+	label, raw := rd.get(name, "1")
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || math.IsNaN(f) || f < 1 || f > 100000 {
+		rd.bad(label, "%q: want a factor from 1 (real time) to 100000", raw)
+		return 1
+	}
+	return f
 }
 
 // failStatus reads a status that sandbox.Failures lists.

@@ -20,7 +20,7 @@ func TestLoadSandboxDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := sandbox.DefaultTimeouts()
-	want := Sandbox{Port: DefaultSandboxPort, FailStatus: sandbox.DefaultFailStatus, ReadTimeout: d.Read, WriteTimeout: d.Write, IdleTimeout: d.Idle, AccessTokenTTL: DefaultSandboxAccessTokenTTL}
+	want := Sandbox{Port: DefaultSandboxPort, FailStatus: sandbox.DefaultFailStatus, ReadTimeout: d.Read, WriteTimeout: d.Write, IdleTimeout: d.Idle, AccessTokenTTL: DefaultSandboxAccessTokenTTL, SimSpeed: 1}
 	if !sandboxEqual(*sb, want) {
 		t.Errorf("defaults = %+v, want %+v", *sb, want)
 	}
@@ -53,10 +53,12 @@ func TestLoadSandboxEnv(t *testing.T) {
 		"SANDBOX_WRITE_TIMEOUT":    "3s",
 		"SANDBOX_IDLE_TIMEOUT":     "4s",
 		"SANDBOX_ACCESS_TOKEN_TTL": "30s",
+		"SANDBOX_SIM_SPEED":        "60",
+		"SANDBOX_ADMIN_TOKEN":      "tok",
 		"SANDBOX_CLIENTS":          " a:s1:https://a.example/cb , ,b:s2:http://localhost:9/x",
 	}
 	want := Sandbox{Port: 9001, Seed: 7, Latency: 300 * time.Millisecond, Jitter: 100 * time.Millisecond,
-		FailRate: 0.25, FailStatus: 429, HangRate: 0.5, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, AccessTokenTTL: 30 * time.Second,
+		FailRate: 0.25, FailStatus: 429, HangRate: 0.5, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, AccessTokenTTL: 30 * time.Second, SimSpeed: 60, AdminToken: "tok",
 		Clients: []sandbox.Client{{ID: "a", Secret: "s1", RedirectURIs: []string{"https://a.example/cb"}}, {ID: "b", Secret: "s2", RedirectURIs: []string{"http://localhost:9/x"}}}}
 	sb, err := LoadSandbox(env(vars), nil)
 	if err != nil {
@@ -161,13 +163,14 @@ func TestLoadSandboxReportsEveryProblem(t *testing.T) {
 		"SANDBOX_WRITE_TIMEOUT": "-2s",
 		"SANDBOX_IDLE_TIMEOUT":  "0s",
 		"SANDBOX_CLIENTS":       "a:b",
+		"SANDBOX_SIM_SPEED":     "0.5",
 		"SANDBOX_FAIL_STATUS":   "500", // overridden by the flag
 	}), f)
 	if err == nil {
 		t.Fatal("want an error")
 	}
 	for _, label := range []string{"SANDBOX_PORT", "SANDBOX_SEED", "SANDBOX_LATENCY", "--jitter", "SANDBOX_FAIL_RATE", "--fail-status",
-		"SANDBOX_HANG_RATE", "SANDBOX_READ_TIMEOUT", "SANDBOX_WRITE_TIMEOUT", "SANDBOX_IDLE_TIMEOUT", "SANDBOX_CLIENTS"} {
+		"SANDBOX_HANG_RATE", "SANDBOX_READ_TIMEOUT", "SANDBOX_WRITE_TIMEOUT", "SANDBOX_IDLE_TIMEOUT", "SANDBOX_CLIENTS", "SANDBOX_SIM_SPEED"} {
 		if !strings.Contains(err.Error(), label+":") {
 			t.Errorf("error does not mention %s:\n%v", label, err)
 		}
