@@ -7,16 +7,13 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 )
-
-var reDisconnectLink = regexp.MustCompile(`href="([^"]+)" id="disconnect-link"`)
 
 // TestNotYourVehicle: another user's vehicle, or an id nobody has, is a 404 "not one
 // of your vehicles" with the way back to the list, and the session stays as it was
@@ -114,11 +111,11 @@ func TestDisconnectPageName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := reDisconnectLink.FindStringSubmatch(dash.Body)
-	if m == nil {
-		t.Fatalf("no disconnect link: %s", excerpt(dash.Body))
+	disconnect, ok := htmlpage.Parse(dash.Body).ByID("disconnect-link")
+	if !ok {
+		t.Fatalf("no element #disconnect-link on %s: %s", dash.URL.Path, excerpt(dash.Body))
 	}
-	link, _ := dash.URL.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	link, _ := dash.URL.Parse(disconnect.Attr("href"))
 	if link.Query().Has("name") {
 		t.Errorf("the disconnect link carries a name: %s", link)
 	}
@@ -133,7 +130,7 @@ func TestDisconnectPageName(t *testing.T) {
 		t.Errorf("disconnect page: %d %s", p.Status, excerpt(p.Body))
 	}
 	// Confirming still works.
-	f, ok := connectwalk.FormWithAction(p.Body, "/vehicle/")
+	f, ok := htmlpage.Parse(p.Body).Form(`form[action^="/vehicle/"]`)
 	if !ok {
 		t.Fatalf("no confirm form: %s", excerpt(p.Body))
 	}

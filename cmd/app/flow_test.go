@@ -11,9 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -22,7 +20,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +28,7 @@ import (
 
 	"smartcargo/internal/config"
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
@@ -157,21 +155,20 @@ func (p *pageResponse) want(status int, locationPrefix string) error {
 	return nil
 }
 
-// excerpt is the visible text of an error page, short enough for a test message.
+// excerpt is what an error page says, short enough for a test message: its heading
+// and lead (or alert) paragraph, else the start of its text.
 func excerpt(body string) string {
-	if m := regexp.MustCompile(`(?s)<h1[^>]*>(.*?)</h1>.*?<p class="(?:lead|alert)"[^>]*>(.*?)</p>`).FindStringSubmatch(body); m != nil {
-		return strings.TrimSpace(html.UnescapeString(stripTags(m[1]))) + ": " + strings.TrimSpace(html.UnescapeString(stripTags(m[2])))
+	p := htmlpage.Parse(body)
+	h1, ok1 := p.First("h1")
+	lead, ok2 := p.First("p.lead, p.alert")
+	if ok1 && ok2 {
+		return h1.Text() + ": " + lead.Text()
 	}
-	if len(body) > 200 {
-		body = body[:200] + "..."
-	}
-	return body
+	return htmlpage.Snippet(body)
 }
 
-func stripTags(s string) string { return regexp.MustCompile(`<[^>]*>`).ReplaceAllString(s, "") }
-
 // submit presses the button with that id in a form of page, as a browser would.
-func (u *user) submit(page *pageResponse, f *connectwalk.Form, buttonID string) (*pageResponse, error) {
+func (u *user) submit(page *pageResponse, f *htmlpage.Form, buttonID string) (*pageResponse, error) {
 	if !f.Has(buttonID) {
 		return nil, fmt.Errorf("%s: no button #%s in form %s", page.URL, buttonID, f.Action)
 	}
@@ -213,8 +210,6 @@ func (u *user) connectCallback(connectURL string, o connectOptions) (string, err
 	return back.String(), nil
 }
 
-var reConnectLink = regexp.MustCompile(`id="connect-button" href="([^"]+)"`)
-
 // connectURL opens the app's /login and returns its Connect link.
 func (u *user) connectURL(appURL string) (string, error) {
 	p, err := u.get(appURL + "/login")
@@ -224,11 +219,11 @@ func (u *user) connectURL(appURL string) (string, error) {
 	if err := p.want(http.StatusOK, ""); err != nil {
 		return "", err
 	}
-	m := reConnectLink.FindStringSubmatch(p.Body)
-	if m == nil {
-		return "", errors.New("/login has no Connect link")
+	link, ok := htmlpage.Parse(p.Body).ByID("connect-button")
+	if !ok {
+		return "", fmt.Errorf("no element #connect-button on /login: %s", htmlpage.Snippet(p.Body))
 	}
-	return html.UnescapeString(m[1]), nil
+	return link.Attr("href"), nil
 }
 
 // connectVia opens the app's /login and walks Connect from its link, returning
@@ -276,28 +271,30 @@ func (u *user) finishSignIn(appURL, callback string) (*pageResponse, error) {
 	return p, nil
 }
 
-var reVehicleLink = regexp.MustCompile(`<tr class="vehicle-row" data-vehicle-id="[^"]*">\s*<td[^>]*><a href="([^"]+)"`)
-
-// vehicleLinks returns the dashboard links of a vehicle list page.
+// vehicleLinks returns the dashboard links of a vehicle list page (each row's first
+// cell links to its vehicle).
 func vehicleLinks(list *pageResponse) []string {
 	var out []string
-	for _, m := range reVehicleLink.FindAllStringSubmatch(list.Body, -1) {
-		if u, err := list.URL.Parse(html.UnescapeString(m[1])); err == nil {
+	for _, a := range htmlpage.Parse(list.Body).All("tr.vehicle-row > td:first-child > a[href]") {
+		if u, err := list.URL.Parse(a.Attr("href")); err == nil {
 			out = append(out, u.String())
 		}
 	}
 	return out
 }
 
-var reFlash = regexp.MustCompile(`(?s)<div id="flash" class="flash flash-(\w+)"[^>]*>(.*?)</div>`)
-
-// flashOf returns the kind and text of a page's flash message.
+// flashOf returns the kind (its flash-… class) and text of a page's flash message.
 func flashOf(p *pageResponse) (kind, msg string) {
-	m := reFlash.FindStringSubmatch(p.Body)
-	if m == nil {
+	flash, ok := htmlpage.Parse(p.Body).ByID("flash")
+	if !ok {
 		return "", ""
 	}
-	return m[1], html.UnescapeString(strings.TrimSpace(m[2]))
+	for _, c := range strings.Fields(flash.Attr("class")) {
+		if k, ok := strings.CutPrefix(c, "flash-"); ok {
+			kind = k
+		}
+	}
+	return kind, flash.Text()
 }
 
 // lockFromDashboard opens a vehicle page, clicks Lock, follows the redirect back and
@@ -310,7 +307,7 @@ func (u *user) lockFromDashboard(dashboard string) (*pageResponse, error) {
 	if err := p.want(http.StatusOK, ""); err != nil {
 		return nil, fmt.Errorf("vehicle page: %w", err)
 	}
-	f, ok := connectwalk.FormWithAction(p.Body, "/vehicle/")
+	f, ok := htmlpage.Parse(p.Body).Form(`form[action^="/vehicle/"]`)
 	if !ok || !strings.HasSuffix(f.Action, "/lock") {
 		return nil, fmt.Errorf("vehicle page %s: no Lock form", p.URL)
 	}
@@ -327,15 +324,10 @@ func (u *user) lockFromDashboard(dashboard string) (*pageResponse, error) {
 	return p, p.want(http.StatusOK, "")
 }
 
-// errorPageOf returns the status and heading an app error page shows.
-var reErrorTitle = regexp.MustCompile(`(?s)<h1 id="error-title">(.*?)</h1>`)
-
+// errorTitle returns the heading an app error page shows ("" if none).
 func errorTitle(p *pageResponse) string {
-	m := reErrorTitle.FindStringSubmatch(p.Body)
-	if m == nil {
-		return ""
-	}
-	return html.UnescapeString(strings.TrimSpace(m[1]))
+	h, _ := htmlpage.Parse(p.Body).ByID("error-title")
+	return h.Text()
 }
 
 // runApp starts the whole app like startApp, writing its log to logw (t.Output() when

@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 )
 
 // browser is a cookie-keeping HTTP client that stops at each redirect; connectwalk
@@ -89,11 +88,11 @@ func (b *browser) loginApp(ctx context.Context, appURL, email string) error {
 		return err
 	}
 	if p.Status != http.StatusOK {
-		return fmt.Errorf("%s/login answered %d: %s", appURL, p.Status, connectwalk.Snippet(p.Body))
+		return fmt.Errorf("%s/login answered %d: %s", appURL, p.Status, htmlpage.Snippet(p.Body))
 	}
 	link := connectLink(p.Body)
 	if link == "" {
-		return fmt.Errorf("no Connect link on %s/login: %s", appURL, connectwalk.Snippet(p.Body))
+		return fmt.Errorf("no Connect link on %s/login: %s", appURL, htmlpage.Snippet(p.Body))
 	}
 	back, err := connectwalk.Walk(ctx, b.client, link, connectwalk.Options{Email: email})
 	if err != nil {
@@ -107,21 +106,32 @@ func (b *browser) loginApp(ctx context.Context, appURL, email string) error {
 		return err
 	}
 	if p.Status < 300 || p.Status >= 400 {
-		return fmt.Errorf("%s answered %d, want a redirect: %s", back.Path, p.Status, connectwalk.Snippet(p.Body))
+		return fmt.Errorf("%s answered %d, want a redirect: %s", back.Path, p.Status, htmlpage.Snippet(p.Body))
 	}
 	return nil
 }
 
-var connectLinkRE = regexp.MustCompile(`["']([^"']*/oauth/authorize[^"']*)["']`)
-
-// connectLink finds the Connect URL on a login page: an href (our app) or the
-// onclick's window.location.href (the Express tutorial), HTML-unescaped.
+// connectLink finds the Connect URL on a login page: a link's href (our app), else
+// the URL quoted in an onclick's window.location.href='…' (the Express tutorial).
+// Attribute values come entity-decoded from the parser.
 func connectLink(body string) string {
-	m := connectLinkRE.FindStringSubmatch(body)
-	if m == nil {
+	const authorize = "/oauth/authorize"
+	el, ok := htmlpage.Parse(body).First(`a[href*="` + authorize + `"], [onclick*="` + authorize + `"]`)
+	if !ok {
 		return ""
 	}
-	return html.UnescapeString(m[1])
+	if href := el.Attr("href"); strings.Contains(href, authorize) {
+		return href
+	}
+	// The onclick is script: take the quoted string around the URL's path.
+	js := el.Attr("onclick")
+	i := strings.Index(js, authorize)
+	start := strings.LastIndexAny(js[:i], `"'`)
+	end := strings.IndexAny(js[i:], `"'`)
+	if start < 0 || end < 0 {
+		return ""
+	}
+	return js[start+1 : i+end]
 }
 
 // token is the part of an OAuth token response the benchmark needs.
@@ -161,7 +171,7 @@ func directToken(ctx context.Context, origin, clientID, secret, redirectURI, ema
 	raw, _ := io.ReadAll(resp.Body)
 	var t token
 	if err := json.Unmarshal(raw, &t); err != nil || t.AccessToken == "" {
-		return "", fmt.Errorf("token endpoint answered %d: %s", resp.StatusCode, connectwalk.Snippet(string(raw)))
+		return "", fmt.Errorf("token endpoint answered %d: %s", resp.StatusCode, htmlpage.Snippet(string(raw)))
 	}
 	return t.AccessToken, nil
 }

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 )
 
 func main() {
@@ -445,7 +445,7 @@ func capture(ctx context.Context, url string, header map[string]string) ([]byte,
 		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, connectwalk.Snippet(string(body)))
+		return nil, nil, fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, htmlpage.Snippet(string(body)))
 	}
 	var hs [][2]string
 	for k, vs := range resp.Header {

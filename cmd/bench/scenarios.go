@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 )
 
 // vehicleTiming is the time of GET /vehicle for one server and one vehicle count.
@@ -170,7 +170,7 @@ func (b *bench) timeVehicle(ctx context.Context, name, appURL string, n int) (ve
 			return vt, err
 		}
 		if p.Status != http.StatusOK {
-			return vt, fmt.Errorf("GET /vehicle answered %d: %s", p.Status, connectwalk.Snippet(p.Body))
+			return vt, fmt.Errorf("GET /vehicle answered %d: %s", p.Status, htmlpage.Snippet(p.Body))
 		}
 		if i == 0 {
 			ids := map[string]bool{}
@@ -204,7 +204,7 @@ func (b *bench) benchAPI(ctx context.Context, _ string) error {
 		Vehicles []string `json:"vehicles"`
 	}
 	if err := json.Unmarshal(raw, &list); err != nil || len(list.Vehicles) == 0 {
-		return fmt.Errorf("GET /v2.0/vehicles: no vehicle in %s", connectwalk.Snippet(string(raw)))
+		return fmt.Errorf("GET /v2.0/vehicles: no vehicle in %s", htmlpage.Snippet(string(raw)))
 	}
 	auth := map[string]string{"Authorization": "Bearer " + tok}
 	vehicle := sb.URL + "/v2.0/vehicles/" + list.Vehicles[0]
@@ -254,7 +254,7 @@ func apiGet(ctx context.Context, url, tok string) (http.Header, []byte, error) {
 		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("GET %s answered %d: %s", url, resp.StatusCode, connectwalk.Snippet(string(raw)))
+		return nil, nil, fmt.Errorf("GET %s answered %d: %s", url, resp.StatusCode, htmlpage.Snippet(string(raw)))
 	}
 	return resp.Header, raw, nil
 }

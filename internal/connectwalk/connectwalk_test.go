@@ -94,27 +94,3 @@ func TestWalkErrors(t *testing.T) {
 		t.Errorf("an unknown brand must be named in the error, got %v", err)
 	}
 }
-
-func TestFormsAndValues(t *testing.T) {
-	page := `<form method="post" action="/grant">
-	<input type="hidden" name="session" value="a&amp;b">
-	<input type="checkbox" name="vehicle" value="v1" checked>
-	<input type="checkbox" name="vehicle" value="v2">
-	<input type="checkbox" name="vehicle" value="v3" checked disabled>
-	<select name="units"><option value="metric">m</option><option value="imperial" selected>i</option></select>
-	<button type="submit" id="deny-button" name="action" value="deny">Deny</button>
-	<button type="submit" id="approval-button" name="action" value="approve">Allow</button>
-	</form><form action="/search"><input name="q"></form>`
-	forms := connectwalk.Forms(page)
-	if len(forms) != 2 || forms[0].Method != "POST" || forms[1].Method != "GET" {
-		t.Fatalf("forms = %+v", forms)
-	}
-	got := forms[0].Values("approval-button")
-	want := url.Values{"session": {"a&b"}, "vehicle": {"v1"}, "units": {"imperial"}, "action": {"approve"}}
-	if got.Encode() != want.Encode() {
-		t.Errorf("values = %v, want %v", got, want)
-	}
-	if f, ok := connectwalk.FormWithAction(page, "/sea"); !ok || f.Action != "/search" || !forms[0].Has("deny-button") {
-		t.Error("FormWithAction or Has")
-	}
-}

@@ -7,16 +7,15 @@ package sandbox_test
 
 import (
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
+	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -85,95 +84,23 @@ func getJSON(b *testing.B, req *http.Request, v any) {
 	}
 }
 
-var (
-	formRE  = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
-	fieldRE = regexp.MustCompile(`(?is)<(input|button)\b([^>]*)>`)
-	attrRE  = regexp.MustCompile(`([a-zA-Z-]+)(?:="([^"]*)")?`)
-)
-
-// connectForCode walks Connect as a browser without JavaScript would: on each page it
-// submits the form holding the most advanced of the real Connect controls (§7.3 of the
-// protocol notes), until the redirect to the app, and returns the code.
+// connectForCode walks Connect as a browser without JavaScript would (connectwalk),
+// until the redirect to the app, and returns the code.
 func connectForCode(b *testing.B, origin, email string) string {
 	b.Helper()
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	q := url.Values{"response_type": {"code"}, "client_id": {benchClientID}, "redirect_uri": {benchRedirect},
 		"scope": {"read_vehicle_info read_odometer"}, "mode": {"test"}, "state": {"s"}, "make": {"TESLA"}}
-	req, _ := http.NewRequest(http.MethodGet, origin+"/oauth/authorize?"+q.Encode(), nil)
-	for range 12 {
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); loc != "" {
-			if strings.HasPrefix(loc, benchRedirect) {
-				u, _ := url.Parse(loc)
-				return u.Query().Get("code")
-			}
-			next, _ := req.URL.Parse(loc)
-			req, _ = http.NewRequest(http.MethodGet, next.String(), nil)
-			continue
-		}
-		req = nextForm(b, req.URL, string(raw), email)
+	back, err := connectwalk.Walk(b.Context(), &http.Client{Jar: jar}, origin+"/oauth/authorize?"+q.Encode(),
+		connectwalk.Options{Email: email})
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatal("Connect did not redirect to the app")
-	return ""
-}
-
-func attrsOf(s string) map[string]string {
-	m := map[string]string{}
-	for _, a := range attrRE.FindAllStringSubmatch(s, -1) {
-		m[strings.ToLower(a[1])] = html.UnescapeString(a[2])
+	code := back.Query().Get("code")
+	if code == "" {
+		b.Fatalf("Connect came back without a code: %s", back.Redacted())
 	}
-	return m
-}
-
-func nextForm(b *testing.B, base *url.URL, body, email string) *http.Request {
-	b.Helper()
-	for _, click := range []string{`id="approval-button"`, `id="sign-in-button"`, `id="continue-button"`, `brand-list-item`} {
-		for _, f := range formRE.FindAllStringSubmatch(body, -1) {
-			if !strings.Contains(f[2], click) {
-				continue
-			}
-			fa := attrsOf(f[1])
-			v := url.Values{}
-			for _, fm := range fieldRE.FindAllStringSubmatch(f[2], -1) {
-				a := attrsOf(fm[2])
-				_, checked := a["checked"]
-				switch {
-				case a["name"] == "":
-				case fm[1] == "button" || a["type"] == "submit":
-					if strings.Contains(fm[2], click) {
-						v.Add(a["name"], a["value"])
-					}
-				case a["type"] == "checkbox" || a["type"] == "radio":
-					if checked {
-						v.Add(a["name"], a["value"])
-					}
-				case a["type"] == "password":
-					v.Add(a["name"], "pw")
-				case a["id"] == "username":
-					v.Add(a["name"], email)
-				default:
-					v.Add(a["name"], a["value"])
-				}
-			}
-			action, _ := base.Parse(fa["action"])
-			if strings.EqualFold(fa["method"], "post") {
-				req, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(v.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				return req
-			}
-			action.RawQuery = v.Encode()
-			req, _ := http.NewRequest(http.MethodGet, action.String(), nil)
-			return req
-		}
-	}
-	b.Fatalf("no Connect form on %s: %.300s", base, body)
-	return nil
+	return code
 }
 
 func (s *benchSandbox) bench(b *testing.B, path, token string, want int) {

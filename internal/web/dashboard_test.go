@@ -57,14 +57,14 @@ func TestDashboard(t *testing.T) {
 		if !strings.Contains(textOf(r.body, "battery"), "Updated 5 minutes ago") {
 			t.Errorf("no data age on the battery: %s", textOf(r.body, "battery"))
 		}
-		if !strings.Contains(element(r.body, "battery"), `<meter`) {
+		if count(r.body, "#battery meter") == 0 {
 			t.Error("no gauge for the battery")
 		}
 		if href := attr(r.body, "map-link", "href"); !strings.HasPrefix(href, "https://www.openstreetmap.org/?mlat=39.73920&mlon=-104.99030") {
 			t.Errorf("map link %q", href)
 		}
 		for _, id := range []string{"lock-button", "unlock-button", "start-charge-button", "stop-charge-button", "disconnect-link"} {
-			if element(r.body, id) == "" {
+			if !has(r.body, id) {
 				t.Errorf("no #%s", id)
 			}
 		}
@@ -81,7 +81,7 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("#%s = %q, want %q", id, got, want)
 			}
 		}
-		if element(r.body, "start-charge-button") != "" {
+		if has(r.body, "start-charge-button") {
 			t.Error("charging offered on a fuel vehicle")
 		}
 	})
@@ -119,7 +119,7 @@ func TestDashboard(t *testing.T) {
 			if got := textOf(r.body, "error-title"); got != "Not one of your vehicles" {
 				t.Errorf("title %q", got)
 			}
-			if attr(r.body, "vehicles-link", "href") != "/vehicle" || element(r.body, "reconnect-button") != "" {
+			if attr(r.body, "vehicles-link", "href") != "/vehicle" || has(r.body, "reconnect-button") {
 				t.Errorf("want the way back to the list, no reconnect: %s", textOf(r.body, "error-action"))
 			}
 			if cookieNamed(r.Response, sessionCookie) != nil {
@@ -148,12 +148,12 @@ func TestDashboardPermissions(t *testing.T) {
 	r := a.get("/vehicle/" + ids[0])
 	r.wantStatus(t, http.StatusOK)
 	for _, id := range []string{"odometer", "security"} {
-		if element(r.body, id) == "" {
+		if !has(r.body, id) {
 			t.Errorf("granted #%s not shown", id)
 		}
 	}
 	for _, id := range []string{"battery", "fuel", "location", "tires", "oil", "charge", "vin", "lock-button", "start-charge-button"} {
-		if element(r.body, id) != "" {
+		if has(r.body, id) {
 			t.Errorf("#%s shown without its permission", id)
 		}
 	}
@@ -173,7 +173,7 @@ func TestDashboardAllSignalsFail(t *testing.T) {
 	}
 	r := a.get("/vehicle/" + ids[0])
 	r.wantStatus(t, http.StatusConflict)
-	if element(r.body, "retry-link") == "" || textOf(r.body, "error-code") != "VEHICLE_STATE.ASLEEP" {
+	if !has(r.body, "retry-link") || textOf(r.body, "error-code") != "VEHICLE_STATE.ASLEEP" {
 		t.Errorf("page: %s", text(r.body))
 	}
 }
@@ -227,7 +227,7 @@ func TestCommands(t *testing.T) {
 				t.Errorf("flash class %q", attr(page.body, "flash", "class"))
 			}
 			// Shown once.
-			if again := a.get("/vehicle/" + tc.vehicle + "?c=" + c1); element(again.body, "flash") != "" {
+			if again := a.get("/vehicle/" + tc.vehicle + "?c=" + c1); has(again.body, "flash") {
 				t.Error("flash shown twice")
 			}
 		})
@@ -253,7 +253,7 @@ func TestCommands(t *testing.T) {
 		defer func() { f.mu.Lock(); clear(f.fail); f.mu.Unlock() }()
 		r := a.post("/vehicle/"+tesla+"/lock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusForbidden)
-		if element(r.body, "reconnect-button") == "" {
+		if !has(r.body, "reconnect-button") {
 			t.Errorf("page: %s", text(r.body))
 		}
 	})
@@ -275,7 +275,7 @@ func TestDisconnect(t *testing.T) {
 	crafted := "your bank account. Call +1 555 0100 to keep it"
 	r := a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {c1}, "name": {crafted}}.Encode())
 	r.wantStatus(t, http.StatusOK)
-	if action := attr(r.body, "disconnect", "id"); action == "" || element(r.body, "confirm-disconnect") == "" {
+	if action := attr(r.body, "disconnect", "id"); action == "" || !has(r.body, "confirm-disconnect") {
 		t.Fatalf("confirm page: %s", text(r.body))
 	}
 	if !strings.Contains(text(r.body), "Disconnect TESLA Model 0?") || !strings.Contains(r.body, "<title>Disconnect TESLA Model 0 ·") {
@@ -314,7 +314,7 @@ func TestDisconnect(t *testing.T) {
 
 	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
 	r = a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 1 {
+	if n := count(r.body, ".vehicle-row"); n != 1 {
 		t.Fatalf("%d vehicles after disconnecting one of two", n)
 	}
 	if !strings.Contains(textOf(r.body, "flash"), "disconnected") {
@@ -332,7 +332,7 @@ func TestSeveralConnections(t *testing.T) {
 	first := a.connectFake(f, 1)
 	a.connectFake(f, 3)
 	r := a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 4 {
+	if n := count(r.body, ".vehicle-row"); n != 4 {
 		t.Fatalf("%d vehicles, want 4", n)
 	}
 	// A vehicle of the older connection, without a hint: found by trying each.
@@ -349,11 +349,11 @@ func TestSeveralConnections(t *testing.T) {
 		}
 	}
 	r = a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != vehiclesPerPage {
+	if n := count(r.body, ".vehicle-row"); n != vehiclesPerPage {
 		t.Errorf("page 1: %d vehicles, want %d", n, vehiclesPerPage)
 	}
 	r = a.get("/vehicle?page=2")
-	if n := count(r.body, "vehicle-row"); n != 16-vehiclesPerPage {
+	if n := count(r.body, ".vehicle-row"); n != 16-vehiclesPerPage {
 		t.Errorf("page 2: %d vehicles, want %d", n, 16-vehiclesPerPage)
 	}
 }
@@ -372,7 +372,7 @@ func TestReconnectSameVehicles(t *testing.T) {
 
 	before := f.requests.Load()
 	r := a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 3 {
+	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Fatalf("%d vehicles, want 3 (no duplicates)", n)
 	}
 	// Two connections left: two list requests and three batches.
@@ -402,7 +402,7 @@ func TestReconnectCoversSeveral(t *testing.T) {
 
 	before := f.requests.Load()
 	r := a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 3 {
+	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Errorf("%d vehicles, want 3 (no duplicates)", n)
 	}
 	// One connection left: one list request and three batches.

@@ -43,7 +43,7 @@ func TestPendingStates(t *testing.T) {
 		t.Helper()
 		r := a.get("/vehicle")
 		r.wantStatus(t, http.StatusOK)
-		if n := count(r.body, "vehicle-row"); n != want {
+		if n := count(r.body, ".vehicle-row"); n != want {
 			t.Errorf("%d vehicles, want %d", n, want)
 		}
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"html"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"smartcargo/internal/fakeclock"
+	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
 	"smartcargo/static"
@@ -233,74 +232,33 @@ func (r *response) wantRedirect(t *testing.T, location string) {
 	}
 }
 
-// The HTML helpers below are selector-ish: they find an element by id (or count a
-// class) and look at its text or attributes, so tests do not depend on the rest of
-// the markup.
+// The HTML helpers below look at the parsed page (internal/htmlpage): an element by id
+// (its text or an attribute), or a count of a CSS selector, so tests do not depend on
+// the rest of the markup.
 
-var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
+// text returns the visible text of an HTML page or fragment, whitespace collapsed.
+func text(doc string) string { return htmlpage.Parse(doc).Text() }
 
-// text returns the visible text of an HTML fragment, whitespace collapsed.
-func text(s string) string {
-	return strings.Join(strings.Fields(html.UnescapeString(tagRE.ReplaceAllString(s, " "))), " ")
+// has reports whether the page has an element with that id.
+func has(doc, id string) bool {
+	_, ok := htmlpage.Parse(doc).ByID(id)
+	return ok
 }
 
-// element returns the outer HTML of the element with that id ("" if none). Nested
-// elements of the same tag name are handled.
-func element(doc, id string) string {
-	i := strings.Index(doc, `id="`+id+`"`)
-	if i < 0 {
-		return ""
-	}
-	start := strings.LastIndex(doc[:i], "<")
-	tag := regexp.MustCompile(`^<([a-zA-Z0-9]+)`).FindStringSubmatch(doc[start:])
-	if tag == nil {
-		return ""
-	}
-	name := tag[1]
-	open := regexp.MustCompile(`<` + name + `[\s>]`)
-	closing := "</" + name + ">"
-	depth, pos := 0, start
-	for pos < len(doc) {
-		o := open.FindStringIndex(doc[pos:])
-		c := strings.Index(doc[pos:], closing)
-		if c < 0 {
-			return doc[start:]
-		}
-		if o != nil && o[0] < c {
-			depth++
-			pos += o[1]
-			continue
-		}
-		depth--
-		pos += c + len(closing)
-		if depth == 0 {
-			return doc[start:pos]
-		}
-	}
-	return doc[start:]
+// textOf returns the text of the element with that id ("" if none).
+func textOf(doc, id string) string {
+	el, _ := htmlpage.Parse(doc).ByID(id)
+	return el.Text()
 }
 
-// textOf returns the text of the element with that id.
-func textOf(doc, id string) string { return text(element(doc, id)) }
-
-// attr returns an attribute of the element with that id.
+// attr returns an attribute of the element with that id ("" if none).
 func attr(doc, id, name string) string {
-	el := element(doc, id)
-	end := strings.Index(el, ">")
-	if end < 0 {
-		return ""
-	}
-	m := regexp.MustCompile(`\s` + name + `="([^"]*)"`).FindStringSubmatch(el[:end])
-	if m == nil {
-		return ""
-	}
-	return html.UnescapeString(m[1])
+	el, _ := htmlpage.Parse(doc).ByID(id)
+	return el.Attr(name)
 }
 
-// count returns how many elements carry the class.
-func count(doc, class string) int {
-	return len(regexp.MustCompile(`class="([^"]* )?`+regexp.QuoteMeta(class)+`( [^"]*)?"`).FindAllString(doc, -1))
-}
+// count returns how many elements match the CSS selector.
+func count(doc, selector string) int { return htmlpage.Parse(doc).Count(selector) }
 
 func cookieNamed(resp *http.Response, name string) *http.Cookie {
 	for _, c := range resp.Cookies() {

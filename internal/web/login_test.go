@@ -158,8 +158,8 @@ func TestNewcomerLoginWritesNothing(t *testing.T) {
 	// The other tabs' flows still complete, now into the same session.
 	a.exchangeWith(f, states[0]).wantRedirect(t, "/vehicle")
 	a.exchangeWith(f, states[2]).wantRedirect(t, "/vehicle")
-	if r := a.get("/vehicle"); count(r.body, "vehicle-row") != 3 {
-		t.Errorf("%d vehicles after three flows, want 3", count(r.body, "vehicle-row"))
+	if r := a.get("/vehicle"); count(r.body, ".vehicle-row") != 3 {
+		t.Errorf("%d vehicles after three flows, want 3", count(r.body, ".vehicle-row"))
 	}
 	// Signed in, a state is the session's, in the store.
 	_, s := a.startConnect()

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/static"
@@ -97,7 +96,7 @@ func TestSandboxFlow(t *testing.T) {
 	e.login("CHEVROLET", "someone@example.com")
 	r := e.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 1 {
+	if n := count(r.body, ".vehicle-row"); n != 1 {
 		t.Fatalf("%d vehicles, want 1", n)
 	}
 	if table := textOf(r.body, "vehicles"); !strings.Contains(table, "CHEVROLET") || !strings.Contains(table, "Volt") {
@@ -108,7 +107,7 @@ func TestSandboxFlow(t *testing.T) {
 	e.login("TESLA", "3-vehicles@smartcar.com")
 	r = e.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 4 {
+	if n := count(r.body, ".vehicle-row"); n != 4 {
 		t.Fatalf("%d vehicles after a second Connect, want 4", n)
 	}
 }
@@ -119,7 +118,7 @@ func TestSandboxDenyAndBadCodes(t *testing.T) {
 	back := e.walkConnect(u, "FORD", "x@example.com", false)
 	r := e.get(back.RequestURI())
 	r.wantStatus(t, http.StatusForbidden)
-	if element(r.body, "login-link") == "" || !strings.Contains(text(r.body), "You denied this app access") {
+	if !has(r.body, "login-link") || !strings.Contains(text(r.body), "You denied this app access") {
 		t.Errorf("deny page: %s", text(r.body))
 	}
 
@@ -127,7 +126,7 @@ func TestSandboxDenyAndBadCodes(t *testing.T) {
 	_, state := e.startConnect()
 	r = e.get("/exchange?" + url.Values{"code": {"3f9a7d1e-0000-4000-8000-000000000000"}, "state": {state}}.Encode())
 	r.wantStatus(t, http.StatusBadRequest)
-	if element(r.body, "reconnect-button") == "" {
+	if !has(r.body, "reconnect-button") {
 		t.Errorf("garbage code page: %s", text(r.body))
 	}
 
@@ -139,7 +138,7 @@ func TestSandboxDenyAndBadCodes(t *testing.T) {
 	q.Set("state", state)
 	r = e.get("/exchange?" + q.Encode())
 	r.wantStatus(t, http.StatusBadRequest)
-	if element(r.body, "reconnect-button") == "" {
+	if !has(r.body, "reconnect-button") {
 		t.Errorf("reused code page: %s", text(r.body))
 	}
 }
@@ -170,11 +169,11 @@ func TestSandboxRefresh(t *testing.T) {
 // firstVehicleLink returns the dashboard link of the first row of the list.
 func firstVehicleLink(t *testing.T, body string) string {
 	t.Helper()
-	m := regexp.MustCompile(`<td class="mono small" data-label="Vehicle ID"><a href="([^"]+)"`).FindStringSubmatch(body)
-	if m == nil {
+	a, ok := htmlpage.Parse(body).First(`td[data-label="Vehicle ID"] > a[href]`)
+	if !ok {
 		t.Fatalf("no vehicle link: %s", text(body))
 	}
-	return html.UnescapeString(m[1])
+	return a.Attr("href")
 }
 
 func TestSandboxDashboard(t *testing.T) {
@@ -249,7 +248,7 @@ func TestSandboxErrorAccounts(t *testing.T) {
 
 			r = e.get(link)
 			r.wantStatus(t, tc.status)
-			if element(r.body, tc.action) == "" {
+			if !has(r.body, tc.action) {
 				t.Errorf("no #%s: %s", tc.action, text(r.body))
 			}
 			typ, code, _ := strings.Cut(tc.account, ".")
@@ -259,7 +258,7 @@ func TestSandboxErrorAccounts(t *testing.T) {
 			if len(textOf(r.body, "smartcar-request-id")) != 36 {
 				t.Errorf("request id %q", textOf(r.body, "smartcar-request-id"))
 			}
-			if tc.retryAfter != (element(r.body, "retry-after") != "") {
+			if tc.retryAfter != (has(r.body, "retry-after")) {
 				t.Errorf("retry-after shown: %v: %s", !tc.retryAfter, text(r.body))
 			}
 			if !strings.Contains(text(r.body), tc.wantText) {
@@ -290,7 +289,7 @@ func TestSandboxDisconnect(t *testing.T) {
 	e := newSandboxEnv(t)
 	e.login("KIA", "2-vehicles@smartcar.com")
 	r := e.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 2 {
+	if n := count(r.body, ".vehicle-row"); n != 2 {
 		t.Fatalf("%d vehicles", n)
 	}
 	link := firstVehicleLink(t, r.body)
@@ -298,7 +297,7 @@ func TestSandboxDisconnect(t *testing.T) {
 	e.get("/vehicle/"+id+"/disconnect?c="+e.connOf(id)).wantStatus(t, http.StatusOK)
 	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {e.connOf(id)}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
 	r = e.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 1 || strings.Contains(r.body, id) {
+	if n := count(r.body, ".vehicle-row"); n != 1 || strings.Contains(r.body, id) {
 		t.Fatalf("%d vehicles after disconnect", n)
 	}
 	// The disconnected vehicle is refused from now on.
@@ -326,7 +325,7 @@ func TestSandboxUpstreamRequests(t *testing.T) {
 			r := e.get("/vehicle")
 			r.wantStatus(t, http.StatusOK)
 			list := e.upstream.Load() - before
-			if n := count(r.body, "vehicle-row"); n != tc.wantFirst {
+			if n := count(r.body, ".vehicle-row"); n != tc.wantFirst {
 				t.Errorf("%d rows on the first page", n)
 			}
 			link := firstVehicleLink(t, r.body)
@@ -373,7 +372,7 @@ func TestSandboxListShowsOnlyGrantedSignals(t *testing.T) {
 					t.Errorf("%s present = %v, want %v", col, got, tc.want)
 				}
 			}
-			if n := count(r.body, "vehicle-row"); n != 3 {
+			if n := count(r.body, ".vehicle-row"); n != 3 {
 				t.Errorf("%d vehicles, want 3", n)
 			}
 		})

@@ -77,7 +77,7 @@ func TestLogoutKeepsSharedConnection(t *testing.T) {
 	a.get("/vehicle").wantRedirect(t, "/login")
 	r := b.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 1 {
+	if n := count(r.body, ".vehicle-row"); n != 1 {
 		t.Errorf("the other browser lists %d vehicles, want 1", n)
 	}
 	f.mu.Lock()
@@ -122,7 +122,7 @@ func TestTwoTabsBothConnectionsSurvive(t *testing.T) {
 		t.Fatalf("exchanges: %v", statuses[:2])
 	}
 	r := a.get("/vehicle")
-	if n := count(r.body, "vehicle-row"); n != 3 {
+	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Errorf("%d vehicles after two concurrent tabs, want 3", n)
 	}
 }
@@ -228,7 +228,7 @@ func TestExchangeKeepsGrantWithoutUser(t *testing.T) {
 	f.redirectURI = a.srv.URL + "/exchange"
 	f.failOn("/v2.0/user", fakeError{Status: 500, Body: errorJSON(500, "SERVER", "INTERNAL", "d", "")})
 	a.connectFake(f, 2)
-	if n := count(a.get("/vehicle").body, "vehicle-row"); n != 2 {
+	if n := count(a.get("/vehicle").body, ".vehicle-row"); n != 2 {
 		t.Errorf("%d vehicles, want 2", n)
 	}
 }

@@ -8,18 +8,17 @@ package web_test
 
 import (
 	"context"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
@@ -106,20 +105,17 @@ func (a *benchApp) serve(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// connectRE finds the Connect link of the login page.
-var connectRE = regexp.MustCompile(`id="connect-button" href="([^"]+)"`)
-
 // signedIn returns the session cookie of a user who went through /login, the
 // sandbox's Connect pages (one vehicle) and /exchange.
 func (a *benchApp) signedIn(b *testing.B) *http.Cookie {
 	b.Helper()
 	rec := a.get("/login")
-	m := connectRE.FindStringSubmatch(rec.Body.String())
-	if m == nil {
-		b.Fatalf("/login: no Connect link (status %d)", rec.Code)
+	link, ok := htmlpage.Parse(rec.Body.String()).ByID("connect-button")
+	if !ok {
+		b.Fatalf("no element #connect-button on /login (status %d): %s", rec.Code, htmlpage.Snippet(rec.Body.String()))
 	}
 	jar, _ := cookiejar.New(nil)
-	back, err := connectwalk.Walk(b.Context(), &http.Client{Jar: jar, Timeout: 5 * time.Second}, html.UnescapeString(m[1]),
+	back, err := connectwalk.Walk(b.Context(), &http.Client{Jar: jar, Timeout: 5 * time.Second}, link.Attr("href"),
 		connectwalk.Options{Make: "TESLA", Email: "1-vehicles@smartcar.com"})
 	if err != nil {
 		b.Fatal(err)

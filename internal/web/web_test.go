@@ -96,7 +96,7 @@ func TestExchangeFlowAndVehicleList(t *testing.T) {
 	ids := a.connectFake(f, 3)
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 3 {
+	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Fatalf("%d vehicle rows, want 3: %s", n, textOf(r.body, "vehicles"))
 	}
 	table := textOf(r.body, "vehicles")
@@ -184,7 +184,7 @@ func TestExchangeRefusals(t *testing.T) {
 			code, _ := f.grant(1)
 			r := a.get("/exchange?" + tc.query(state, code).Encode())
 			r.wantStatus(t, tc.wantStatus)
-			if element(r.body, tc.wantID) == "" {
+			if !has(r.body, tc.wantID) {
 				t.Errorf("page lacks #%s: %s", tc.wantID, text(r.body))
 			}
 			if !strings.Contains(text(r.body), tc.wantText) {
@@ -216,7 +216,7 @@ func TestExchangeReusedCode(t *testing.T) {
 	_, state = a.startConnect()
 	r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
 	r.wantStatus(t, http.StatusBadRequest)
-	if element(r.body, "reconnect-button") == "" {
+	if !has(r.body, "reconnect-button") {
 		t.Errorf("no reconnect button: %s", text(r.body))
 	}
 	if strings.Contains(r.body, code) {
@@ -250,7 +250,7 @@ func TestTamperedCookie(t *testing.T) {
 	}
 	r := a.get("/login")
 	r.wantStatus(t, http.StatusOK)
-	if element(r.body, "connect-button") == "" {
+	if !has(r.body, "connect-button") {
 		t.Errorf("login page broken: %s", text(r.body))
 	}
 
@@ -259,7 +259,7 @@ func TestTamperedCookie(t *testing.T) {
 	b.client.Jar.SetCookies(mustURL(b.srv.URL), []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
 	b.get("/vehicle").wantRedirect(t, "/login")
 	r = b.get("/login")
-	if element(r.body, "login-reason") == "" {
+	if !has(r.body, "login-reason") {
 		t.Errorf("no explanation for the unreadable session: %s", text(r.body))
 	}
 }
@@ -297,7 +297,7 @@ func TestRefreshExpiredToken(t *testing.T) {
 
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 2 {
+	if n := count(r.body, ".vehicle-row"); n != 2 {
 		t.Fatalf("%d rows after refresh", n)
 	}
 	if n := f.refreshes(); n != 1 {
@@ -364,7 +364,7 @@ func TestRefreshRefusedOneOfTwo(t *testing.T) {
 			}
 			r = a.get("/vehicle")
 			r.wantStatus(t, http.StatusOK)
-			if n := count(r.body, "vehicle-row"); n != len(alive) {
+			if n := count(r.body, ".vehicle-row"); n != len(alive) {
 				t.Errorf("%d vehicles listed, want the %d of the live connection", n, len(alive))
 			}
 			if strings.Contains(r.body, dead[0]) {
@@ -406,7 +406,7 @@ func TestSmartcarErrorPages(t *testing.T) {
 
 			r := a.get("/vehicle")
 			r.wantStatus(t, tc.status)
-			if element(r.body, tc.wantAction) == "" {
+			if !has(r.body, tc.wantAction) {
 				t.Errorf("no #%s: %s", tc.wantAction, text(r.body))
 			}
 			if !strings.Contains(strings.ToLower(text(r.body)), strings.ToLower(tc.wantText)) {
@@ -436,7 +436,7 @@ func TestUpstreamNotJSON(t *testing.T) {
 	f.failOn("/v2.0/vehicles", fakeError{Status: 502, Body: "<html>Bad gateway</html>"})
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusBadGateway)
-	if element(r.body, "retry-link") == "" {
+	if !has(r.body, "retry-link") {
 		t.Errorf("no retry: %s", text(r.body))
 	}
 }
@@ -565,7 +565,7 @@ func TestVehicleListPages(t *testing.T) {
 			if tc.status != 200 {
 				return
 			}
-			if n := count(r.body, "vehicle-row"); n != tc.rows {
+			if n := count(r.body, ".vehicle-row"); n != tc.rows {
 				t.Fatalf("%d rows, want %d", n, tc.rows)
 			}
 			if got := textOf(r.body, "vehicle-count"); !strings.Contains(got, tc.count) {
@@ -574,7 +574,7 @@ func TestVehicleListPages(t *testing.T) {
 			if !strings.Contains(r.body, `data-vehicle-id="`+tc.first+`"`) {
 				t.Errorf("page does not start with vehicle %s", tc.first)
 			}
-			if (element(r.body, "prev-page") != "") != tc.prev || (element(r.body, "next-page") != "") != tc.next {
+			if (has(r.body, "prev-page")) != tc.prev || (has(r.body, "next-page")) != tc.next {
 				t.Errorf("prev/next links wrong: %s", textOf(r.body, "pager"))
 			}
 			// One list request, then one batch per vehicle on the page.
@@ -593,7 +593,7 @@ func TestVehicleListOneVehicleFails(t *testing.T) {
 	f.failOn(ids[1]+"/batch", fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
-	if n := count(r.body, "vehicle-row"); n != 3 {
+	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Fatalf("%d rows", n)
 	}
 	if !strings.Contains(textOf(r.body, "vehicles"), "The vehicle is asleep") {
