@@ -12,7 +12,7 @@ func (e *sandboxEnv) startConnect(q url.Values) (string, response) {
 	e.t.Helper()
 	r := e.get("/oauth/authorize?" + e.authorizeQuery(q).Encode())
 	mustStatus(e.t, r, http.StatusOK)
-	return firstMatch(e.t, reSession, r.Body), r
+	return sessionOf(e.t, r.Body), r
 }
 
 func (e *sandboxEnv) signIn(session, make, email string) response {
@@ -70,7 +70,7 @@ func TestConnectRequiredMarksVehicles(t *testing.T) {
 	if n := strings.Count(r.Body, " disabled"); n != 2 {
 		t.Errorf("%d disabled vehicles, want 2", n)
 	}
-	ids := allMatches(reVehicle, r.Body)
+	ids := vehicleValues(r.Body)
 	// Ticking an incompatible one anyway grants only the compatible one.
 	u := e.location(e.postForm("/grant", url.Values{"session": {session}, "action": {"approve"}, "vehicle": ids}))
 	tr := e.token(url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {testRedirect}})
@@ -91,7 +91,7 @@ func TestConnectSingleSelectVIN(t *testing.T) {
 	// The brand comes from the VIN: preamble goes straight to the login.
 	_, r := e.startConnect(url.Values{"single_select": {"true"}, "single_select_vin": {"1G1RD6E48DU000001"}})
 	mustContain(t, r.Body, `action="/connect/login"`, `name="make" value="CHEVROLET"`)
-	session := firstMatch(t, reSession, r.Body)
+	session := sessionOf(t, r.Body)
 	r = e.signIn(session, "CHEVROLET", "1G1RD6E48DU000001@phev.smartcar.com")
 	r = e.get(r.Header.Get("Location"))
 	mustContain(t, r.Body, `type="radio"`, "1G1RD6E48DU000001")
@@ -99,7 +99,7 @@ func TestConnectSingleSelectVIN(t *testing.T) {
 	// The successful-request account's VIN, with the brand from the VIN.
 	_, r = e.startConnect(url.Values{"single_select_vin": {"0SCAUDI037A5ADB1C"}})
 	mustContain(t, r.Body, `name="make" value="AUDI"`)
-	session = firstMatch(t, reSession, r.Body)
+	session = sessionOf(t, r.Body)
 	r = e.signIn(session, "AUDI", "smartcar@successful-request.com")
 	mustStatus(t, r, http.StatusSeeOther)
 

@@ -61,7 +61,7 @@ func TestConnectSingleSelect(t *testing.T) {
 	e := newEnv(t)
 	q := e.authorizeQuery(url.Values{"single_select": {"true"}, "make": {"FORD"}})
 	r := e.get("/oauth/authorize?" + q.Encode())
-	session := firstMatch(t, reSession, r.Body)
+	session := sessionOf(t, r.Body)
 	r = e.postForm("/connect/login", url.Values{"session": {session}, "make": {"FORD"}, "username": {"3-vehicles@smartcar.com"}, "password": {"x"}})
 	mustStatus(t, r, http.StatusSeeOther)
 	r = e.get(r.Header.Get("Location"))
@@ -81,7 +81,7 @@ func TestConnectEncodings(t *testing.T) {
 			r := e.get("/oauth/authorize?response_type=code&client_id=" + testClientID +
 				"&redirect_uri=" + url.QueryEscape(testRedirect) + "&scope=" + raw + "&mode=test")
 			mustStatus(t, r, http.StatusOK)
-			session := firstMatch(t, reSession, r.Body)
+			session := sessionOf(t, r.Body)
 			r = e.postForm("/connect/login", url.Values{"session": {session}, "make": {"KIA"}, "username": {"a@b.c"}, "password": {"x"}})
 			r = e.get(r.Header.Get("Location"))
 			mustContain(t, r.Body, "Know make, model, and year", "Read VIN")
@@ -140,7 +140,7 @@ func TestConnectLiveModeRefused(t *testing.T) {
 func TestConnectBadLogin(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/oauth/authorize?" + e.authorizeQuery(nil).Encode())
-	session := firstMatch(t, reSession, r.Body)
+	session := sessionOf(t, r.Body)
 	r = e.postForm("/connect/login", url.Values{"session": {session}, "make": {"KIA"}, "username": {"not-an-email"}, "password": {"x"}})
 	mustStatus(t, r, http.StatusBadRequest)
 	mustContain(t, r.Body, `class="alert"`, `id="username"`)
@@ -154,7 +154,7 @@ func TestConnectBadLogin(t *testing.T) {
 func TestConnectNoVehicleSelected(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/oauth/authorize?" + e.authorizeQuery(nil).Encode())
-	session := firstMatch(t, reSession, r.Body)
+	session := sessionOf(t, r.Body)
 	e.postForm("/connect/login", url.Values{"session": {session}, "make": {"KIA"}, "username": {"a@b.c"}, "password": {"x"}})
 	r = e.postForm("/grant", url.Values{"session": {session}, "action": {"approve"}})
 	mustStatus(t, r, http.StatusBadRequest)
@@ -164,7 +164,7 @@ func TestConnectNoVehicleSelected(t *testing.T) {
 func TestBrandSearch(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/oauth/authorize?" + e.authorizeQuery(nil).Encode())
-	session := firstMatch(t, reSession, r.Body)
+	session := sessionOf(t, r.Body)
 	r = e.get("/connect/brands?" + url.Values{"session": {session}, "q": {"ki"}}.Encode())
 	mustContain(t, r.Body, `id="KIA"`)
 	if strings.Contains(r.Body, `id="TESLA"`) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"smartcargo/internal/fakeclock"
+	"smartcargo/internal/htmlpage"
 	"smartcargo/static"
 	"smartcargo/templates"
 )
@@ -145,10 +146,24 @@ func (e *sandboxEnv) token(form url.Values) response {
 	return e.do(req)
 }
 
-var (
-	reSession = regexp.MustCompile(`name="session" value="([^"]+)"`)
-	reVehicle = regexp.MustCompile(`name="vehicle" value="([^"]+)"`)
-)
+// sessionOf is the Connect session carried by a page's hidden session field.
+func sessionOf(t *testing.T, body string) string {
+	t.Helper()
+	f, ok := htmlpage.Parse(body).First(`input[name="session"]`)
+	if !ok || f.Attr("value") == "" {
+		t.Fatalf("no session field in:\n%s", htmlpage.Snippet(body))
+	}
+	return f.Attr("value")
+}
+
+// vehicleValues are the values of the grant page's vehicle inputs.
+func vehicleValues(body string) []string {
+	var ids []string
+	for _, e := range htmlpage.Parse(body).All(`input[name="vehicle"]`) {
+		ids = append(ids, e.Attr("value"))
+	}
+	return ids
+}
 
 // connectFlow describes one walk through Connect.
 type connectFlow struct {
@@ -177,7 +192,7 @@ func (e *sandboxEnv) connect(f connectFlow) *url.URL {
 	r := e.get("/oauth/authorize?" + q.Encode())
 	mustStatus(e.t, r, http.StatusOK)
 	mustContain(e.t, r.Body, `id="continue-button"`)
-	session := firstMatch(e.t, reSession, r.Body)
+	session := sessionOf(e.t, r.Body)
 	make := q.Get("make")
 	if make == "" {
 		r = e.get("/connect/brands?session=" + session)
@@ -199,7 +214,7 @@ func (e *sandboxEnv) connect(f connectFlow) *url.URL {
 	if f.Deny {
 		form.Set("action", "deny")
 	}
-	ids := allMatches(reVehicle, r.Body)
+	ids := vehicleValues(r.Body)
 	if f.Pick != nil {
 		ids = f.Pick(ids)
 	}
@@ -251,23 +266,6 @@ func mustContain(t *testing.T, body string, subs ...string) {
 			t.Fatalf("body lacks %q:\n%s", s, body)
 		}
 	}
-}
-
-func firstMatch(t *testing.T, re *regexp.Regexp, s string) string {
-	t.Helper()
-	m := re.FindStringSubmatch(s)
-	if m == nil {
-		t.Fatalf("no match for %s in:\n%s", re, s)
-	}
-	return m[1]
-}
-
-func allMatches(re *regexp.Regexp, s string) []string {
-	var out []string
-	for _, m := range re.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
-	}
-	return out
 }
 
 var reUUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
