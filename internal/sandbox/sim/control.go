@@ -244,11 +244,8 @@ func lock(c *Segment, locked bool) error {
 }
 
 func (sp *Spec) startCharge(c *Segment) error {
-	if !sp.hasBattery() {
-		return fmt.Errorf("%w: an %s has no battery to charge", ErrNotCapable, sp.Powertrain)
-	}
-	if !c.PluggedIn {
-		return ErrNotPlugged
+	if err := sp.chargeCommand(c); err != nil {
+		return err
 	}
 	if c.Stage != Charging {
 		c.Stage, c.SpeedKmh, c.ChargeKW = Charging, 0, sp.acChargeKW()
@@ -257,11 +254,8 @@ func (sp *Spec) startCharge(c *Segment) error {
 }
 
 func (sp *Spec) stopCharge(c *Segment) error {
-	if !sp.hasBattery() {
-		return fmt.Errorf("%w: an %s has no battery to charge", ErrNotCapable, sp.Powertrain)
-	}
-	if !c.PluggedIn {
-		return ErrNotPlugged
+	if err := sp.chargeCommand(c); err != nil {
+		return err
 	}
 	if c.Stage == Charging {
 		c.Stage, c.ChargeKW = Parked, 0
@@ -269,12 +263,31 @@ func (sp *Spec) stopCharge(c *Segment) error {
 	return nil
 }
 
+// chargeCommand is what a charge start or stop needs: a battery and the cable in.
+func (sp *Spec) chargeCommand(c *Segment) error {
+	if err := sp.needBattery(); err != nil {
+		return err
+	}
+	if !c.PluggedIn {
+		return ErrNotPlugged
+	}
+	return nil
+}
+
 func (sp *Spec) checkLimit(limit float64) error {
-	if !sp.hasBattery() {
-		return fmt.Errorf("%w: an %s has no battery to charge", ErrNotCapable, sp.Powertrain)
+	if err := sp.needBattery(); err != nil {
+		return err
 	}
 	if !(limit > 0 && limit <= 1) {
 		return invalid("chargeLimit", "must be a fraction above 0 and at most 1")
+	}
+	return nil
+}
+
+// needBattery is ErrNotCapable for an ICE.
+func (sp *Spec) needBattery() error {
+	if !sp.hasBattery() {
+		return fmt.Errorf("%w: an %s has no battery to charge", ErrNotCapable, sp.Powertrain)
 	}
 	return nil
 }
