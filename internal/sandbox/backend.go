@@ -97,7 +97,7 @@ func (b backend) PatchVehicle(id string, p control.Patch) (control.Vehicle, erro
 	if err != nil {
 		return control.Vehicle{}, err
 	}
-	if _, simulated := b.s.simState(cv.v.ID); simulated {
+	if b.s.isSimulated(cv.v.ID) {
 		if err := b.s.patchSim(cv.v, p); err != nil {
 			return control.Vehicle{}, err
 		}

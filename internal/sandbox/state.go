@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"smartcargo/internal/sandbox/sim"
 )
 
 // Lifetimes (§3.3).
@@ -73,6 +75,8 @@ type store struct {
 	// grants holds the latest approval of each user for each app (key client, user),
 	// for the control surface's lists.
 	grants map[grantKeyT]*grant
+	// sims holds the simulation of each simulated vehicle, by vehicle id.
+	sims map[string]*sim.State
 }
 
 // grantKeyT names the latest approval of a user for an app.
@@ -148,6 +152,7 @@ func newStore(accessTTL time.Duration) *store {
 		refresh:   map[string]*refreshToken{},
 		approvals: map[string]bool{},
 		grants:    map[grantKeyT]*grant{},
+		sims:      map[string]*sim.State{},
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"smartcargo/internal/sandbox/sim"
 )
 
 // Unit systems (§5).
@@ -49,7 +51,12 @@ type call struct {
 	v     *vehicle
 	g     *grant
 	units string
-	now   time.Time
+	// now and simNow are the call's instant (a batch's items share their batch's).
+	now, simNow time.Time
+	// simulated caches whether the vehicle is simulated (nil: not looked up yet), rd
+	// its reading at the instant.
+	simulated *bool
+	rd        sim.Reading
 }
 
 // dist converts kilometres to the call's unit system.
@@ -94,7 +101,8 @@ func (s *server) vehicleRoutes(r chi.Router) {
 // Smartcar applies them (permission, capability, vehicle state), then the handler.
 func (s *server) vehicleEndpoint(e endpoint) http.HandlerFunc {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		c := &call{s: s, r: r, v: vehicleOf(r), g: grantOf(r), units: unitSystem(r), now: s.now()}
+		in, r := s.instantOf(r)
+		c := &call{s: s, r: r, v: vehicleOf(r), g: grantOf(r), units: unitSystem(r), now: in.now, simNow: in.sim}
 		if e.Permission != "" && !c.g.has(e.Permission) {
 			return errPermission()
 		}
@@ -111,6 +119,9 @@ func (s *server) vehicleEndpoint(e endpoint) http.HandlerFunc {
 		if e.Data {
 			h := w.Header()
 			age := c.now.Add(-time.Duration(s.rnd.IntN(300)) * time.Second)
+			if rd, ok := c.reading(); ok {
+				age = c.reportedAt(rd) // when the simulated vehicle last reported
+			}
 			h["sc-data-age"] = []string{isoTime(age)}
 			h["sc-fetched-at"] = []string{isoTime(c.now)}
 			h["sc-unit-system"] = []string{c.units}
@@ -163,20 +174,41 @@ func handleVIN(c *call) (any, error) {
 }
 
 func handleOdometer(c *call) (any, error) {
+	km := c.s.rnd.between(10000, 300000, 1)
+	if rd, ok := c.reading(); ok {
+		km = rd.OdometerKm
+	}
 	return struct {
 		Distance float64 `json:"distance"`
-	}{c.dist(c.s.rnd.between(10000, 300000, 1))}, nil
+	}{c.dist(km)}, nil
 }
 
 func handleLocation(c *call) (any, error) {
 	// Somewhere in Colorado, as Smartcar's test mode does.
+	lat, lon := c.s.rnd.between(37.0, 41.0, 6), c.s.rnd.between(-109.05, -102.05, 6)
+	if rd, ok := c.reading(); ok {
+		lat, lon = round(rd.Location.Latitude, 6), round(rd.Location.Longitude, 6)
+	}
 	return struct {
 		Latitude  float64 `json:"latitude"`
 		Longitude float64 `json:"longitude"`
-	}{c.s.rnd.between(37.0, 41.0, 6), c.s.rnd.between(-109.05, -102.05, 6)}, nil
+	}{lat, lon}, nil
 }
 
 func handleFuel(c *call) (any, error) {
+	if rd, ok := c.reading(); ok {
+		var tank float64
+		c.s.withSim(c.v.ID, func(st *sim.State) { tank = st.Spec.TankLitres })
+		amount := rd.Fuel * tank
+		if c.units == unitsImperial {
+			amount *= lToGal
+		}
+		return struct {
+			Range            float64 `json:"range"`
+			PercentRemaining float64 `json:"percentRemaining"`
+			AmountRemaining  float64 `json:"amountRemaining"`
+		}{c.dist(rd.FuelRangeKm), round(rd.Fuel, 4), round(amount, 1)}, nil
+	}
 	pct := c.s.rnd.between(0, 1, 2)
 	tank := 45 + float64(c.s.rnd.IntN(36)) // litres
 	amount := pct * tank
@@ -191,6 +223,12 @@ func handleFuel(c *call) (any, error) {
 }
 
 func handleBattery(c *call) (any, error) {
+	if rd, ok := c.reading(); ok {
+		return struct {
+			Range            float64 `json:"range"`
+			PercentRemaining float64 `json:"percentRemaining"`
+		}{c.dist(rd.RangeKm), round(rd.Battery, 4)}, nil
+	}
 	pct := c.s.rnd.between(0, 1, 2)
 	full := 483.0
 	if c.v.Powertrain == powertrainPHEV {
@@ -235,6 +273,12 @@ func handleNominalCapacity(c *call) (any, error) {
 }
 
 func handleCharge(c *call) (any, error) {
+	if rd, ok := c.reading(); ok {
+		return struct {
+			IsPluggedIn bool   `json:"isPluggedIn"`
+			State       string `json:"state"`
+		}{rd.PluggedIn, rd.ChargeState}, nil
+	}
 	plugged := c.s.rnd.IntN(2) == 0
 	state := "NOT_CHARGING"
 	if plugged {
@@ -256,10 +300,25 @@ func handleChargeAction(c *call) (any, error) {
 	if body.Action != "START" && body.Action != "STOP" {
 		return nil, errValidation("action", `action must be "START" or "STOP"`)
 	}
+	if c.isSimulated() {
+		if err := c.command(func(st *sim.State, now time.Time) error {
+			if body.Action == "START" {
+				return st.StartCharge(now)
+			}
+			return st.StopCharge(now)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return actionOK, nil
 }
 
 func handleChargeLimit(c *call) (any, error) {
+	if rd, ok := c.reading(); ok {
+		return struct {
+			Limit float64 `json:"limit"`
+		}{rd.ChargeLimit}, nil
+	}
 	limit, ok := c.s.store.chargeLimit(c.v.ID)
 	if !ok {
 		limit = []float64{0.8, 0.85, 0.9, 1}[c.s.rnd.IntN(4)]
@@ -279,6 +338,12 @@ func handleSetChargeLimit(c *call) (any, error) {
 	limit, ok := parseLimit(body.Limit)
 	if !ok {
 		return nil, errValidation("limit", "limit must be a number greater than 0 and at most 1")
+	}
+	if c.isSimulated() {
+		if err := c.command(func(st *sim.State, now time.Time) error { return st.SetChargeLimit(now, limit) }); err != nil {
+			return nil, err
+		}
+		return actionOK, nil
 	}
 	c.s.store.setChargeLimit(c.v.ID, limit)
 	return actionOK, nil
@@ -301,14 +366,24 @@ func parseLimit(raw json.RawMessage) (float64, bool) {
 }
 
 func handleEngineOil(c *call) (any, error) {
+	life := c.s.rnd.between(0, 1, 2)
+	if c.isSimulated() {
+		life = float64(20+hashParts(c.v.ID, "oil")[0]%80) / 100 // a simulated vehicle's stays put
+	}
 	return struct {
 		LifeRemaining float64 `json:"lifeRemaining"`
-	}{c.s.rnd.between(0, 1, 2)}, nil
+	}{life}, nil
 }
 
 func handleTires(c *call) (any, error) {
+	simulated, h := c.isSimulated(), hashParts(c.v.ID, "tires")
+	n := 0
 	p := func() float64 {
 		kpa := c.s.rnd.between(175, 237, 1)
+		if simulated { // steady per tyre, in the test-mode range
+			kpa = 220 + float64(h[n]%150)/10
+			n++
+		}
 		if c.units == unitsImperial {
 			return round(kpa*kPaToPSI, 1)
 		}
@@ -333,7 +408,14 @@ func handleSecurity(c *call) (any, error) {
 	if !ok {
 		locked = c.s.rnd.IntN(4) != 0
 	}
+	rd, simulated := c.reading()
+	if simulated {
+		locked = rd.Locked
+	}
 	status := func() string {
+		if simulated {
+			return "CLOSED" // a simulated vehicle's openings stay shut
+		}
 		switch n := c.s.rnd.IntN(20); {
 		case n == 0:
 			return "OPEN"
@@ -378,14 +460,17 @@ func handleSecurityAction(c *call) (any, error) {
 	if err := decodeBody(c, &body); err != nil {
 		return nil, err
 	}
-	switch body.Action {
-	case "LOCK":
-		c.s.store.setLockState(c.v.ID, true)
-	case "UNLOCK":
-		c.s.store.setLockState(c.v.ID, false)
-	default:
+	if body.Action != "LOCK" && body.Action != "UNLOCK" {
 		return nil, errValidation("action", `action must be "LOCK" or "UNLOCK"`)
 	}
+	lock := body.Action == "LOCK"
+	if c.isSimulated() {
+		if err := c.command(func(st *sim.State, now time.Time) error { return st.Lock(now, lock) }); err != nil {
+			return nil, err
+		}
+		return actionOK, nil
+	}
+	c.s.store.setLockState(c.v.ID, lock)
 	return actionOK, nil
 }
 
