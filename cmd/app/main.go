@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -186,9 +187,18 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
 	}
-	client := sandbox.DevClient(redirect)
-	client.Name = web.AppName
 	o := cfg.SandboxSettings.Options()
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(cfg.DataDir, "sandbox")
+	}
+	// The sandbox keeps its state, and so its client, in the data directory: after a
+	// restart the tokens the store holds still work.
+	client, err := sandbox.DevClientIn(o.DataDir, redirect)
+	if err != nil {
+		ln.Close()
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	client.Name = web.AppName
 	o.Clients = []sandbox.Client{client}
 	o.Logger = a.log.With("component", "sandbox")
 	o.Templates, o.Static = templates.FS, static.FS
@@ -257,7 +267,15 @@ func newHTTPServer(h http.Handler, log *slog.Logger, t timeouts) *http.Server {
 
 // serve runs srv on ln until ctx ends, then shuts it down, giving in-flight requests
 // (a token exchange, say) a few seconds to finish, and then calls stopped (if not nil).
-func (a *app) serve(ctx context.Context, name string, ln net.Listener, srv *http.Server, stopped func()) {
+// server is what serve runs: an *http.Server, or the sandbox's (which saves its
+// state when it shuts down).
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+func (a *app) serve(ctx context.Context, name string, ln net.Listener, srv server, stopped func()) {
 	a.n++
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

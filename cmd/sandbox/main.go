@@ -69,7 +69,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	o := settings.Options()
 	dev := len(o.Clients) == 0
 	if dev {
-		o.Clients = []sandbox.Client{sandbox.DevClient(*devRedirect)}
+		c := sandbox.DevClient(*devRedirect)
+		if o.DataDir != "" {
+			// The state kept in the data directory belongs to its client: keep it too.
+			if c, err = sandbox.DevClientIn(o.DataDir, *devRedirect); err != nil {
+				return err
+			}
+		}
+		o.Clients = []sandbox.Client{c}
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stdout, nil))
 	o.Templates, o.Static = templates.FS, static.FS

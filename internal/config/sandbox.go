@@ -32,6 +32,9 @@ type Sandbox struct {
 	SimSpeed float64
 	// AdminToken guards the console and control API (empty: loopback only).
 	AdminToken string
+	// DataDir keeps the sandbox's state across restarts ("": in memory). The app's
+	// built-in sandbox uses <DATA_DIR>/sandbox when it is not set.
+	DataDir string
 	// Clients are the apps of SANDBOX_CLIENTS and --client (cmd/sandbox only).
 	Clients []sandbox.Client
 }
@@ -52,6 +55,7 @@ func (sb *Sandbox) Options() sandbox.Options {
 		AccessTokenTTL: sb.AccessTokenTTL,
 		SimSpeed:       sb.SimSpeed,
 		AdminToken:     sb.AdminToken,
+		DataDir:        sb.DataDir,
 	}
 }
 
@@ -92,6 +96,8 @@ func sandboxSettings() []sandboxSetting {
 			func(rd *reader, env string, sb *Sandbox) { sb.SimSpeed = rd.simSpeed(env) }},
 		{"SANDBOX_ADMIN_TOKEN", "admin-token", "`token` required by the console and control API under /__sandbox/, which then answer on any address (default: loopback only, no token)", "",
 			func(rd *reader, env string, sb *Sandbox) { _, sb.AdminToken = rd.get(env, "") }},
+		{"SANDBOX_DATA_DIR", "data-dir", "`directory` keeping the sandbox's state (tokens, vehicles, simulations, journal) across restarts; empty keeps it in memory (the app's built-in sandbox defaults to $DATA_DIR/sandbox)", "",
+			func(rd *reader, env string, sb *Sandbox) { _, sb.DataDir = rd.get(env, "") }},
 		{"SANDBOX_READ_TIMEOUT", "read-timeout", "`duration` a client may take to send a whole request", t.Read.String(),
 			func(rd *reader, env string, sb *Sandbox) { sb.ReadTimeout = rd.positiveDuration(env, t.Read) }},
 		{"SANDBOX_WRITE_TIMEOUT", "write-timeout", "`duration` from a request's headers to the end of its answer (the latency and jitter are added)", t.Write.String(),

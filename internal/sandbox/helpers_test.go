@@ -44,6 +44,16 @@ type sandboxEnv struct {
 	handler http.Handler
 	clock   *fakeClock
 	hc      *http.Client
+	// origin, when set, is a sandbox served by NewHTTPServer instead of srv.
+	origin string
+}
+
+// base is the origin requests go to.
+func (e *sandboxEnv) base() string {
+	if e.origin != "" {
+		return e.origin
+	}
+	return e.srv.URL
 }
 
 func newEnv(t *testing.T) *sandboxEnv {
@@ -106,13 +116,13 @@ func (e *sandboxEnv) do(req *http.Request) response {
 
 func (e *sandboxEnv) get(path string) response {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, e.base()+path, nil)
 	return e.do(req)
 }
 
 func (e *sandboxEnv) postForm(path string, form url.Values) response {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, e.base()+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return e.do(req)
 }
@@ -124,7 +134,7 @@ func (e *sandboxEnv) api(method, path, token string, body string, hdr ...string)
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, e.base()+path, rd)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -140,7 +150,7 @@ func (e *sandboxEnv) api(method, path, token string, body string, hdr ...string)
 // token posts to the token endpoint with Basic client auth.
 func (e *sandboxEnv) token(form url.Values) response {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, e.base()+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(testClientID, testClientSecret)
 	return e.do(req)

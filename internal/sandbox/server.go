@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,11 @@ type Options struct {
 	// SimSpeed speeds up simulated vehicles (mode=simulated): 60 lives a simulated
 	// minute per second. 0 or 1 is real time.
 	SimSpeed float64
+	// DataDir, when set, keeps the sandbox's state (tokens, approvals, vehicles and
+	// their simulations, the clock's offset, the journal) in DataDir/sandbox.json
+	// across restarts (see persist.go). Only NewHTTPServer takes it: the state is saved
+	// for the last time at Shutdown.
+	DataDir string
 	// AdminToken, when set, is required by the console and control API under
 	// /__sandbox/ (which then answer on any listener); without it they answer only on
 	// loopback listeners.
@@ -162,6 +168,8 @@ type server struct {
 	journal *journal.Journal
 	faults  *faults.Set
 	control *control.Control
+	// persist saves the state in the background (nil: in memory only).
+	persist *persister
 	clients map[string]Client
 	pages   *page.Renderer
 	static  fs.FS
@@ -181,6 +189,9 @@ type server struct {
 // NewServer returns the sandbox as an http.Handler. It fails if a client is invalid or
 // a template does not parse.
 func NewServer(o Options) (http.Handler, error) {
+	if o.DataDir != "" {
+		return nil, errors.New("sandbox: Options.DataDir needs NewHTTPServer, which saves the state at Shutdown")
+	}
 	s, err := newServer(o)
 	if err != nil {
 		return nil, err
@@ -188,17 +199,46 @@ func NewServer(o Options) (http.Handler, error) {
 	return s.handler(), nil
 }
 
-// NewHTTPServer returns the sandbox as a complete *http.Server, ready for Serve: the
+// NewHTTPServer returns the sandbox as a complete HTTP server, ready for Serve: the
 // one server that every command runs. It has the timeouts of o.Timeouts, logs its
 // connection errors to o.Logger, and ends every request's context when Shutdown
 // begins, which releases the requests held by HangRate (Shutdown would otherwise wait
-// for them until its own deadline).
-func NewHTTPServer(o Options) (*http.Server, error) {
+// for them until its own deadline). With o.DataDir, Shutdown and Close save the state
+// before they return.
+func NewHTTPServer(o Options) (*Server, error) {
 	s, err := newServer(o)
 	if err != nil {
 		return nil, err
 	}
-	return s.httpServer(), nil
+	return &Server{Server: s.httpServer(), s: s}, nil
+}
+
+// Server is the sandbox's *http.Server; its Shutdown and Close also save the state
+// when Options.DataDir is set.
+type Server struct {
+	*http.Server
+	s *server
+}
+
+// Shutdown shuts the server down gracefully (http.Server.Shutdown), then saves the
+// state.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	return errors.Join(srv.Server.Shutdown(ctx), srv.save())
+}
+
+// Close closes the server at once (http.Server.Close), then saves the state.
+func (srv *Server) Close() error {
+	return errors.Join(srv.Server.Close(), srv.save())
+}
+
+func (srv *Server) save() error {
+	if srv.s.persist == nil {
+		return nil
+	}
+	if err := srv.s.persist.close(); err != nil {
+		return fmt.Errorf("sandbox: saving the state: %w", err)
+	}
+	return nil
 }
 
 // httpServer wraps the handler in its http.Server.
@@ -218,7 +258,21 @@ func (s *server) httpServer() *http.Server {
 }
 
 // handler is the complete sandbox: the router inside the outer middleware.
-func (s *server) handler() http.Handler { return s.commonHeaders(s.recoverer(s.mux)) }
+func (s *server) handler() http.Handler { return s.commonHeaders(s.recoverer(s.touch(s.mux))) }
+
+// touch marks the state changed for the persister on every request that may change
+// it: anything but reading a page or a file.
+func (s *server) touch(next http.Handler) http.Handler {
+	if s.persist == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method != http.MethodGet || isAPIPath(r.URL.Path) {
+			s.persist.changed()
+		}
+	})
+}
 
 // newServer checks the options and builds the server.
 func newServer(o Options) (*server, error) {
@@ -318,6 +372,20 @@ func newServer(o Options) (*server, error) {
 	}
 	s.rnd = &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	s.mux = s.routes()
+	if o.DataDir != "" {
+		snap, err := loadSnapshot(o.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		if snap != nil {
+			if err := s.restore(snap); err != nil {
+				return nil, fmt.Errorf("sandbox: %s: %w", filepath.Join(o.DataDir, snapshotFile), err)
+			}
+		}
+		if s.persist, err = newPersister(o.DataDir, s.snapshot, func(err error) { s.log.Error("sandbox: saving the state", "err", err) }); err != nil {
+			return nil, fmt.Errorf("sandbox: data directory: %w", err)
+		}
+	}
 	return s, nil
 }
 

@@ -41,6 +41,21 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	}{plain(e), float64(e.Duration.Microseconds()) / 1000})
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote (a saved journal).
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	type plain Entry
+	var v struct {
+		plain
+		DurationMs float64 `json:"durationMs"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Entry(v.plain)
+	e.Duration = time.Duration(v.DurationMs * float64(time.Millisecond))
+	return nil
+}
+
 // Filter selects entries; zero fields match everything.
 type Filter struct {
 	VehicleID string

@@ -71,3 +71,12 @@ func TestRedact(t *testing.T) {
 		t.Error("id")
 	}
 }
+
+func TestEntryJSONRoundTrip(t *testing.T) {
+	in := Entry{ID: 7, Time: time.Unix(100, 0).UTC(), Method: "POST", Path: "/oauth/token", Status: 200, Duration: 2500 * time.Microsecond, RequestBody: "a"}
+	b, _ := json.Marshal(in)
+	var out Entry
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Errorf("round trip: %+v %v, want %+v", out, err, in)
+	}
+}
