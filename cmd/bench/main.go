@@ -223,6 +223,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"/login throughput and app memory", b.benchLogin},
 		{"/vehicle timings", b.benchVehicle},
 		{"sandbox API throughput", b.benchAPI},
+		{"sandbox with 10,000 idle simulated vehicles", b.benchSimIdle},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {

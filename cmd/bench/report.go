@@ -14,6 +14,8 @@ const (
 	targetVehicleRatio = 3.5              // /vehicle with 50 vehicles ≤ 3.5× the API latency
 	targetRSS          = 30               // MB, the app's VmHWM under the /login load
 	targetStoreVehicle = time.Millisecond // the store's time in a /vehicle request
+	targetSimRSS       = 50               // MB, the sandbox with 10,000 simulated vehicles
+	targetSimCPU       = 0.01             // of one core, that sandbox while idle
 	targetAPIRatio     = 0.5              // sandbox odometer ≥ 0.5× the bare handler
 	vehicleTargetN     = 50
 )
@@ -41,6 +43,8 @@ type report struct {
 	APIPath    string
 	APIBytes   int
 	SandboxMem procMem
+
+	SimIdle simIdle
 
 	Micro         []microResult
 	MicroProblems []string
@@ -120,6 +124,12 @@ func (r *report) checks() []check {
 			"< " + ms(targetStoreVehicle), verdict(v > 0, v < float64(targetStoreVehicle))})
 	}
 
+	si := r.SimIdle
+	cs = append(cs, check{fmt.Sprintf("sandbox memory with %d simulated vehicles (VmRSS)", simTargetVehicles), mb(si.After),
+		fmt.Sprintf("< %d MB", targetSimRSS), verdict(si.Vehicles == simTargetVehicles && si.After > 0, float64(si.After) < targetSimRSS*1024*1024)})
+	cs = append(cs, check{"that sandbox's CPU while idle", fmt.Sprintf("%.2f%% of a core", si.CPU*100),
+		fmt.Sprintf("< %.0f%%", targetSimCPU*100), verdict(si.Vehicles == simTargetVehicles && si.Idle > 0, si.CPU < targetSimCPU)})
+
 	sb, sbare := medianRPS(r.API["sandbox"]), medianRPS(r.API["bare net/http"])
 	aratio := 0.0
 	if sbare > 0 {
@@ -197,7 +207,7 @@ func (r *report) markdown() string {
 		o.Conns, o.Threads, o.Duration, o.Warmup, o.Runs)
 
 	w("## 1. `GET /login` throughput\n\n")
-	w("Each `/login` is a newcomer's (no cookie): it serves the Connect page with a fresh OAuth state and sets the short-lived Connect cookie holding it (random, HMAC-signed); a newcomer gets no server session, so nothing is written to the store until a Connect flow comes back to `/exchange` (section 5 has the store's cost for signed-in users). That is the honest per-request cost. The page goes through the app's one render path, which renders it once per situation and splices each view's state in (`page.Spliceable`); the app's log is written in batches. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
+	w("Each `/login` is a newcomer's (no cookie): it serves the Connect page with a fresh OAuth state and sets the short-lived Connect cookie holding it (random, HMAC-signed); a newcomer gets no server session, so nothing is written to the store until a Connect flow comes back to `/exchange` (section 6 has the store's cost for signed-in users). That is the honest per-request cost. The page goes through the app's one render path, which renders it once per situation and splices each view's state in (`page.Spliceable`); the app's log is written in batches. The bare handler is a plain `net/http` server answering the exact bytes and headers (cookie included) captured from the app's `/login` (%d bytes of body), doing none of the work. The Express tutorial renders its own (smaller) page with the official Node SDK building the Connect URL.\n\n", r.LoginBytes)
 	r.loadTable(&b, r.Login, []string{"app", "bare net/http", "express", healthzTarget}, "bare net/http")
 	w("The last row is the app's `GET /healthz` (a 2-byte answer through the same router and middleware: request id, access log, recover, security headers, body limit, cross-origin check, HEAD routing): the most any route of the app could reach, so the gap between it and the bare handler is the middleware's, and the gap between it and `/login` is the session cookie and the page.\n\n")
 
@@ -243,7 +253,20 @@ func (r *report) markdown() string {
 	w("Authenticated `GET %s` (bearer token checked, permission checked, a fresh request id and, for data endpoints, a fresh random reading per call) against a bare `net/http` server answering the same %d bytes and headers.\n\n", r.APIPath, r.APIBytes)
 	r.loadTable(&b, r.API, []string{"sandbox", "bare net/http"}, "bare net/http")
 
-	w("## 5. The store\n\n")
+	w("## 5. The Vehicle Simulator\n\n")
+	if si := r.SimIdle; si.Vehicles > 0 {
+		w("A fresh `cmd/sandbox` gets %d simulated vehicles through %d Connect flows (`mode=simulated`, `<N>-vehicles@smartcar.com`, one brand per flow) in %s. A simulated vehicle's signals are computed on read from its state and the clock; nothing ticks, so an idle sandbox should cost its memory and no CPU.\n\n",
+			si.Vehicles, si.Connects, si.Took.Round(time.Millisecond))
+		w("| VmRSS, no vehicle | VmRSS, %d vehicles | VmHWM | CPU while idle (%s) |\n|---:|---:|---:|---:|\n| %s | %s | %s | %.2f%% of a core |\n\n",
+			si.Vehicles, si.Idle, mb(si.Before), mb(si.After), mb(si.HWM), si.CPU*100)
+	} else {
+		w("Not measured in this run.\n\n")
+	}
+	if sim, test := r.micro("BenchmarkAPIOdometerSimulated"), r.micro("BenchmarkAPIOdometer"); sim > 0 && test > 0 {
+		w("One read through the sandbox's handler (`BenchmarkAPIOdometerSimulated` against `BenchmarkAPIOdometer`, section 7): %s on a simulated vehicle, %s in test mode (%+.0f%%).\n\n", nsop(sim), nsop(test), (sim/test-1)*100)
+	}
+
+	w("## 6. The store\n\n")
 	w("Sessions, pending states and connections live in the store (`internal/store`): SQLite in a file by default, PostgreSQL with `DATABASE_URL`. `BenchmarkStoreTime` (internal/web) times every store call of a request through the app's handler, on the sandbox as Smartcar, and reports the median over requests of the store's share: a signed-in `/login` (session read, a state written, one connection row read) and `/vehicle` (session read, its connections read and their tokens decrypted). A newcomer's `/login` (section 1) does not touch the store: its pending states ride in a signed cookie until a Connect flow comes back. `BenchmarkSessionLookup` (internal/store) reads one session among 100,000 stored, and fails if the database plans it as a scan rather than an index lookup. PostgreSQL is a throwaway local cluster on a Unix socket; without PostgreSQL its rows are missing.\n\n")
 	w("| Backend | store time, signed-in `/login` | store time, `/vehicle` | session lookup among 100,000 |\n|---|---:|---:|---:|\n")
 	for _, be := range []string{"sqlite", "postgres"} {
@@ -258,7 +281,7 @@ func (r *report) markdown() string {
 	}
 	w("\n")
 
-	w("## 6. Go micro-benchmarks\n\n")
+	w("## 7. Go micro-benchmarks\n\n")
 	w("`go test -run '^$' -bench . -benchmem -benchtime %s -count %d` in %s; medians of the %d runs.\n\n", o.Benchtime, o.MicroCount, strings.Join(microPackages, ", "), o.MicroCount)
 	if len(r.Micro) > 0 {
 		w("| Package | Benchmark | time/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")

@@ -172,7 +172,7 @@ func (s *server) restore(snap *snapshot) error {
 		if err != nil {
 			return err
 		}
-		st.grants[grantKeyT{g.ClientID, g.UserID}] = g
+		st.grants[keyOf(g)] = g
 	}
 	for k, c := range snap.Codes {
 		g, err := get(c.Grant)

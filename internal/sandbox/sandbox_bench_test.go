@@ -6,8 +6,10 @@ package sandbox_test
 // `make bench` runs them for docs/performance.md.
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -34,7 +36,11 @@ type benchSandbox struct {
 	vehicleID string
 }
 
-func newBenchSandbox(b *testing.B) *benchSandbox {
+func newBenchSandbox(b *testing.B) *benchSandbox { return newBenchSandboxMode(b, "test") }
+
+// newBenchSandboxMode is newBenchSandbox with a vehicle connected in the Connect mode
+// given ("test" or "simulated").
+func newBenchSandboxMode(b *testing.B, mode string) *benchSandbox {
 	b.Helper()
 	h, err := sandbox.NewServer(sandbox.Options{
 		Clients:   []sandbox.Client{{ID: benchClientID, Secret: benchSecret, RedirectURIs: []string{benchRedirect}}},
@@ -47,7 +53,7 @@ func newBenchSandbox(b *testing.B) *benchSandbox {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	code := connectForCode(b, srv.URL, "bench@example.com")
+	code := connectForCode(b, srv.URL, "bench@example.com", mode)
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchRedirect}}
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -86,11 +92,11 @@ func getJSON(b *testing.B, req *http.Request, v any) {
 
 // connectForCode walks Connect as a browser without JavaScript would (connectwalk),
 // until the redirect to the app, and returns the code.
-func connectForCode(b *testing.B, origin, email string) string {
+func connectForCode(b *testing.B, origin, email, mode string) string {
 	b.Helper()
 	jar, _ := cookiejar.New(nil)
 	q := url.Values{"response_type": {"code"}, "client_id": {benchClientID}, "redirect_uri": {benchRedirect},
-		"scope": {"read_vehicle_info read_odometer"}, "mode": {"test"}, "state": {"s"}, "make": {"TESLA"}}
+		"scope": {"read_vehicle_info read_odometer"}, "mode": {mode}, "state": {"s"}, "make": {"TESLA"}}
 	back, err := connectwalk.Walk(b.Context(), &http.Client{Jar: jar}, origin+"/oauth/authorize?"+q.Encode(),
 		connectwalk.Options{Email: email})
 	if err != nil {
@@ -130,9 +136,25 @@ func BenchmarkAPIAttributes(b *testing.B) {
 	s.bench(b, "/v2.0/vehicles/"+s.vehicleID, s.token, http.StatusOK)
 }
 
-// BenchmarkAPIOdometer is an authorised data call with a fresh random reading.
+// BenchmarkAPIOdometer is an authorised data call with a fresh random reading (test
+// mode).
 func BenchmarkAPIOdometer(b *testing.B) {
 	s := newBenchSandbox(b)
+	s.bench(b, "/v2.0/vehicles/"+s.vehicleID+"/odometer", s.token, http.StatusOK)
+}
+
+// BenchmarkAPIOdometerSimulated is the same call on a simulated vehicle: its reading
+// computed from its simulation at the call's instant (compare with
+// BenchmarkAPIOdometer for the cost of the simulation).
+func BenchmarkAPIOdometerSimulated(b *testing.B) {
+	s := newBenchSandboxMode(b, "simulated")
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8001/__sandbox/api/vehicles/"+s.vehicleID, nil)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}))
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"mode":"simulated"`) {
+		b.Fatalf("the vehicle is not simulated: %s", rec.Body.String())
+	}
 	s.bench(b, "/v2.0/vehicles/"+s.vehicleID+"/odometer", s.token, http.StatusOK)
 }
 

@@ -72,21 +72,29 @@ type store struct {
 	vehicles map[string]*vehicleState
 	// issued counts token pairs, to sweep expired tokens now and then.
 	issued int
-	// grants holds the latest approval of each user for each app (key client, user),
-	// for the control surface's lists.
+	// grants holds the latest approval of each user for each app and brand, for the
+	// control surface's lists (connecting the same brand again replaces it).
 	grants map[grantKeyT]*grant
 	// sims holds the simulation of each simulated vehicle, by vehicle id.
 	sims map[string]*sim.State
 }
 
-// grantKeyT names the latest approval of a user for an app.
-type grantKeyT struct{ client, user string }
+// grantKeyT names the latest approval of a user for an app and a brand.
+type grantKeyT struct{ client, user, make string }
 
-// recordGrant remembers g as its user's latest approval for its app.
+func keyOf(g *grant) grantKeyT {
+	k := grantKeyT{client: g.ClientID, user: g.UserID}
+	if len(g.Vehicles) > 0 {
+		k.make = g.Vehicles[0].Make
+	}
+	return k
+}
+
+// recordGrant remembers g as its user's latest approval for its app and brand.
 func (s *store) recordGrant(g *grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.grants[grantKeyT{g.ClientID, g.UserID}] = g
+	s.grants[keyOf(g)] = g
 }
 
 // latestGrants returns the recorded approvals, newest first.
