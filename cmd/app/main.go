@@ -134,8 +134,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		a.SandboxURL = origin
 		sandboxNote = "Running on the built-in Smartcar sandbox: pick any brand and log in with any email and password."
-		log.Info("no SMARTCAR_CLIENT_ID set: using the built-in Smartcar sandbox (offline test mode); set credentials in .env to use real Smartcar",
-			"sandbox", origin, "console", origin+"/__sandbox/")
+		log.Info("no SMARTCAR_CLIENT_ID set: using the built-in Smartcar sandbox (offline); set credentials in .env to use real Smartcar",
+			"sandbox", origin, "mode", cfg.Mode, "console", origin+"/__sandbox/")
 	}
 	sc.RedirectURL = redirect.String()
 
