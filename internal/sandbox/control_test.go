@@ -297,3 +297,34 @@ func TestControlAdminToken(t *testing.T) {
 		t.Errorf("console with the cookie: %d", r.StatusCode)
 	}
 }
+
+func TestControlJournalHeaders(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "headers@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	e.api("GET", "/v2.0/vehicles/"+list.Vehicles[0].ID+"/odometer", tok.AccessToken, "", "sc-unit-system", "imperial")
+	var j struct {
+		Entries []struct {
+			ID      uint64            `json:"id"`
+			Headers map[string]string `json:"requestHeaders"`
+		} `json:"entries"`
+	}
+	e.ctl("GET", "/journal?path=odometer", "", &j)
+	if len(j.Entries) != 1 || j.Entries[0].Headers != nil {
+		t.Fatalf("list: %+v (headers belong to the detail view)", j.Entries)
+	}
+	var detail struct {
+		Headers map[string]string `json:"requestHeaders"`
+	}
+	r := e.ctl("GET", "/journal/"+itoa(int(j.Entries[0].ID)), "", &detail)
+	if detail.Headers["sc-unit-system"] != "imperial" || detail.Headers["authorization"] != "Bearer [REDACTED]" || strings.Contains(r.Body, tok.AccessToken) {
+		t.Errorf("request headers: %v", detail.Headers)
+	}
+	page := e.get("/__sandbox/journal/" + itoa(int(j.Entries[0].ID)))
+	if !strings.Contains(page.Body, "sc-unit-system: imperial") || strings.Contains(page.Body, tok.AccessToken) {
+		t.Errorf("the console's entry page lacks the headers or shows the token: %s", page.Body)
+	}
+}

@@ -30,8 +30,8 @@ func note(ctx context.Context) *callNote {
 }
 
 // journaled records every call to the token endpoint and the API in the journal,
-// with the bodies (first 4 KB, secrets redacted). Batch items are part of their
-// batch's entry.
+// with the request headers and the bodies (first journal.MaxBody bytes, secrets
+// redacted). Batch items are part of their batch's entry.
 func (s *server) journaled(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Value(batchItemKey) != nil {
@@ -41,11 +41,11 @@ func (s *server) journaled(next http.Handler) http.Handler {
 		start := time.Now() // latency is real time, whatever the sandbox clock says
 		n := &callNote{}
 		ctx := context.WithValue(r.Context(), noteKey{}, n)
-		body := &headBuffer{max: 4 << 10}
+		body := &headBuffer{max: journal.MaxBody}
 		if r.Body != nil {
 			r.Body = teeBody{ReadCloser: r.Body, to: body}
 		}
-		cw := &captureWriter{ResponseWriter: w, body: headBuffer{max: 4 << 10}}
+		cw := &captureWriter{ResponseWriter: w, body: headBuffer{max: journal.MaxBody}}
 		next.ServeHTTP(cw, r.WithContext(ctx))
 		status := cw.status
 		if status == 0 {
@@ -57,8 +57,9 @@ func (s *server) journaled(next http.Handler) http.Handler {
 		s.journal.Add(journal.Entry{
 			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
 			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
-			RequestBody:  journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
-			ResponseBody: journal.Redact("application/json", cw.body.Bytes()),
+			RequestHeaders: journal.RedactHeaders(r.Header),
+			RequestBody:    journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
+			ResponseBody:   journal.Redact("application/json", cw.body.Bytes()),
 		})
 	})
 }
