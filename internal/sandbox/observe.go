@@ -112,13 +112,11 @@ func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // scripted applies the faults armed through the control API: the next calls matching
 // a fault answer its error (Smartcar's API error shape, or OAuth's on the token
-// endpoint), wait its delay first, or never answer.
+// endpoint) or its raw body, wait its delay first, or never answer. A batch's items
+// take faults too, each as the GET of its full path (/v2.0/vehicles/{id}/odometer):
+// the item answers the fault's error inside the batch's 200.
 func (s *server) scripted(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Context().Value(batchItemKey) != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
 		f, ok := s.faults.Take(r.Method, r.URL.Path)
 		if !ok {
 			next.ServeHTTP(w, r)
@@ -127,7 +125,9 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		ctx := r.Context()
 		s.log.Info("fault: scripted answer", "fault", f.ID, "path", r.URL.Path, "request_id", requestID(ctx))
 		if f.Hang {
-			io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			if r.Body != nil { // a batch item has none
+				io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			}
 			<-ctx.Done()
 			return
 		}
@@ -140,21 +140,43 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		retryAfter := int(f.RetryAfter.Round(time.Second) / time.Second)
+		if f.Body != "" {
+			h := w.Header()
+			h["Content-Type"] = nil // as writeJSON: no canonical duplicate
+			h["content-type"] = []string{f.ContentType}
+			if f.RetryAfter > 0 {
+				h["retry-after"] = []string{itoa(max(1, retryAfter))}
+			}
+			w.WriteHeader(f.Status)
+			io.WriteString(w, f.Body)
+			return
+		}
 		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/" {
 			code := "server_error"
 			if f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable {
 				code = "temporarily_unavailable"
 			}
 			if f.RetryAfter > 0 {
-				w.Header()["retry-after"] = []string{itoa(int(f.RetryAfter.Round(time.Second) / time.Second))}
+				w.Header()["retry-after"] = []string{itoa(retryAfter)}
 			}
-			writeJSON(w, r, s.log, f.Status, oauthBody{Error: code, ErrorDescription: "A fault scripted through the sandbox's control API."})
+			desc := "A fault scripted through the sandbox's control API."
+			if f.Description != "" {
+				desc = f.Description
+			}
+			writeJSON(w, r, s.log, f.Status, oauthBody{Error: code, ErrorDescription: desc})
 			return
 		}
 		e := newAPIError(f.Type, f.Code)
 		e.Status = f.Status
+		if f.Description != "" {
+			e.Description = f.Description
+		}
+		if f.Suggested != nil {
+			e.Suggested = *f.Suggested
+		}
 		if f.RetryAfter > 0 {
-			e.RetryAfter = max(1, int(f.RetryAfter.Round(time.Second)/time.Second))
+			e.RetryAfter = max(1, retryAfter)
 		} else if f.Type != "RATE_LIMIT" {
 			e.RetryAfter = 0
 		}

@@ -261,15 +261,19 @@ func clockAnswer(now time.Time) map[string]string {
 
 // faultBody is a fault as the control API takes it, durations as strings.
 type faultBody struct {
-	Method     string `json:"method"`
-	Path       string `json:"path"`
-	Times      int    `json:"times"`
-	Status     int    `json:"status"`
-	Type       string `json:"type"`
-	Code       string `json:"code"`
-	RetryAfter string `json:"retryAfter"`
-	Delay      string `json:"delay"`
-	Hang       bool   `json:"hang"`
+	Method      string  `json:"method"`
+	Path        string  `json:"path"`
+	Times       int     `json:"times"`
+	Status      int     `json:"status"`
+	Type        string  `json:"type"`
+	Code        string  `json:"code"`
+	Description string  `json:"description"`
+	Suggested   *string `json:"suggestedUserMessage"`
+	Body        string  `json:"body"`
+	ContentType string  `json:"contentType"`
+	RetryAfter  string  `json:"retryAfter"`
+	Delay       string  `json:"delay"`
+	Hang        bool    `json:"hang"`
 }
 
 func (b faultBody) fault() (faults.Fault, error) {
@@ -282,17 +286,30 @@ func (b faultBody) fault() (faults.Fault, error) {
 		return faults.Fault{}, err
 	}
 	return faults.Fault{Method: b.Method, Path: b.Path, Times: b.Times, Status: b.Status, Type: b.Type,
-		Code: b.Code, RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
+		Code: b.Code, Description: b.Description, Suggested: b.Suggested, Body: b.Body, ContentType: b.ContentType,
+		RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
 }
 
 // faultView is a fault as the control API shows it.
 func faultView(f faults.Fault) map[string]any {
 	v := map[string]any{"id": f.ID, "method": f.Method, "path": f.Path, "times": f.Times}
-	if f.Status != 0 {
+	switch {
+	case f.Body != "":
+		v["status"], v["body"], v["contentType"] = f.Status, f.Body, f.ContentType
+	case f.Status != 0:
 		v["status"], v["type"] = f.Status, f.Type
 		v["code"] = nil
 		if f.Code != "" {
 			v["code"] = f.Code
+		}
+		if f.Description != "" {
+			v["description"] = f.Description
+		}
+		if f.Suggested != nil {
+			v["suggestedUserMessage"] = nil
+			if *f.Suggested != "" {
+				v["suggestedUserMessage"] = *f.Suggested
+			}
 		}
 	}
 	if f.RetryAfter > 0 {
