@@ -422,3 +422,39 @@ func TestControlFaultAnswers(t *testing.T) {
 		wantCtlError(t, e.ctl("POST", "/faults", bad, nil), 400, "")
 	}
 }
+
+func TestControlRevokeTokens(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "revoke@example.com"})
+	other := e.login(connectFlow{Make: "KIA", Email: "other@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	var tesla string
+	for _, v := range list.Vehicles {
+		if v.Make == "TESLA" {
+			tesla = v.ID
+		}
+	}
+	var n struct {
+		Revoked int `json:"revoked"`
+	}
+	e.ctl("POST", "/tokens/revoke", `{"vehicle":"`+tesla+`"}`, &n)
+	if n.Revoked != 2 {
+		t.Errorf("revoked %d tokens, want 2 (the access and the refresh token)", n.Revoked)
+	}
+	if r := e.api("GET", "/v2.0/vehicles", tok.AccessToken, ""); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a revoked access token works: %d", r.StatusCode)
+	}
+	r := e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, `"error":"invalid_grant"`) {
+		t.Errorf("a revoked refresh token: %d %s", r.StatusCode, r.Body)
+	}
+	// The other user's tokens are untouched.
+	if r := e.api("GET", "/v2.0/vehicles", other.AccessToken, ""); r.StatusCode != http.StatusOK {
+		t.Errorf("another user's token after a revoke: %d", r.StatusCode)
+	}
+	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{"vehicle":"00000000-0000-4000-8000-000000000000"}`, nil), 404, "not found")
+	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{}`, nil), 400, "vehicle")
+}

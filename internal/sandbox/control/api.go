@@ -241,6 +241,22 @@ func (c *Control) apiRoutes(r chi.Router) {
 		}
 		return map[string]any{"expired": n}, nil
 	}))
+	r.Post("/tokens/revoke", c.api(func(r *http.Request) (any, error) {
+		var body struct {
+			Vehicle string `json:"vehicle"`
+		}
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		if body.Vehicle == "" {
+			return nil, badRequest(`give "vehicle" (a vehicle id)`)
+		}
+		n, err := c.b.RevokeTokens(body.Vehicle)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"revoked": n}, nil
+	}))
 	r.Get("/clients", c.api(func(*http.Request) (any, error) {
 		return map[string]any{"clients": c.b.Clients()}, nil
 	}))
