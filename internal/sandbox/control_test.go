@@ -356,6 +356,13 @@ func TestControlFaultAnswers(t *testing.T) {
 	if r.StatusCode != 409 || b.Description != "developer text" || b.Suggested == nil || *b.Suggested != "Wake it up." || b.Code != "ASLEEP" || b.RequestID == "" {
 		t.Errorf("own texts: %d %s", r.StatusCode, r.Body)
 	}
+	var j struct {
+		Entries []struct{ Path, VehicleID string }
+	}
+	e.ctl("GET", "/journal?vehicle="+list.Vehicles[0].ID, "", &j)
+	if len(j.Entries) != 1 || j.Entries[0].Path != vehicle+"/odometer" {
+		t.Errorf("the journal does not name the vehicle of a faulted call: %+v", j.Entries)
+	}
 	e.ctl("POST", "/faults", `{"path":"/v2.0/vehicles/*/odometer","type":"VEHICLE_STATE","code":"ASLEEP","suggestedUserMessage":""}`, nil)
 	r = e.api("GET", vehicle+"/odometer", tok.AccessToken, "")
 	b = apiBody{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"smartcargo/internal/sandbox/journal"
@@ -54,6 +55,10 @@ func (s *server) journaled(next http.Handler) http.Handler {
 				status = 499 // the client gave up before an answer
 			}
 		}
+		if n.vehicleID == "" {
+			// Answered before the vehicle was looked at (a scripted fault): the path names it.
+			n.vehicleID = vehicleInPath(r.URL.Path)
+		}
 		s.journal.Add(journal.Entry{
 			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
 			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
@@ -62,6 +67,15 @@ func (s *server) journaled(next http.Handler) http.Handler {
 			ResponseBody:   journal.Redact("application/json", cw.body.Bytes()),
 		})
 	})
+}
+
+// vehicleInPath returns the vehicle id of an API path (/v2.0/vehicles/{id}/...), or "".
+func vehicleInPath(p string) string {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 4)
+	if len(parts) < 3 || !strings.HasPrefix(parts[0], "v") || parts[1] != "vehicles" || !isUUID(parts[2]) {
+		return ""
+	}
+	return strings.ToLower(parts[2])
 }
 
 // headBuffer keeps the first max bytes written to it.
