@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"smartcargo/internal/htmlpage"
@@ -32,6 +33,12 @@ type Options struct {
 	Make string
 	// Deny presses Deny instead of Allow on the grant page.
 	Deny bool
+	// Share, when not nil, ticks only the vehicles at these positions (0-based, in
+	// the grant page's order) before Allow, as a user sharing some of their cars;
+	// nil keeps Connect's choice (every compatible vehicle). Connect skips the grant
+	// page for an approval it remembers (approval_prompt=auto): then Walk fails
+	// rather than share everything.
+	Share []int
 }
 
 // maxSteps bounds a walk: Connect has four pages; anything longer is a loop.
@@ -60,6 +67,7 @@ func Walk(ctx context.Context, hc *http.Client, authURL string, o Options) (*url
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+	granted := false // the grant page was answered
 	p, err := get(ctx, &c, authURL)
 	for step := 0; step < maxSteps; step++ {
 		if err != nil {
@@ -71,6 +79,9 @@ func Walk(ctx context.Context, hc *http.Client, authURL string, o Options) (*url
 				return nil, fmt.Errorf("connectwalk: bad redirect from %s: %w", p.URL.Path, perr)
 			}
 			if strings.HasPrefix(loc.String(), back) {
+				if o.Share != nil && !o.Deny && !granted && loc.Query().Get("code") != "" {
+					return nil, errors.New("connectwalk: Connect skipped the grant page (it remembered an approval), so only some vehicles could not be shared: use approval_prompt=force")
+				}
 				return loc, nil
 			}
 			p, err = get(ctx, &c, loc.String())
@@ -82,6 +93,14 @@ func Walk(ctx context.Context, hc *http.Client, authURL string, o Options) (*url
 		f, click, serr := nextStep(htmlpage.Parse(p.Body).Forms(), o)
 		if serr != nil {
 			return nil, fmt.Errorf("connectwalk: %s: %w: %s", p.URL.Path, serr, htmlpage.Snippet(p.Body))
+		}
+		if click == "approval-button" {
+			granted = true
+			if o.Share != nil {
+				if f, serr = share(f, o.Share); serr != nil {
+					return nil, fmt.Errorf("connectwalk: %s: %w", p.URL.Path, serr)
+				}
+			}
 		}
 		vals := f.Values(click)
 		for _, fl := range f.Fields {
@@ -123,6 +142,30 @@ func nextStep(forms []htmlpage.Form, o Options) (*htmlpage.Form, string, error) 
 		return nil, "", fmt.Errorf("no brand %s on the brand list", o.Make)
 	}
 	return nil, "", errors.New("no Connect step recognised")
+}
+
+// share returns a copy of the grant form with only the vehicles at the positions
+// ticked.
+func share(f *htmlpage.Form, positions []int) (*htmlpage.Form, error) {
+	c := *f
+	c.Fields = slices.Clone(f.Fields)
+	var vehicles []*htmlpage.Field
+	for i := range c.Fields {
+		if fl := &c.Fields[i]; fl.Name == "vehicle" && (fl.Type == "checkbox" || fl.Type == "radio") {
+			fl.Checked = false
+			vehicles = append(vehicles, fl)
+		}
+	}
+	for _, i := range positions {
+		if i < 0 || i >= len(vehicles) {
+			return nil, fmt.Errorf("no vehicle #%d on the grant page (it lists %d)", i, len(vehicles))
+		}
+		if vehicles[i].Disabled {
+			return nil, fmt.Errorf("vehicle #%d on the grant page cannot be shared (not compatible)", i)
+		}
+		vehicles[i].Checked = true
+	}
+	return &c, nil
 }
 
 func find(forms []htmlpage.Form, match func(htmlpage.Field) bool) *htmlpage.Form {

@@ -2,6 +2,7 @@ package connectwalk_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -92,5 +93,66 @@ func TestWalkErrors(t *testing.T) {
 	_, err = connectwalk.Walk(ctx, client(), authURL(origin, nil), connectwalk.Options{Make: "DELOREAN"})
 	if err == nil || !strings.Contains(err.Error(), "DELOREAN") {
 		t.Errorf("an unknown brand must be named in the error, got %v", err)
+	}
+}
+
+// sharedVehicles returns the vehicle ids of the sandbox's latest approval by email,
+// read from its control API.
+func sharedVehicles(t *testing.T, origin, email string) []string {
+	t.Helper()
+	resp, err := http.Get(origin + "/__sandbox/api/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Users []struct {
+			Email      string   `json:"email"`
+			VehicleIDs []string `json:"vehicleIds"`
+		} `json:"users"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range body.Users {
+		if u.Email == email {
+			return u.VehicleIDs
+		}
+	}
+	t.Fatalf("no approval by %s", email)
+	return nil
+}
+
+func TestWalkShare(t *testing.T) {
+	origin := startSandbox(t)
+	ctx := context.Background()
+	email := "3-vehicles@smartcar.com"
+	walk := func(extra url.Values, share []int) error {
+		_, err := connectwalk.Walk(ctx, client(), authURL(origin, extra), connectwalk.Options{Make: "KIA", Email: email, Share: share})
+		return err
+	}
+	if err := walk(nil, []int{2}); err != nil {
+		t.Fatal(err)
+	}
+	third := sharedVehicles(t, origin, email)
+	if err := walk(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	all := sharedVehicles(t, origin, email)
+	if len(third) != 1 || len(all) != 3 || all[2] != third[0] {
+		t.Fatalf("Share [2] shared %v; all three are %v", third, all)
+	}
+	if err := walk(nil, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sharedVehicles(t, origin, email); len(got) != 2 || got[0] != all[0] || got[1] != all[1] {
+		t.Errorf("Share [0 1] shared %v of %v", got, all)
+	}
+	if err := walk(nil, []int{3}); err == nil || !strings.Contains(err.Error(), "no vehicle #3") {
+		t.Errorf("a position past the list: %v", err)
+	}
+	// Connect remembers the approval and skips the grant page: Share cannot apply.
+	if err := walk(url.Values{"approval_prompt": {"auto"}}, []int{0}); err == nil || !strings.Contains(err.Error(), "skipped the grant page") {
+		t.Errorf("Share without a grant page: %v", err)
 	}
 }

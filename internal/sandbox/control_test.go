@@ -297,3 +297,171 @@ func TestControlAdminToken(t *testing.T) {
 		t.Errorf("console with the cookie: %d", r.StatusCode)
 	}
 }
+
+func TestControlJournalHeaders(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "headers@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	e.api("GET", "/v2.0/vehicles/"+list.Vehicles[0].ID+"/odometer", tok.AccessToken, "", "sc-unit-system", "imperial")
+	var j struct {
+		Entries []struct {
+			ID      uint64            `json:"id"`
+			Headers map[string]string `json:"requestHeaders"`
+		} `json:"entries"`
+	}
+	e.ctl("GET", "/journal?path=odometer", "", &j)
+	if len(j.Entries) != 1 || j.Entries[0].Headers != nil {
+		t.Fatalf("list: %+v (headers belong to the detail view)", j.Entries)
+	}
+	var detail struct {
+		Headers map[string]string `json:"requestHeaders"`
+	}
+	r := e.ctl("GET", "/journal/"+itoa(int(j.Entries[0].ID)), "", &detail)
+	if detail.Headers["sc-unit-system"] != "imperial" || detail.Headers["authorization"] != "Bearer [REDACTED]" || strings.Contains(r.Body, tok.AccessToken) {
+		t.Errorf("request headers: %v", detail.Headers)
+	}
+	page := e.get("/__sandbox/journal/" + itoa(int(j.Entries[0].ID)))
+	if !strings.Contains(page.Body, "sc-unit-system: imperial") || strings.Contains(page.Body, tok.AccessToken) {
+		t.Errorf("the console's entry page lacks the headers or shows the token: %s", page.Body)
+	}
+}
+
+// TestControlFaultAnswers: a fault's answer can carry its own texts or be a raw body,
+// and a batch's items take faults like single calls.
+func TestControlFaultAnswers(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "answers@example.com", Query: url.Values{"scope": {"read_vehicle_info read_odometer read_vin"}}})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	vehicle := "/v2.0/vehicles/" + list.Vehicles[0].ID
+	type apiBody struct {
+		Type, Code, Description, RequestID string
+		Suggested                          *string `json:"suggestedUserMessage"`
+	}
+
+	// Own texts; "" sends a null suggestedUserMessage.
+	var f map[string]any
+	e.ctl("POST", "/faults", `{"path":"/v2.0/vehicles/*/odometer","type":"VEHICLE_STATE","code":"ASLEEP","description":"developer text","suggestedUserMessage":"Wake it up."}`, &f)
+	if f["description"] != "developer text" || f["suggestedUserMessage"] != "Wake it up." {
+		t.Errorf("fault view: %v", f)
+	}
+	r := e.api("GET", vehicle+"/odometer", tok.AccessToken, "")
+	var b apiBody
+	json.Unmarshal([]byte(r.Body), &b)
+	if r.StatusCode != 409 || b.Description != "developer text" || b.Suggested == nil || *b.Suggested != "Wake it up." || b.Code != "ASLEEP" || b.RequestID == "" {
+		t.Errorf("own texts: %d %s", r.StatusCode, r.Body)
+	}
+	var j struct {
+		Entries []struct{ Path, VehicleID string }
+	}
+	e.ctl("GET", "/journal?vehicle="+list.Vehicles[0].ID, "", &j)
+	if len(j.Entries) != 1 || j.Entries[0].Path != vehicle+"/odometer" {
+		t.Errorf("the journal does not name the vehicle of a faulted call: %+v", j.Entries)
+	}
+	e.ctl("POST", "/faults", `{"path":"/v2.0/vehicles/*/odometer","type":"VEHICLE_STATE","code":"ASLEEP","suggestedUserMessage":""}`, nil)
+	r = e.api("GET", vehicle+"/odometer", tok.AccessToken, "")
+	b = apiBody{}
+	json.Unmarshal([]byte(r.Body), &b)
+	if r.StatusCode != 409 || b.Suggested != nil || !strings.Contains(r.Body, `"suggestedUserMessage":null`) || !strings.Contains(b.Description, "sleep") {
+		t.Errorf("null suggestion: %d %s", r.StatusCode, r.Body)
+	}
+
+	// A raw body, as a proxy in front of Smartcar might answer.
+	f = nil
+	e.ctl("POST", "/faults", `{"method":"GET","path":"/v2.0/vehicles","status":502,"body":"<html>Bad gateway</html>","contentType":"text/html","retryAfter":"5s"}`, &f)
+	if f["body"] != "<html>Bad gateway</html>" || f["contentType"] != "text/html" || f["type"] != nil {
+		t.Errorf("fault view: %v", f)
+	}
+	r = e.api("GET", "/v2.0/vehicles", tok.AccessToken, "")
+	if r.StatusCode != 502 || r.Body != "<html>Bad gateway</html>" || r.Header.Get("Content-Type") != "text/html" || r.Header.Get("retry-after") != "5" {
+		t.Errorf("raw body: %d %v %q", r.StatusCode, r.Header, r.Body)
+	}
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/oauth/token","status":400,"body":"{\"error\":\"invalid_grant\"}"}`, nil)
+	r = e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if r.StatusCode != 400 || r.Body != `{"error":"invalid_grant"}` || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("raw token answer: %d %v %s", r.StatusCode, r.Header, r.Body)
+	}
+
+	// Batch items: the odometer item fails, the VIN beside it does not, and the next
+	// batch is whole again.
+	e.ctl("POST", "/faults", `{"method":"GET","path":"/v2.0/vehicles/*/odometer","type":"VEHICLE_STATE","code":"ASLEEP"}`, nil)
+	batch := `{"requests":[{"path":"/odometer"},{"path":"/vin"}]}`
+	var items struct {
+		Responses []struct {
+			Path string
+			Code int
+			Body apiBody
+		}
+	}
+	r = e.api("POST", vehicle+"/batch", tok.AccessToken, batch)
+	json.Unmarshal([]byte(r.Body), &items)
+	if r.StatusCode != 200 || len(items.Responses) != 2 || items.Responses[0].Code != 409 || items.Responses[0].Body.Code != "ASLEEP" ||
+		items.Responses[0].Body.RequestID != r.Header.Get("sc-request-id") || items.Responses[1].Code != 200 {
+		t.Errorf("batch with a faulted item: %d %s", r.StatusCode, r.Body)
+	}
+	items.Responses = nil
+	r = e.api("POST", vehicle+"/batch", tok.AccessToken, batch)
+	json.Unmarshal([]byte(r.Body), &items)
+	if len(items.Responses) != 2 || items.Responses[0].Code != 200 {
+		t.Errorf("the fault answered twice: %s", r.Body)
+	}
+	var fl struct {
+		Faults []map[string]any `json:"faults"`
+	}
+	e.ctl("GET", "/faults", "", &fl)
+	if len(fl.Faults) != 0 {
+		t.Errorf("faults left: %v", fl.Faults)
+	}
+
+	for _, bad := range []string{
+		`{"path":"/x","body":"oops"}`,                             // no status
+		`{"path":"/x","status":502,"type":"UPSTREAM","body":"x"}`, // body and type
+		`{"path":"/x","status":502,"body":"x","description":"d"}`, // body and texts
+		`{"path":"/x","type":"SERVER","contentType":"text/html"}`, // contentType without body
+		`{"path":"/x","delay":"1s","description":"d"}`,            // texts without an error
+		`{"path":"/x","hang":true,"suggestedUserMessage":""}`,
+	} {
+		wantCtlError(t, e.ctl("POST", "/faults", bad, nil), 400, "")
+	}
+}
+
+func TestControlRevokeTokens(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "revoke@example.com"})
+	other := e.login(connectFlow{Make: "KIA", Email: "other@example.com"})
+	var list struct {
+		Vehicles []ctlVehicle `json:"vehicles"`
+	}
+	e.ctl("GET", "/vehicles", "", &list)
+	var tesla string
+	for _, v := range list.Vehicles {
+		if v.Make == "TESLA" {
+			tesla = v.ID
+		}
+	}
+	var n struct {
+		Revoked int `json:"revoked"`
+	}
+	e.ctl("POST", "/tokens/revoke", `{"vehicle":"`+tesla+`"}`, &n)
+	if n.Revoked != 2 {
+		t.Errorf("revoked %d tokens, want 2 (the access and the refresh token)", n.Revoked)
+	}
+	if r := e.api("GET", "/v2.0/vehicles", tok.AccessToken, ""); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a revoked access token works: %d", r.StatusCode)
+	}
+	r := e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, `"error":"invalid_grant"`) {
+		t.Errorf("a revoked refresh token: %d %s", r.StatusCode, r.Body)
+	}
+	// The other user's tokens are untouched.
+	if r := e.api("GET", "/v2.0/vehicles", other.AccessToken, ""); r.StatusCode != http.StatusOK {
+		t.Errorf("another user's token after a revoke: %d", r.StatusCode)
+	}
+	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{"vehicle":"00000000-0000-4000-8000-000000000000"}`, nil), 404, "not found")
+	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{}`, nil), 400, "vehicle")
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"smartcargo/internal/sandbox/journal"
@@ -30,8 +31,8 @@ func note(ctx context.Context) *callNote {
 }
 
 // journaled records every call to the token endpoint and the API in the journal,
-// with the bodies (first 4 KB, secrets redacted). Batch items are part of their
-// batch's entry.
+// with the request headers and the bodies (first journal.MaxBody bytes, secrets
+// redacted). Batch items are part of their batch's entry.
 func (s *server) journaled(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Value(batchItemKey) != nil {
@@ -41,11 +42,11 @@ func (s *server) journaled(next http.Handler) http.Handler {
 		start := time.Now() // latency is real time, whatever the sandbox clock says
 		n := &callNote{}
 		ctx := context.WithValue(r.Context(), noteKey{}, n)
-		body := &headBuffer{max: 4 << 10}
+		body := &headBuffer{max: journal.MaxBody}
 		if r.Body != nil {
 			r.Body = teeBody{ReadCloser: r.Body, to: body}
 		}
-		cw := &captureWriter{ResponseWriter: w, body: headBuffer{max: 4 << 10}}
+		cw := &captureWriter{ResponseWriter: w, body: headBuffer{max: journal.MaxBody}}
 		next.ServeHTTP(cw, r.WithContext(ctx))
 		status := cw.status
 		if status == 0 {
@@ -54,13 +55,27 @@ func (s *server) journaled(next http.Handler) http.Handler {
 				status = 499 // the client gave up before an answer
 			}
 		}
+		if n.vehicleID == "" {
+			// Answered before the vehicle was looked at (a scripted fault): the path names it.
+			n.vehicleID = vehicleInPath(r.URL.Path)
+		}
 		s.journal.Add(journal.Entry{
 			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
 			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
-			RequestBody:  journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
-			ResponseBody: journal.Redact("application/json", cw.body.Bytes()),
+			RequestHeaders: journal.RedactHeaders(r.Header),
+			RequestBody:    journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
+			ResponseBody:   journal.Redact("application/json", cw.body.Bytes()),
 		})
 	})
+}
+
+// vehicleInPath returns the vehicle id of an API path (/v2.0/vehicles/{id}/...), or "".
+func vehicleInPath(p string) string {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 4)
+	if len(parts) < 3 || !strings.HasPrefix(parts[0], "v") || parts[1] != "vehicles" || !isUUID(parts[2]) {
+		return ""
+	}
+	return strings.ToLower(parts[2])
 }
 
 // headBuffer keeps the first max bytes written to it.
@@ -111,13 +126,11 @@ func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // scripted applies the faults armed through the control API: the next calls matching
 // a fault answer its error (Smartcar's API error shape, or OAuth's on the token
-// endpoint), wait its delay first, or never answer.
+// endpoint) or its raw body, wait its delay first, or never answer. A batch's items
+// take faults too, each as the GET of its full path (/v2.0/vehicles/{id}/odometer):
+// the item answers the fault's error inside the batch's 200.
 func (s *server) scripted(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Context().Value(batchItemKey) != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
 		f, ok := s.faults.Take(r.Method, r.URL.Path)
 		if !ok {
 			next.ServeHTTP(w, r)
@@ -126,7 +139,9 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		ctx := r.Context()
 		s.log.Info("fault: scripted answer", "fault", f.ID, "path", r.URL.Path, "request_id", requestID(ctx))
 		if f.Hang {
-			io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			if r.Body != nil { // a batch item has none
+				io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			}
 			<-ctx.Done()
 			return
 		}
@@ -139,21 +154,43 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		retryAfter := int(f.RetryAfter.Round(time.Second) / time.Second)
+		if f.Body != "" {
+			h := w.Header()
+			h["Content-Type"] = nil // as writeJSON: no canonical duplicate
+			h["content-type"] = []string{f.ContentType}
+			if f.RetryAfter > 0 {
+				h["retry-after"] = []string{itoa(max(1, retryAfter))}
+			}
+			w.WriteHeader(f.Status)
+			io.WriteString(w, f.Body)
+			return
+		}
 		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/" {
 			code := "server_error"
 			if f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable {
 				code = "temporarily_unavailable"
 			}
 			if f.RetryAfter > 0 {
-				w.Header()["retry-after"] = []string{itoa(int(f.RetryAfter.Round(time.Second) / time.Second))}
+				w.Header()["retry-after"] = []string{itoa(retryAfter)}
 			}
-			writeJSON(w, r, s.log, f.Status, oauthBody{Error: code, ErrorDescription: "A fault scripted through the sandbox's control API."})
+			desc := "A fault scripted through the sandbox's control API."
+			if f.Description != "" {
+				desc = f.Description
+			}
+			writeJSON(w, r, s.log, f.Status, oauthBody{Error: code, ErrorDescription: desc})
 			return
 		}
 		e := newAPIError(f.Type, f.Code)
 		e.Status = f.Status
+		if f.Description != "" {
+			e.Description = f.Description
+		}
+		if f.Suggested != nil {
+			e.Suggested = *f.Suggested
+		}
 		if f.RetryAfter > 0 {
-			e.RetryAfter = max(1, int(f.RetryAfter.Round(time.Second)/time.Second))
+			e.RetryAfter = max(1, retryAfter)
 		} else if f.Type != "RATE_LIMIT" {
 			e.RetryAfter = 0
 		}

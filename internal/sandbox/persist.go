@@ -24,6 +24,8 @@ import (
 // restart in the middle of Connect means starting Connect again), nor are faults.
 
 const (
+	// journalKept caps the journal entries a snapshot keeps (the newest).
+	journalKept     = 500
 	snapshotFile    = "sandbox.json"
 	snapshotVersion = 1
 	saveInterval    = time.Second
@@ -81,6 +83,9 @@ func (s *server) snapshot() *snapshot {
 	snap := &snapshot{Version: snapshotVersion, SavedAt: time.Now().UTC(), ClockOffset: s.clock.Offset(), SimLead: s.clock.simLead(),
 		Codes: map[string]snapCode{}, Access: map[string]snapToken{}, Refresh: map[string]snapToken{},
 		Vehicles: map[string]snapVehicle{}, Sims: map[string]*sim.State{}, Journal: s.journal.All()}
+	if n := len(snap.Journal) - journalKept; n > 0 {
+		snap.Journal = snap.Journal[n:]
+	}
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -136,6 +136,31 @@ func (s *store) expireAccess(vehicleID, token string, now time.Time) int {
 	return n
 }
 
+// revokeTokens forgets every access and refresh token whose grant reaches vehicleID,
+// as when the user withdraws the app's access in their account: calls with them get
+// 401 AUTHENTICATION, refreshes invalid_grant. It returns how many it forgot.
+func (s *store) revokeTokens(vehicleID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reaches := func(g *grant) bool {
+		return !g.revoked[vehicleID] && slices.ContainsFunc(g.Vehicles, func(v *vehicle) bool { return v.ID == vehicleID })
+	}
+	n := 0
+	for k, at := range s.access {
+		if reaches(at.Grant) {
+			delete(s.access, k)
+			n++
+		}
+	}
+	for k, rt := range s.refresh {
+		if reaches(rt.Grant) {
+			delete(s.refresh, k)
+			n++
+		}
+	}
+	return n
+}
+
 // sweep forgets expired tokens so a long CI run does not grow without bound. The
 // caller holds mu.
 func (s *store) sweep(now time.Time) {

@@ -119,3 +119,14 @@ func (s *server) authenticateClient(r *http.Request) (Client, error) {
 	}
 	return c, nil
 }
+
+// RevokeTokens is control.Backend's: it forgets every access and refresh token of the
+// approvals that reach the vehicle (the user withdrew the app's access), and returns
+// how many. (It lives here, beside the token endpoint it affects.)
+func (b backend) RevokeTokens(vehicleID string) (int, error) {
+	cv, err := b.find(vehicleID)
+	if err != nil {
+		return 0, err
+	}
+	return b.s.store.revokeTokens(cv.v.ID), nil
+}

@@ -1,66 +1,157 @@
 package web
 
 import (
+	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
-// vehicleID finds a connected fake vehicle by make.
-func (f *fakeSmartcar) vehicleOf(ids []string, make string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, id := range ids {
-		if f.vehicles[id].Make == make {
-			return id
-		}
-	}
-	f.t.Fatalf("no %s among %v", make, ids)
-	return ""
+// batchItem is one answer inside a batch, as the sandbox sent it.
+type batchItem struct {
+	Path    string            `json:"path"`
+	Code    int               `json:"code"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
 }
 
+// batchAnswer reads from the journal what the sandbox answered to the batch call id,
+// by item path.
+func (e *sandboxEnv) batchAnswer(id uint64) map[string]batchItem {
+	e.t.Helper()
+	c := e.entry(id)
+	if !strings.HasSuffix(c.Path, "/batch") {
+		e.t.Fatalf("call %d is %s %s, not a batch", id, c.Method, c.Path)
+	}
+	var body struct {
+		Responses []batchItem `json:"responses"`
+	}
+	if err := json.Unmarshal([]byte(c.ResponseBody), &body); err != nil {
+		e.t.Fatalf("batch answer %d: %v in %s", id, err, c.ResponseBody)
+	}
+	out := map[string]batchItem{}
+	for _, it := range body.Responses {
+		out[it.Path] = it
+	}
+	return out
+}
+
+// onlyBatch returns the batch answer of the one call made since mark.
+func (e *sandboxEnv) onlyBatch(mark uint64) map[string]batchItem {
+	e.t.Helper()
+	calls := e.callsSince(mark)
+	if len(calls) != 1 {
+		e.t.Fatalf("%d upstream requests for one dashboard view, want 1 (one batch): %+v", len(calls), calls)
+	}
+	return e.batchAnswer(calls[0].ID)
+}
+
+// value decodes the item's body; a failed item fails the test.
+func (b batchItem) value(t *testing.T, v any) {
+	t.Helper()
+	if b.Code != http.StatusOK {
+		t.Fatalf("batch item %s answered %d: %s", b.Path, b.Code, b.Body)
+	}
+	if err := json.Unmarshal(b.Body, v); err != nil {
+		t.Fatalf("batch item %s: %v", b.Path, err)
+	}
+}
+
+// TestDashboardFormats pins how the dashboard writes Smartcar's numbers, which the
+// dashboard tests below then expect for the sandbox's random readings.
+func TestDashboardFormats(t *testing.T) {
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ got, want string }{
+		{number(12345.6, 0), "12,346"},
+		{number(230, 0), "230"},
+		{number(1234567.25, 1), "1,234,567.2"},
+		{number(-0.4, 0), "0"},
+		{percent(0.81), "81%"},
+		{percent(0.8), "80%"},
+		{ago(now.Add(-5*time.Minute), now), "5 minutes ago"},
+		{ago(now.Add(-61*time.Second), now), "1 minute ago"},
+		{ago(now.Add(-20*time.Second), now), "just now"},
+		{osmURL(39.7392, -104.9903), "https://www.openstreetmap.org/?mlat=39.73920&mlon=-104.99030#map=15/39.73920/-104.99030"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// titleWord writes an opening's status as the dashboard does: OPEN is Open.
+func titleWord(s string) string { return strings.ToUpper(s[:1]) + strings.ToLower(s[1:]) }
+
 func TestDashboard(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	// FORD's two test vehicles, in one connection: a Mustang Mach-E and an F-150.
+	ids := a.login("FORD", "2-vehicles@smartcar.com")
 	c1 := a.connOf(ids[0])
-	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
+	electric, fuel := a.vehicleOf(ids, "BEV"), a.vehicleOf(ids, "ICE")
 
 	t.Run("electric", func(t *testing.T) {
-		before := f.requests.Load()
-		r := a.get("/vehicle/" + tesla + "?c=" + c1)
+		v := a.vehicle(electric)
+		// Test mode reads random values; the locks and the charge limit read back
+		// what was set.
+		a.setVehicle(electric, map[string]any{"locked": true, "chargeLimit": 0.8})
+		mark := a.mark()
+		r := a.get("/vehicle/" + electric + "?c=" + c1)
 		r.wantStatus(t, http.StatusOK)
-		if got := f.requests.Load() - before; got != 1 {
-			t.Errorf("%d upstream requests for one dashboard view, want 1 (one batch)", got)
-		}
+		sent := a.onlyBatch(mark) // what Smartcar answered, from the sandbox's journal
+		var (
+			battery  struct{ PercentRemaining float64 }
+			odometer struct{ Distance float64 }
+			location struct{ Latitude, Longitude float64 }
+			charge   struct{ State string }
+			tires    struct{ FrontLeft float64 }
+			security struct {
+				Doors []struct{ Type, Status string }
+			}
+		)
+		sent["/battery"].value(t, &battery)
+		sent["/odometer"].value(t, &odometer)
+		sent["/location"].value(t, &location)
+		sent["/charge"].value(t, &charge)
+		sent["/tires/pressure"].value(t, &tires)
+		sent["/security"].value(t, &security)
+		lat, lon := strconv.FormatFloat(location.Latitude, 'f', 5, 64), strconv.FormatFloat(location.Longitude, 'f', 5, 64)
 		checks := map[string]string{
-			"vehicle-name": "TESLA Model 0",
-			"vin":          "0SCTEST0000000001",
-			"battery":      "81%",
+			"vehicle-name": v.Make + " " + v.Model,
+			"vin":          v.VIN,
+			"battery":      percent(battery.PercentRemaining),
 			"fuel":         "Not available on this vehicle",
 			"oil":          "Not available on this vehicle",
-			"odometer":     "12,346 km",
-			"location":     "39.73920, -104.99030",
-			"charge":       "Charging",
+			"odometer":     number(odometer.Distance, 0) + " km",
+			"location":     lat + ", " + lon,
+			"charge":       map[string]string{"CHARGING": "Charging", "FULLY_CHARGED": "Fully charged", "NOT_CHARGING": "Not charging"}[charge.State],
 			"charge-limit": "80%",
-			"tires":        "230 kPa",
+			"tires":        number(tires.FrontLeft, 0) + " kPa",
 			"security":     "Locked",
 		}
 		for id, want := range checks {
-			if got := textOf(r.body, id); !strings.Contains(got, want) {
+			if got := textOf(r.body, id); want == "" || !strings.Contains(got, want) {
 				t.Errorf("#%s = %q, want it to contain %q", id, got, want)
 			}
 		}
-		if !strings.Contains(textOf(r.body, "battery"), "Updated 5 minutes ago") {
-			t.Errorf("no data age on the battery: %s", textOf(r.body, "battery"))
+		age, err := time.Parse(time.RFC3339, sent["/battery"].Headers["sc-data-age"])
+		if err != nil {
+			t.Fatalf("battery's sc-data-age: %v", err)
+		}
+		if want := "Updated " + ago(age, a.clock.Now()); !strings.Contains(textOf(r.body, "battery"), want) {
+			t.Errorf("battery %q lacks its data age %q", textOf(r.body, "battery"), want)
 		}
 		if count(r.body, "#battery meter") == 0 {
 			t.Error("no gauge for the battery")
 		}
-		if href := attr(r.body, "map-link", "href"); !strings.HasPrefix(href, "https://www.openstreetmap.org/?mlat=39.73920&mlon=-104.99030") {
+		if href := attr(r.body, "map-link", "href"); !strings.HasPrefix(href, "https://www.openstreetmap.org/?mlat="+lat+"&mlon="+lon) {
 			t.Errorf("map link %q", href)
 		}
 		for _, id := range []string{"lock-button", "unlock-button", "start-charge-button", "stop-charge-button", "disconnect-link"} {
@@ -68,15 +159,23 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("no #%s", id)
 			}
 		}
-		if strings.Contains(textOf(r.body, "security"), "Front left door Open") == false {
-			t.Errorf("open door not shown: %s", textOf(r.body, "security"))
+		for _, d := range security.Doors {
+			if d.Type == "frontLeft" && !strings.Contains(textOf(r.body, "security"), "Front left door "+titleWord(d.Status)) {
+				t.Errorf("front left door (%s) not shown: %s", d.Status, textOf(r.body, "security"))
+			}
 		}
 	})
 
 	t.Run("fuel", func(t *testing.T) {
-		r := a.get("/vehicle/" + chevy) // no connection hint: the only connection is used
+		mark := a.mark()
+		r := a.get("/vehicle/" + fuel) // no connection hint: the only connection is used
 		r.wantStatus(t, http.StatusOK)
-		for id, want := range map[string]string{"fuel": "52%", "battery": "Not available", "oil": "35%"} {
+		sent := a.onlyBatch(mark)
+		var tank struct{ PercentRemaining float64 }
+		var oil struct{ LifeRemaining float64 }
+		sent["/fuel"].value(t, &tank)
+		sent["/engine/oil"].value(t, &oil)
+		for id, want := range map[string]string{"fuel": percent(tank.PercentRemaining), "battery": "Not available", "oil": percent(oil.LifeRemaining)} {
 			if got := textOf(r.body, id); !strings.Contains(got, want) {
 				t.Errorf("#%s = %q, want %q", id, got, want)
 			}
@@ -87,11 +186,16 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("imperial", func(t *testing.T) {
-		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + tesla + "?c=" + c1}})
-		r.wantRedirect(t, "/vehicle/"+tesla+"?c="+c1)
-		r = a.get("/vehicle/" + tesla + "?c=" + c1)
-		if f.lastUnits() != "imperial" {
-			t.Errorf("sc-unit-system sent: %q", f.lastUnits())
+		r := a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle/" + electric + "?c=" + c1}})
+		r.wantRedirect(t, "/vehicle/"+electric+"?c="+c1)
+		mark := a.mark()
+		r = a.get("/vehicle/" + electric + "?c=" + c1)
+		calls := a.callsSince(mark)
+		if len(calls) != 1 {
+			t.Fatalf("calls: %+v", calls)
+		}
+		if got := a.entry(calls[0].ID).RequestHeaders["sc-unit-system"]; got != "imperial" {
+			t.Errorf("sc-unit-system sent: %q", got)
 		}
 		if got := textOf(r.body, "odometer"); !strings.Contains(got, " mi") {
 			t.Errorf("odometer %q not in miles", got)
@@ -105,7 +209,7 @@ func TestDashboard(t *testing.T) {
 
 	// A vehicle id that is not the user's is a 404 with the way back to the list, not
 	// "your connection has expired": the session is fine and is kept.
-	_, othersCar := f.grant(1) // another user's grant at Smartcar
+	othersCar := a.loginIn(a.browser(), a.freshAccount(1)) // another user of the app
 	for name, target := range map[string]string{
 		"unknown vehicle":             "/vehicle/00000000-0000-4000-8000-999999999999",
 		"another user's vehicle":      "/vehicle/" + othersCar[0],
@@ -131,20 +235,17 @@ func TestDashboard(t *testing.T) {
 	t.Run("command to another user's vehicle", func(t *testing.T) {
 		r := a.post("/vehicle/"+othersCar[0]+"/unlock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusNotFound)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if len(f.commands) != 0 {
-			t.Errorf("commands sent: %v", f.commands)
+		if cmds := a.commands(); len(cmds) != 0 {
+			t.Errorf("commands sent: %v", cmds)
 		}
 	})
 }
 
 func TestDashboardPermissions(t *testing.T) {
-	f := newFakeSmartcar(t)
-	f.scopes = []string{"read_vehicle_info", "read_odometer", "read_security"}
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 1)
+	a := newSandboxEnv(t, func(o *Options) {
+		o.Smartcar.Scopes = []string{"read_vehicle_info", "read_odometer", "read_security"}
+	})
+	ids := a.connect(1)
 	r := a.get("/vehicle/" + ids[0])
 	r.wantStatus(t, http.StatusOK)
 	for _, id := range []string{"odometer", "security"} {
@@ -163,60 +264,82 @@ func TestDashboardPermissions(t *testing.T) {
 }
 
 func TestDashboardAllSignalsFail(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 1)
-	body := errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")
+	a := newSandboxEnv(t)
+	ids := a.connect(1)
+	// Faults answer the batch's items: every signal is asleep, the attributes, VIN
+	// and permissions are not.
 	for _, p := range []string{"/odometer", "/location", "/fuel", "/battery", "/charge", "/charge/limit", "/tires/pressure", "/engine/oil", "/security"} {
-		f.failOn(p, fakeError{Status: 409, Body: body})
+		a.fault(sandboxFault{Method: "GET", Path: "/v2.0/vehicles/*" + p, Type: "VEHICLE_STATE", Code: "ASLEEP"})
 	}
 	r := a.get("/vehicle/" + ids[0])
 	r.wantStatus(t, http.StatusConflict)
 	if !has(r.body, "retry-link") || textOf(r.body, "error-code") != "VEHICLE_STATE.ASLEEP" {
 		t.Errorf("page: %s", text(r.body))
 	}
+	var left struct {
+		Faults []any `json:"faults"`
+	}
+	a.ctl("GET", "/faults", nil, &left)
+	if len(left.Faults) != 0 {
+		t.Errorf("faults the dashboard's batch did not meet: %v", left.Faults)
+	}
 }
 
 func TestCommands(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	ids := a.login("FORD", "2-vehicles@smartcar.com")
 	c1 := a.connOf(ids[0])
-	tesla, chevy := f.vehicleOf(ids, "TESLA"), f.vehicleOf(ids, "CHEVROLET")
+	electric, fuel := a.vehicleOf(ids, "BEV"), a.vehicleOf(ids, "ICE")
 
+	none := "" // no suggestedUserMessage: the flash says it in the app's words
+	refused := func(code, retryAfter string) *sandboxFault {
+		typ := "VEHICLE_STATE"
+		if code == "VEHICLE" {
+			typ = "RATE_LIMIT"
+		}
+		return &sandboxFault{Method: "POST", Type: typ, Code: code, RetryAfter: retryAfter, Suggested: &none}
+	}
 	tests := []struct {
 		name, vehicle, command string
-		fail                   *fakeError
+		fail                   *sandboxFault
 		wantFlash              string
 		wantKind               string
 	}{
-		{"lock", tesla, "lock", nil, "Your vehicle is locking.", "success"},
-		{"unlock", tesla, "unlock", nil, "Your vehicle is unlocking.", "success"},
-		{"start charge", tesla, "start-charge", nil, "Charging is starting.", "success"},
-		{"stop charge", tesla, "stop-charge", nil, "Charging is stopping.", "success"},
-		{"charge a fuel car", chevy, "start-charge", nil, "Could not start charging: this is not available on this vehicle.", "error"},
-		{"in motion", tesla, "lock", &fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "IN_MOTION", "d", "")},
+		{"lock", electric, "lock", nil, "Your vehicle is locking.", "success"},
+		{"unlock", electric, "unlock", nil, "Your vehicle is unlocking.", "success"},
+		{"start charge", electric, "start-charge", nil, "Charging is starting.", "success"},
+		{"stop charge", electric, "stop-charge", nil, "Charging is stopping.", "success"},
+		{"charge a fuel car", fuel, "start-charge", nil, "Could not start charging: this is not available on this vehicle.", "error"},
+		{"in motion", electric, "lock", refused("IN_MOTION", ""),
 			"Could not lock your vehicle: the vehicle is moving. Try again once it is parked.", "error"},
-		{"unplugged", tesla, "start-charge", &fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "CHARGING_PLUG_NOT_CONNECTED", "d", "")},
+		{"unplugged", electric, "start-charge", refused("CHARGING_PLUG_NOT_CONNECTED", ""),
 			"Could not start charging: the charging cable is not plugged in.", "error"},
-		{"rate limited", tesla, "unlock", &fakeError{Status: 429, RetryAfter: "30", Body: errorJSON(429, "RATE_LIMIT", "VEHICLE", "d", "")},
+		{"rate limited", electric, "unlock", refused("VEHICLE", "30s"),
 			"Could not unlock your vehicle: too many requests. Try again in 30 seconds.", "error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f.mu.Lock()
-			clear(f.fail)
-			if tc.fail != nil {
-				f.fail["/security"], f.fail["/charge"] = *tc.fail, *tc.fail
+			endpoint := "security"
+			if strings.HasSuffix(tc.command, "charge") {
+				endpoint = "charge"
 			}
-			f.mu.Unlock()
+			status := http.StatusOK
+			switch {
+			case tc.fail != nil:
+				f := *tc.fail
+				f.Path = "/v2.0/vehicles/" + tc.vehicle + "/" + endpoint
+				a.fault(f)
+				status = map[string]int{"VEHICLE_STATE": http.StatusConflict, "RATE_LIMIT": http.StatusTooManyRequests}[f.Type]
+			case tc.vehicle == fuel && endpoint == "charge":
+				status = http.StatusNotImplemented
+			}
+			mark := a.mark()
 			r := a.post("/vehicle/"+tc.vehicle+"/"+tc.command, url.Values{"c": {c1}})
 			r.wantRedirect(t, "/vehicle/"+tc.vehicle+"?c="+c1)
-			f.mu.Lock()
-			clear(f.fail)
-			f.mu.Unlock()
+			calls := a.callsSince(mark)
+			if len(calls) != 1 || calls[0].Method != http.MethodPost || calls[0].Path != "/v2.0/vehicles/"+tc.vehicle+"/"+endpoint || calls[0].Status != status {
+				t.Errorf("calls %+v, want one POST to %s answered %d", calls, endpoint, status)
+			}
 			page := a.get("/vehicle/" + tc.vehicle + "?c=" + c1)
 			page.wantStatus(t, http.StatusOK)
 			flash := textOf(page.body, "flash")
@@ -234,24 +357,20 @@ func TestCommands(t *testing.T) {
 	}
 
 	t.Run("cross-origin", func(t *testing.T) {
-		f.mu.Lock()
-		n := len(f.commands)
-		f.mu.Unlock()
-		r := a.post("/vehicle/"+tesla+"/unlock", url.Values{"c": {c1}}, "Sec-Fetch-Site", "cross-site")
+		n := len(a.commands())
+		r := a.post("/vehicle/"+electric+"/unlock", url.Values{"c": {c1}}, "Sec-Fetch-Site", "cross-site")
 		r.wantStatus(t, http.StatusForbidden)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if len(f.commands) != n {
+		if len(a.commands()) != n {
 			t.Error("a cross-origin form reached the vehicle")
 		}
 	})
 	t.Run("unknown command", func(t *testing.T) {
-		a.post("/vehicle/"+tesla+"/self-destruct", nil).wantStatus(t, http.StatusNotFound)
+		a.post("/vehicle/"+electric+"/self-destruct", nil).wantStatus(t, http.StatusNotFound)
 	})
 	t.Run("permission refused", func(t *testing.T) {
-		f.failOn("/security", fakeError{Status: 403, Body: errorJSON(403, "PERMISSION", "", "d", "")})
-		defer func() { f.mu.Lock(); clear(f.fail); f.mu.Unlock() }()
-		r := a.post("/vehicle/"+tesla+"/lock", url.Values{"c": {c1}})
+		a.fault(sandboxFault{Method: "POST", Path: "/v2.0/vehicles/" + electric + "/security", Type: "PERMISSION"})
+		defer a.clearFaults()
+		r := a.post("/vehicle/"+electric+"/lock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusForbidden)
 		if !has(r.body, "reconnect-button") {
 			t.Errorf("page: %s", text(r.body))
@@ -260,11 +379,11 @@ func TestCommands(t *testing.T) {
 }
 
 func TestDisconnect(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	ids := a.connect(2)
 	c1 := a.connOf(ids[0])
+	v := a.vehicle(ids[0])
+	name := v.Make + " " + v.Model
 
 	// The dashboard links to the confirm page without a name.
 	link := attr(a.get("/vehicle/"+ids[0]+"?c="+c1).body, "disconnect-link", "href")
@@ -278,41 +397,41 @@ func TestDisconnect(t *testing.T) {
 	if action := attr(r.body, "disconnect", "id"); action == "" || !has(r.body, "confirm-disconnect") {
 		t.Fatalf("confirm page: %s", text(r.body))
 	}
-	if !strings.Contains(text(r.body), "Disconnect TESLA Model 0?") || !strings.Contains(r.body, "<title>Disconnect TESLA Model 0 ·") {
-		t.Errorf("confirm page: %s", text(r.body))
+	if !strings.Contains(text(r.body), "Disconnect "+name+"?") || !strings.Contains(r.body, "<title>Disconnect "+template.HTMLEscapeString(name)+" ·") {
+		t.Errorf("confirm page for %s: %s", name, text(r.body))
 	}
 	if strings.Contains(r.body, "bank account") {
 		t.Error("the page shows the name from the URL")
 	}
 	// When the attributes cannot be read, the page still works and names nothing.
-	f.failOn("/v2.0/vehicles/"+ids[0], fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+	a.fault(sandboxFault{Method: "GET", Path: "/v2.0/vehicles/" + ids[0], Type: "VEHICLE_STATE", Code: "ASLEEP"})
 	r = a.get("/vehicle/" + ids[0] + "/disconnect?" + url.Values{"c": {c1}, "name": {crafted}}.Encode())
-	f.mu.Lock()
-	clear(f.fail)
-	f.mu.Unlock()
+	a.clearFaults()
 	r.wantStatus(t, http.StatusOK)
 	if !strings.Contains(text(r.body), "Disconnect this vehicle?") || strings.Contains(r.body, "bank account") {
 		t.Errorf("confirm page without attributes: %s", text(r.body))
 	}
 	// Tokens refreshed for the name are kept.
 	a.clock.Advance(3 * time.Hour)
-	f.expireAccessTokens()
 	a.get("/vehicle/"+ids[0]+"/disconnect?c="+c1).wantStatus(t, http.StatusOK)
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
-	if n := f.refreshes(); n != 1 {
+	if n := a.refreshes(); n != 1 {
 		t.Errorf("%d refreshes, want 1: the confirm page lost its refreshed tokens", n)
 	}
 	// The first click alone (a GET) changed nothing; a POST without the confirmation
 	// does nothing either.
 	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}}).wantStatus(t, http.StatusBadRequest)
-	if len(f.commands) != 0 {
-		t.Fatalf("commands before confirmation: %v", f.commands)
+	if cmds := a.commands(); len(cmds) != 0 {
+		t.Fatalf("commands before confirmation: %v", cmds)
 	}
 	// Cross-origin confirmation is refused.
 	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}, "Sec-Fetch-Site", "cross-site").
 		wantStatus(t, http.StatusForbidden)
 
 	a.post("/vehicle/"+ids[0]+"/disconnect", url.Values{"c": {c1}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+	if cmds := a.commands(); len(cmds) != 1 || cmds[0] != ids[0]+" disconnect" {
+		t.Errorf("commands %v, want the disconnect of %s", cmds, ids[0])
+	}
 	r = a.get("/vehicle")
 	if n := count(r.body, ".vehicle-row"); n != 1 {
 		t.Fatalf("%d vehicles after disconnecting one of two", n)
@@ -326,11 +445,9 @@ func TestDisconnect(t *testing.T) {
 }
 
 func TestSeveralConnections(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	first := a.connectFake(f, 1)
-	a.connectFake(f, 3)
+	a := newSandboxEnv(t)
+	first := a.connect(1)
+	a.connect(3)
 	r := a.get("/vehicle")
 	if n := count(r.body, ".vehicle-row"); n != 4 {
 		t.Fatalf("%d vehicles, want 4", n)
@@ -341,7 +458,7 @@ func TestSeveralConnections(t *testing.T) {
 	// No cap on connections any more (the cookie holds only the session id): twelve
 	// more Connects, and every vehicle is listed, over two pages.
 	for range 12 {
-		a.connectFake(f, 1)
+		a.connect(1)
 	}
 	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
 		if c.Name == sessionCookie && len(c.Value) > 300 {
@@ -359,24 +476,22 @@ func TestSeveralConnections(t *testing.T) {
 }
 
 func TestReconnectSameVehicles(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
-	other := a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	acct := a.freshAccount(2)
+	ids := a.loginIn(a.testApp, acct)
+	other := a.connect(1)
 
-	// Connect the first two again (as after a permission error).
-	_, state := a.startConnect()
-	code := f.regrant(ids)
-	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+	// Connect the first two again (as after a permission error): the same Smartcar
+	// user, whose connection is replaced.
+	a.loginIn(a.testApp, acct)
 
-	before := f.requests.Load()
+	mark := a.mark()
 	r := a.get("/vehicle")
 	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Fatalf("%d vehicles, want 3 (no duplicates)", n)
 	}
 	// Two connections left: two list requests and three batches.
-	if got := f.requests.Load() - before; got != 5 {
+	if got := len(a.callsSince(mark)); got != 5 {
 		t.Errorf("%d upstream requests, want 5", got)
 	}
 	for _, id := range append(ids, other...) {
@@ -389,24 +504,28 @@ func TestReconnectSameVehicles(t *testing.T) {
 // TestReconnectCoversSeveral: one Connect that covers the vehicles of several older
 // connections replaces them all (none is skipped while the list shrinks).
 func TestReconnectCoversSeveral(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	var ids []string
-	for range 3 {
-		ids = append(ids, a.connectFake(f, 1)...)
+	a := newSandboxEnv(t)
+	// The sandbox's vehicle ids come from the account, so older connections with the
+	// same vehicles come from the same account: three, each sharing one of its three
+	// cars, that the app stored under user ids of their own because GET /v2.0/user
+	// failed (see TestExchangeKeepsGrantWithoutUser).
+	acct := a.freshAccount(3)
+	for i := range 3 {
+		a.fault(sandboxFault{Method: "GET", Path: "/v2.0/user", Type: "SERVER", Code: "INTERNAL"})
+		a.exchangeIn(a.testApp, a.code(acct, connectwalk.Options{Share: []int{i}}, smartcar.ForcePrompt()))
 	}
-	_, state := a.startConnect()
-	code := f.regrant(ids)
-	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+	if conns, _, err := a.store.Connections(t.Context(), a.sessionID(), store.Page{Limit: 1000}); err != nil || len(conns) != 3 {
+		t.Fatalf("%d connections before the covering Connect, want 3 (%v)", len(conns), err)
+	}
+	a.loginIn(a.testApp, acct) // all three cars
 
-	before := f.requests.Load()
+	mark := a.mark()
 	r := a.get("/vehicle")
 	if n := count(r.body, ".vehicle-row"); n != 3 {
 		t.Errorf("%d vehicles, want 3 (no duplicates)", n)
 	}
 	// One connection left: one list request and three batches.
-	if got := f.requests.Load() - before; got != 4 {
+	if got := len(a.callsSince(mark)); got != 4 {
 		t.Errorf("%d upstream requests, want 4", got)
 	}
 }

@@ -9,14 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// exchangeWith answers Connect for state with a fresh code for one new vehicle.
-func (a *testApp) exchangeWith(f *fakeSmartcar, state string) *response {
-	a.t.Helper()
-	code, _ := f.grant(1)
-	return a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
-}
+	"smartcargo/internal/connectwalk"
+)
 
 // TestPendingStates: one session may have several Connect flows in progress (a
 // second tab, a reloaded /login). Each state works once and for stateLifetime, a
@@ -26,11 +21,9 @@ func (a *testApp) exchangeWith(f *fakeSmartcar, state string) *response {
 const maxPendingStates = 5
 
 func TestPendingStates(t *testing.T) {
-	setup := func(t *testing.T) (*fakeSmartcar, *testApp) {
-		f := newFakeSmartcar(t)
-		a := newTestApp(t, fakeEndpoint(f))
-		f.redirectURI = a.srv.URL + "/exchange"
-		return f, a
+	setup := func(t *testing.T) (*sandboxEnv, *testApp) {
+		e := newSandboxEnv(t)
+		return e, e.testApp
 	}
 	refused := func(t *testing.T, r *response, title string) {
 		t.Helper()
@@ -50,28 +43,28 @@ func TestPendingStates(t *testing.T) {
 
 	for _, order := range []string{"first tab first", "second tab first"} {
 		t.Run("two tabs, "+order, func(t *testing.T) {
-			f, a := setup(t)
+			e, a := setup(t)
 			_, first := a.startConnect()
 			_, second := a.startConnect()
 			if order == "second tab first" {
 				first, second = second, first
 			}
-			a.exchangeWith(f, first).wantRedirect(t, "/vehicle")
-			a.exchangeWith(f, second).wantRedirect(t, "/vehicle")
+			e.exchangeWith(a, first).wantRedirect(t, "/vehicle")
+			e.exchangeWith(a, second).wantRedirect(t, "/vehicle")
 			vehicles(t, a, 2)
 		})
 	}
 	t.Run("reloaded login, then the old tab", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		_, old := a.startConnect()
 		a.startConnect() // the reload
-		a.exchangeWith(f, old).wantRedirect(t, "/vehicle")
+		e.exchangeWith(a, old).wantRedirect(t, "/vehicle")
 		vehicles(t, a, 1)
 	})
 	t.Run("a state that is not pending changes nothing", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		_, state := a.startConnect()
-		code, _ := f.grant(1)
+		code := e.code(e.freshAccount(1), connectwalk.Options{})
 		for _, q := range []url.Values{
 			{"state": {"x"}},
 			{"state": {"x"}, "code": {code}},
@@ -88,51 +81,49 @@ func TestPendingStates(t *testing.T) {
 		a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
 	})
 	t.Run("a failed Connect uses up only its own state", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		_, denied := a.startConnect()
 		_, other := a.startConnect()
 		a.get("/exchange?"+url.Values{"error": {"access_denied"}, "state": {denied}}.Encode()).wantStatus(t, http.StatusForbidden)
 		a.get("/exchange?"+url.Values{"state": {denied}}.Encode()).wantStatus(t, http.StatusBadRequest) // used up
-		a.exchangeWith(f, other).wantRedirect(t, "/vehicle")
+		e.exchangeWith(a, other).wantRedirect(t, "/vehicle")
 	})
 	t.Run("used state cannot be replayed", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		_, first := a.startConnect()
 		_, second := a.startConnect()
-		a.exchangeWith(f, first).wantRedirect(t, "/vehicle")
-		refused(t, a.exchangeWith(f, first), "This sign-in did not match") // second is still pending
-		a.exchangeWith(f, second).wantRedirect(t, "/vehicle")
-		refused(t, a.exchangeWith(f, second), "This sign-in has expired") // nothing pending
+		e.exchangeWith(a, first).wantRedirect(t, "/vehicle")
+		refused(t, e.exchangeWith(a, first), "This sign-in did not match") // second is still pending
+		e.exchangeWith(a, second).wantRedirect(t, "/vehicle")
+		refused(t, e.exchangeWith(a, second), "This sign-in has expired") // nothing pending
 		vehicles(t, a, 2)
 	})
 	t.Run("expired state", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		_, state := a.startConnect()
 		a.clock.Advance(stateLifetime + time.Second)
-		code, _ := f.grant(1)
+		code := e.code(e.freshAccount(1), connectwalk.Options{})
+		mark := e.mark()
 		r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
 		refused(t, r, "This sign-in has expired")
-		f.mu.Lock()
-		unused := f.codes[code]
-		f.mu.Unlock()
-		if !unused {
-			t.Error("the code of an expired sign-in was exchanged")
+		if calls := e.callsSince(mark); len(calls) != 0 {
+			t.Errorf("the code of an expired sign-in was exchanged: %+v", calls)
 		}
 		// Just in time still works.
 		_, state = a.startConnect()
 		a.clock.Advance(stateLifetime - time.Second)
-		a.exchangeWith(f, state).wantRedirect(t, "/vehicle")
+		e.exchangeWith(a, state).wantRedirect(t, "/vehicle")
 	})
 	t.Run("at most maxPendingStates, the newest kept", func(t *testing.T) {
-		f, a := setup(t)
+		e, a := setup(t)
 		var states []string
 		for range maxPendingStates + 1 {
 			_, s := a.startConnect()
 			states = append(states, s)
 		}
-		refused(t, a.exchangeWith(f, states[0]), "This sign-in did not match")
+		refused(t, e.exchangeWith(a, states[0]), "This sign-in did not match")
 		for _, s := range states[1:] {
-			a.exchangeWith(f, s).wantRedirect(t, "/vehicle")
+			e.exchangeWith(a, s).wantRedirect(t, "/vehicle")
 		}
 		vehicles(t, a, maxPendingStates)
 	})
@@ -161,11 +152,9 @@ func (l *lockedBuffer) String() string {
 // the free text of error, error_description or the other parameters.
 func TestConnectErrorLog(t *testing.T) {
 	var logs lockedBuffer
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+	a := newSandboxEnv(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	f.redirectURI = a.srv.URL + "/exchange"
 	forged := "database on fire\nlevel=ERROR msg=forged"
 	for _, tc := range []struct{ code, logged string }{
 		{"access_denied", "connect error access_denied"},

@@ -135,10 +135,6 @@ func (a *testApp) sessionID() string {
 	return ""
 }
 
-func fakeEndpoint(f *fakeSmartcar) smartcar.Endpoint {
-	return smartcar.Endpoint{ConnectOrigin: f.srv.URL, AuthOrigin: f.srv.URL, APIOrigin: f.srv.URL}
-}
-
 func randomKey(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -203,18 +199,6 @@ func (a *testApp) startConnect() (connectURL *url.URL, state string) {
 		a.t.Fatalf("connect link %q: %v", href, err)
 	}
 	return u, u.Query().Get("state")
-}
-
-// connectFake walks the whole flow against the fake with n new vehicles.
-func (a *testApp) connectFake(f *fakeSmartcar, n int) []string {
-	a.t.Helper()
-	_, state := a.startConnect()
-	code, ids := f.grant(n)
-	r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/vehicle" {
-		a.t.Fatalf("exchange: status %d, location %q, body %s", r.StatusCode, r.Header.Get("Location"), text(r.body))
-	}
-	return ids
 }
 
 func (r *response) wantStatus(t *testing.T, want int) {

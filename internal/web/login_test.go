@@ -136,13 +136,12 @@ func (c *writeCounter) AddState(ctx context.Context, id, state string, exp time.
 // gets the sign-in page without a database write; its pending states ride in the
 // signed Connect cookie until a flow comes back, and only then is a session stored.
 func TestNewcomerLoginWritesNothing(t *testing.T) {
-	f := newFakeSmartcar(t)
 	var st *writeCounter
-	a := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+	e := newSandboxEnv(t, func(o *Options) {
 		st = &writeCounter{Store: o.Store}
 		o.Store = st
 	})
-	f.redirectURI = a.srv.URL + "/exchange"
+	a := e.testApp
 	var states []string
 	for range 3 {
 		_, s := a.startConnect()
@@ -151,13 +150,13 @@ func TestNewcomerLoginWritesNothing(t *testing.T) {
 	if n := st.writes.Load(); n != 0 {
 		t.Fatalf("three newcomer /login views wrote %d times to the store", n)
 	}
-	a.exchangeWith(f, states[1]).wantRedirect(t, "/vehicle")
+	e.exchangeWith(a, states[1]).wantRedirect(t, "/vehicle")
 	if n := st.writes.Load(); n != 1 {
 		t.Errorf("the first completed flow wrote %d sessions or states, want 1 (the session)", n)
 	}
 	// The other tabs' flows still complete, now into the same session.
-	a.exchangeWith(f, states[0]).wantRedirect(t, "/vehicle")
-	a.exchangeWith(f, states[2]).wantRedirect(t, "/vehicle")
+	e.exchangeWith(a, states[0]).wantRedirect(t, "/vehicle")
+	e.exchangeWith(a, states[2]).wantRedirect(t, "/vehicle")
 	if r := a.get("/vehicle"); count(r.body, ".vehicle-row") != 3 {
 		t.Errorf("%d vehicles after three flows, want 3", count(r.body, ".vehicle-row"))
 	}
@@ -166,14 +165,13 @@ func TestNewcomerLoginWritesNothing(t *testing.T) {
 	if n := st.writes.Load(); n != 2 {
 		t.Errorf("a signed-in /login wrote %d times in all, want 2", n)
 	}
-	a.exchangeWith(f, s).wantRedirect(t, "/vehicle")
+	e.exchangeWith(a, s).wantRedirect(t, "/vehicle")
 }
 
 // TestConnectCookieIsSigned: a Connect cookie that was changed holds no state.
 func TestConnectCookieIsSigned(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
+	e := newSandboxEnv(t)
+	a := e.testApp
 	_, state := a.startConnect()
 	u := mustURL(a.srv.URL)
 	var c *http.Cookie
@@ -189,19 +187,18 @@ func TestConnectCookieIsSigned(t *testing.T) {
 	raw := []byte(c.Value)
 	raw[len(raw)/2] ^= 1
 	forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: connectCookie, Value: string(raw)}})
-	r := forged.exchangeWith(f, state)
+	r := e.exchangeWith(forged, state)
 	r.wantStatus(t, http.StatusBadRequest)
 	if got := textOf(r.body, "error-title"); got != "This sign-in has expired" {
 		t.Errorf("forged cookie: %q", got)
 	}
-	a.exchangeWith(f, state).wantRedirect(t, "/vehicle")
+	e.exchangeWith(a, state).wantRedirect(t, "/vehicle")
 }
 
 // TestRejectedCookieSaidOnce: a session cookie that names no live session is
 // explained on the sign-in page once, and dropped.
 func TestRejectedCookieSaidOnce(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
+	a := newSandboxEnv(t)
 	a.client.Jar.SetCookies(mustURL(a.srv.URL), []*http.Cookie{{Name: sessionCookie, Value: "not-a-session"}})
 	r := a.get("/login")
 	r.wantStatus(t, http.StatusOK)

@@ -49,12 +49,10 @@ func (l *logBuffer) lines(parts ...string) []string {
 	return out
 }
 
-func newLoggedApp(t *testing.T) (*testApp, *fakeSmartcar, *logBuffer) {
-	f := newFakeSmartcar(t)
+func newLoggedApp(t *testing.T) (*sandboxEnv, *logBuffer) {
 	logs := &logBuffer{}
-	a := newTestApp(t, fakeEndpoint(f), func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
-	f.redirectURI = a.srv.URL + "/exchange"
-	return a, f, logs
+	e := newSandboxEnv(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	return e, logs
 }
 
 // rawExchange writes req on a fresh connection to the app and reads the answer, with
@@ -82,7 +80,7 @@ func rawExchange(t *testing.T, a *testApp, req string) (*http.Response, string) 
 // Item 1 of issue 9: an oversized body is refused with 413 and the error page before
 // anything reads it, whether it declares its length or comes in chunks.
 func TestOversizedBodiesRefused(t *testing.T) {
-	a, _, _ := newLoggedApp(t)
+	a, _ := newLoggedApp(t)
 	host := strings.TrimPrefix(a.srv.URL, "http://")
 	form := "Content-Type: application/x-www-form-urlencoded\r\n"
 
@@ -107,7 +105,7 @@ func TestOversizedBodiesRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := rawExchange(t, a, tc.req)
+			resp, body := rawExchange(t, a.testApp, tc.req)
 			if resp.StatusCode != http.StatusRequestEntityTooLarge {
 				t.Fatalf("status %d, want 413; page: %s", resp.StatusCode, text(body))
 			}
@@ -123,7 +121,7 @@ func TestOversizedBodiesRefused(t *testing.T) {
 	// Forms of normal size, with a length or chunked, still work.
 	a.post("/units", url.Values{"units": {"imperial"}, "next": {"/vehicle"}}).wantRedirect(t, "/vehicle")
 	body := "units=metric&next=%2Fvehicle"
-	resp, _ := rawExchange(t, a, "POST /units HTTP/1.1\r\nHost: "+host+"\r\n"+form+"Transfer-Encoding: chunked\r\n\r\n"+
+	resp, _ := rawExchange(t, a.testApp, "POST /units HTTP/1.1\r\nHost: "+host+"\r\n"+form+"Transfer-Encoding: chunked\r\n\r\n"+
 		fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body))
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/vehicle" {
 		t.Errorf("a small chunked form answered %d (location %q), want 303 to /vehicle", resp.StatusCode, resp.Header.Get("Location"))
@@ -133,7 +131,7 @@ func TestOversizedBodiesRefused(t *testing.T) {
 // Item 8 of issue 9: the request id is ours, whatever the client sends in
 // X-Request-Id; a well-formed client id is logged beside it, as client_request_id.
 func TestRequestIDIsOurs(t *testing.T) {
-	a, _, logs := newLoggedApp(t)
+	a, logs := newLoggedApp(t)
 	idRE := regexp.MustCompile(`^[a-z0-9]{8}-[0-9]+$`)
 	host, _ := os.Hostname()
 
@@ -180,7 +178,7 @@ func TestRequestIDIsOurs(t *testing.T) {
 
 // Item 10 of issue 9: no directory listings under /static/.
 func TestStaticHasNoListings(t *testing.T) {
-	a, _, _ := newLoggedApp(t)
+	a, _ := newLoggedApp(t)
 	for _, p := range []string{"/static/", "/static/css/", "/static/css", "/static/css/nope.css", "/static/css/app.css/", "/static/../go.mod"} {
 		r := a.get(p)
 		r.wantStatus(t, http.StatusNotFound)
@@ -197,7 +195,7 @@ func TestStaticHasNoListings(t *testing.T) {
 
 // Item 11 of issue 9: GET routes answer HEAD, and every 405 says what is allowed.
 func TestHeadAndAllow(t *testing.T) {
-	a, _, _ := newLoggedApp(t)
+	a, _ := newLoggedApp(t)
 	for _, p := range []string{"/login", "/healthz", "/static/css/app.css", "/vehicle"} {
 		req, _ := http.NewRequest(http.MethodHead, a.srv.URL+p, nil)
 		r := a.do(req)
@@ -236,8 +234,8 @@ func TestHeadAndAllow(t *testing.T) {
 // Item 13 of issue 9: a request whose client went away before any answer is logged as
 // such, not as "status=200 bytes=0".
 func TestCancelledRequestLogged(t *testing.T) {
-	a, f, logs := newLoggedApp(t)
-	a.connectFake(f, 1)
+	a, logs := newLoggedApp(t)
+	a.connect(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the client is gone before the app calls Smartcar
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/vehicle", nil)

@@ -1,10 +1,15 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,11 +25,22 @@ import (
 )
 
 // sandboxEnv is the app wired to the in-process sandbox, as cmd/app does without
-// credentials, with every upstream request counted.
+// credentials, with every upstream request counted. The sandbox runs on the app's
+// clock, so advancing a.clock moves both (two hours expire the access tokens on both
+// sides). Tests steer and inspect it through its control API (/__sandbox/api): the
+// journal of the calls the app made, scripted faults, the vehicles, the tokens.
 type sandboxEnv struct {
 	*testApp
 	sandbox  *httptest.Server
 	upstream *atomic.Int64
+	// cfg is the app's Smartcar registration; base the options every app of the env
+	// gets (see otherApp).
+	cfg  smartcar.Config
+	base []func(*Options)
+	// accounts counts the fresh accounts handed out; manyBrand is, per vehicle
+	// count, the next brand for a <n>-vehicles@smartcar.com account.
+	accounts  int
+	manyBrand map[int]int
 }
 
 // countingTransport counts the requests that leave the app for Smartcar.
@@ -38,22 +54,26 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.base.RoundTrip(r)
 }
 
+// sandboxScopes are the permissions the env's app asks for unless configured
+// otherwise: every signal the app shows.
+var sandboxScopes = []string{"read_vehicle_info", "read_vin", "read_odometer", "read_location", "read_fuel",
+	"read_battery", "read_charge", "read_security", "control_security", "control_charge", "read_tires", "read_engine_oil"}
+
 func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 	t.Helper()
 	var sbHandler http.Handler
 	sb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sbHandler.ServeHTTP(w, r) }))
 	t.Cleanup(sb.Close)
 	n := &atomic.Int64{}
-	var appURL string
-	configure = append([]func(*Options){func(o *Options) {
-		appURL = strings.TrimSuffix(o.Smartcar.RedirectURL, "/exchange")
+	base := []func(*Options){func(o *Options) {
 		o.HTTPClient = &http.Client{Transport: countingTransport{n: n, base: http.DefaultTransport}}
-		o.Smartcar.Scopes = []string{"read_vehicle_info", "read_vin", "read_odometer", "read_location", "read_fuel",
-			"read_battery", "read_charge", "read_security", "control_security", "control_charge", "read_tires", "read_engine_oil"}
-	}}, configure...)
-	a := newTestApp(t, smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL}, configure...)
+		o.Smartcar.Scopes = sandboxScopes
+	}}
+	var cfg smartcar.Config
+	all := append(append(slices.Clone(base), configure...), func(o *Options) { cfg = o.Smartcar })
+	a := newTestApp(t, smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL}, all...)
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: "test-client", Secret: "test-secret", RedirectURIs: []string{appURL + "/exchange"}}},
+		Clients:   []sandbox.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Now:       a.clock.Now,
 		Seed:      1,
@@ -64,31 +84,330 @@ func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 		t.Fatalf("sandbox.NewServer: %v", err)
 	}
 	sbHandler = h
-	return &sandboxEnv{testApp: a, sandbox: sb, upstream: n}
+	return &sandboxEnv{testApp: a, sandbox: sb, upstream: n, cfg: cfg, base: base, manyBrand: map[int]int{}}
+}
+
+// otherApp is another instance of the app on the same sandbox, with keys of its own
+// unless configure says otherwise. Its redirect URI is not registered at the sandbox:
+// it serves the sessions it is given, it does not Connect.
+func (e *sandboxEnv) otherApp(configure ...func(*Options)) *testApp {
+	e.t.Helper()
+	return newTestApp(e.t, e.cfg.Endpoint, append(slices.Clone(e.base), configure...)...)
+}
+
+// ctl calls the sandbox's control API: body (unless nil) is sent as JSON, the answer
+// decoded into out (unless nil). Any answer but 200 fails the test.
+func (e *sandboxEnv) ctl(method, path string, body, out any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.sandbox.URL+"/__sandbox/api"+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("control API %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("control API %s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("control API %s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// sandboxVehicle is a vehicle as the control API shows it.
+type sandboxVehicle struct {
+	ID, VIN, Make, Model string
+	Year                 int
+	Powertrain           string // BEV, PHEV or ICE
+}
+
+func (e *sandboxEnv) vehicle(id string) sandboxVehicle {
+	e.t.Helper()
+	var v sandboxVehicle
+	e.ctl("GET", "/vehicles/"+id, nil, &v)
+	return v
+}
+
+// setVehicle changes what a test-mode vehicle reads back (locked, chargeLimit).
+func (e *sandboxEnv) setVehicle(id string, patch map[string]any) {
+	e.t.Helper()
+	e.ctl("PATCH", "/vehicles/"+id, patch, nil)
+}
+
+// vehicleOf returns the first of ids with that powertrain.
+func (e *sandboxEnv) vehicleOf(ids []string, powertrain string) string {
+	e.t.Helper()
+	for _, id := range ids {
+		if e.vehicle(id).Powertrain == powertrain {
+			return id
+		}
+	}
+	e.t.Fatalf("no %s among %v", powertrain, ids)
+	return ""
+}
+
+// journalEntry is one call the sandbox received; headers and bodies only from entry.
+type journalEntry struct {
+	ID             uint64            `json:"id"`
+	ClientID       string            `json:"clientId"`
+	Method         string            `json:"method"`
+	Path           string            `json:"path"`
+	VehicleID      string            `json:"vehicleId"`
+	Status         int               `json:"status"`
+	RequestID      string            `json:"requestId"`
+	RequestHeaders map[string]string `json:"requestHeaders"`
+	RequestBody    string            `json:"requestBody"`
+	ResponseBody   string            `json:"responseBody"`
+}
+
+// journal returns the calls the sandbox received (token endpoint and API), oldest
+// first.
+func (e *sandboxEnv) journal() []journalEntry {
+	e.t.Helper()
+	var j struct {
+		Entries []journalEntry `json:"entries"`
+	}
+	e.ctl("GET", "/journal?limit=10000", nil, &j)
+	slices.Reverse(j.Entries)
+	return j.Entries
+}
+
+// mark names the journal's newest call, for callsSince.
+func (e *sandboxEnv) mark() uint64 {
+	e.t.Helper()
+	if j := e.journal(); len(j) > 0 {
+		return j[len(j)-1].ID
+	}
+	return 0
+}
+
+// callsSince returns the calls after mark, oldest first.
+func (e *sandboxEnv) callsSince(mark uint64) []journalEntry {
+	e.t.Helper()
+	var out []journalEntry
+	for _, c := range e.journal() {
+		if c.ID > mark {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// entry returns one call with its headers and bodies.
+func (e *sandboxEnv) entry(id uint64) journalEntry {
+	e.t.Helper()
+	var c journalEntry
+	e.ctl("GET", "/journal/"+strconv.FormatUint(id, 10), nil, &c)
+	return c
+}
+
+// refreshes counts the refresh_token grants the sandbox's token endpoint received.
+func (e *sandboxEnv) refreshes() int {
+	e.t.Helper()
+	n := 0
+	for _, c := range e.journal() {
+		if c.Path != "/oauth/token" {
+			continue
+		}
+		form, err := url.ParseQuery(e.entry(c.ID).RequestBody)
+		if err != nil {
+			e.t.Fatalf("token call %d: %v", c.ID, err)
+		}
+		if form.Get("grant_type") == "refresh_token" {
+			n++
+		}
+	}
+	return n
+}
+
+// commands lists the commands the sandbox carried out (it answered 2xx), oldest
+// first, as "<vehicle id> <command>": security (lock or unlock), charge (start or
+// stop), disconnect. A refused command is in the journal, not here.
+func (e *sandboxEnv) commands() []string {
+	e.t.Helper()
+	var out []string
+	for _, c := range e.journal() {
+		rest, ok := strings.CutPrefix(c.Path, "/v2.0/vehicles/"+c.VehicleID+"/")
+		if !ok || c.Method == http.MethodGet || rest == "batch" || c.Status >= 300 {
+			continue
+		}
+		if c.Method == http.MethodDelete && rest == "application" {
+			rest = "disconnect"
+		}
+		out = append(out, c.VehicleID+" "+rest)
+	}
+	return out
+}
+
+// sandboxFault is a fault for the control API (POST /__sandbox/api/faults).
+type sandboxFault struct {
+	Method      string  `json:"method,omitempty"`
+	Path        string  `json:"path"`
+	Times       int     `json:"times,omitempty"`
+	Status      int     `json:"status,omitempty"`
+	Type        string  `json:"type,omitempty"`
+	Code        string  `json:"code,omitempty"`
+	Description string  `json:"description,omitempty"`
+	Suggested   *string `json:"suggestedUserMessage,omitempty"`
+	Body        string  `json:"body,omitempty"`
+	ContentType string  `json:"contentType,omitempty"`
+	RetryAfter  string  `json:"retryAfter,omitempty"`
+}
+
+// fault arms a fault: the next matching calls (Times, default 1) get its answer.
+func (e *sandboxEnv) fault(f sandboxFault) {
+	e.t.Helper()
+	e.ctl("POST", "/faults", f, nil)
+}
+
+func (e *sandboxEnv) clearFaults() {
+	e.t.Helper()
+	e.ctl("DELETE", "/faults", nil, nil)
+}
+
+// revokeTokens makes the sandbox forget every token that reaches the vehicle, as
+// when its user withdraws the app's access: refreshes are refused (invalid_grant).
+func (e *sandboxEnv) revokeTokens(vehicleID string) {
+	e.t.Helper()
+	e.ctl("POST", "/tokens/revoke", map[string]string{"vehicle": vehicleID}, nil)
+}
+
+// account is a Connect login at the sandbox: the brand pressed and the email, which
+// decides the vehicles (docs/sandbox.md, test accounts).
+type account struct{ brand, email string }
+
+// accountBrands are the brands fresh accounts take in turn.
+var accountBrands = []string{"TESLA", "CHEVROLET", "FORD", "KIA", "BMW", "AUDI", "NISSAN", "HYUNDAI", "TOYOTA", "VOLVO", "PORSCHE", "RIVIAN"}
+
+// freshAccount returns an account with n vehicles that no one used in this env, so a
+// new Smartcar user with new vehicles: a new email for one vehicle, and for more
+// <n>-vehicles@smartcar.com on a brand not used for n yet (the same email on the same
+// brand is the same user and the same cars).
+func (e *sandboxEnv) freshAccount(n int) account {
+	e.t.Helper()
+	e.accounts++
+	if n == 1 {
+		return account{accountBrands[e.accounts%len(accountBrands)], fmt.Sprintf("driver%d@example.com", e.accounts)}
+	}
+	i := e.manyBrand[n]
+	if i == len(accountBrands) {
+		e.t.Fatalf("more than %d accounts of %d vehicles", len(accountBrands), n)
+	}
+	e.manyBrand[n] = i + 1
+	return account{accountBrands[i], fmt.Sprintf("%d-vehicles@smartcar.com", n)}
+}
+
+// shared returns the vehicle ids the account's latest approval shared with the app,
+// in Connect's order (the order of GET /v2.0/vehicles).
+func (e *sandboxEnv) shared(acct account) []string {
+	e.t.Helper()
+	var body struct {
+		Users []struct {
+			Email      string   `json:"email"`
+			ClientID   string   `json:"clientId"`
+			VehicleIDs []string `json:"vehicleIds"`
+		} `json:"users"`
+	}
+	e.ctl("GET", "/users", nil, &body)
+	for _, u := range body.Users {
+		if u.Email == strings.ToLower(acct.email) && u.ClientID == e.cfg.ClientID {
+			return u.VehicleIDs
+		}
+	}
+	e.t.Fatalf("the sandbox has no approval by %s", acct.email)
+	return nil
 }
 
 // walkConnect goes through the sandbox's Connect pages as a browser without JavaScript
 // would (preamble, brand, login, grant) and returns Connect's redirect to the app.
 func (e *sandboxEnv) walkConnect(connectURL *url.URL, brand, email string, approve bool) *url.URL {
 	e.t.Helper()
-	back, err := connectwalk.Walk(e.t.Context(), e.client, connectURL.String(),
-		connectwalk.Options{Make: brand, Email: email, Deny: !approve})
+	return e.walk(connectURL.String(), connectwalk.Options{Make: brand, Email: email, Deny: !approve})
+}
+
+func (e *sandboxEnv) walk(connectURL string, o connectwalk.Options) *url.URL {
+	e.t.Helper()
+	back, err := connectwalk.Walk(e.t.Context(), &http.Client{}, connectURL, o)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return back
 }
 
-// login connects the vehicles of that sandbox account and lands on /vehicle.
-func (e *sandboxEnv) login(brand, email string) {
+// code walks Connect for acct from a Connect link of the app's registration (not a
+// browser's: no Connect cookie changes) and returns the authorization code, not
+// exchanged. w adds the user's answers (Share), opts Connect parameters (ForcePrompt).
+func (e *sandboxEnv) code(acct account, w connectwalk.Options, opts ...smartcar.AuthOption) string {
 	e.t.Helper()
-	u, _ := e.startConnect()
-	back := e.walkConnect(u, brand, email, true)
+	w.Make, w.Email = acct.brand, acct.email
+	back := e.walk(e.cfg.AuthCodeURL("not-a-browser-state", opts...), w)
+	code := back.Query().Get("code")
+	if code == "" {
+		e.t.Fatalf("Connect came back without a code: %s", back)
+	}
+	return code
+}
+
+// exchangeIn brings code back to browser b's /exchange with a state b started, and
+// expects the vehicle list.
+func (e *sandboxEnv) exchangeIn(b *testApp, code string) {
+	e.t.Helper()
+	_, state := b.startConnect()
+	r := b.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/vehicle" {
+		e.t.Fatalf("exchange: status %d, location %q, page %s", r.StatusCode, r.Header.Get("Location"), text(r.body))
+	}
+}
+
+// exchangeWith answers Connect for state in browser b with the code of a fresh
+// one-vehicle account.
+func (e *sandboxEnv) exchangeWith(b *testApp, state string) *response {
+	e.t.Helper()
+	code := e.code(e.freshAccount(1), connectwalk.Options{})
+	return b.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
+}
+
+// loginIn signs browser b in to acct the whole way: the Connect link of b's /login,
+// Connect's pages, the exchange. It returns the vehicle ids the approval shared.
+func (e *sandboxEnv) loginIn(b *testApp, acct account) []string {
+	e.t.Helper()
+	u, _ := b.startConnect()
+	back := e.walk(u.String(), connectwalk.Options{Make: acct.brand, Email: acct.email})
 	if back.Query().Get("code") == "" {
 		e.t.Fatalf("Connect came back without a code: %s", back)
 	}
-	r := e.get(back.RequestURI())
+	r := b.get(back.RequestURI())
 	r.wantRedirect(e.t, "/vehicle")
+	return e.shared(acct)
+}
+
+// login connects the vehicles of that sandbox account and lands on /vehicle.
+func (e *sandboxEnv) login(brand, email string) []string {
+	e.t.Helper()
+	return e.loginIn(e.testApp, account{brand, email})
+}
+
+// connect signs the browser in to a fresh account with n vehicles and returns their
+// ids, in the order Smartcar lists them.
+func (e *sandboxEnv) connect(n int) []string {
+	e.t.Helper()
+	return e.loginIn(e.testApp, e.freshAccount(n))
 }
 
 func TestSandboxFlow(t *testing.T) {

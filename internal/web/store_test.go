@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/store"
 )
 
@@ -33,10 +34,8 @@ func (a *testApp) copyCookies(b *testApp) {
 // the cookie taken before gets the sign-in page and cannot send a command; the
 // connection no other session uses is revoked at Smartcar and deleted.
 func TestLogoutKillsCopiedCookie(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	ids := a.connect(2)
 	connID := a.connOf(ids[0])
 	thief := a.browser()
 	a.copyCookies(thief)
@@ -46,12 +45,12 @@ func TestLogoutKillsCopiedCookie(t *testing.T) {
 
 	thief.get("/vehicle").wantRedirect(t, "/login")
 	thief.post("/vehicle/"+ids[0]+"/unlock", url.Values{"c": {connID}}).wantRedirect(t, "/login")
-	f.mu.Lock()
-	cmds := slices.Clone(f.commands)
-	f.mu.Unlock()
-	if slices.Contains(cmds, ids[0]+" security") {
-		t.Error("a copied cookie unlocked the car after logout")
+	for _, c := range a.journal() {
+		if c.Path == "/v2.0/vehicles/"+ids[0]+"/security" {
+			t.Errorf("a copied cookie sent an unlock after logout (answered %d)", c.Status)
+		}
 	}
+	cmds := a.commands()
 	for _, id := range ids {
 		if !slices.Contains(cmds, id+" disconnect") {
 			t.Errorf("vehicle %s was not revoked at logout (commands %v)", id, cmds)
@@ -65,13 +64,11 @@ func TestLogoutKillsCopiedCookie(t *testing.T) {
 // TestLogoutKeepsSharedConnection: when another browser is signed in to the same
 // Smartcar account, logging out of one neither revokes nor deletes the connection.
 func TestLogoutKeepsSharedConnection(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	acct := a.freshAccount(1)
+	ids := a.loginIn(a.testApp, acct)
 	b := a.browser()
-	_, state := b.startConnect()
-	b.get("/exchange?"+url.Values{"code": {f.regrant(ids)}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+	a.loginIn(b, acct) // the same Smartcar user, in another browser
 
 	a.post("/logout", nil).wantRedirect(t, "/login")
 	a.get("/vehicle").wantRedirect(t, "/login")
@@ -80,9 +77,7 @@ func TestLogoutKeepsSharedConnection(t *testing.T) {
 	if n := count(r.body, ".vehicle-row"); n != 1 {
 		t.Errorf("the other browser lists %d vehicles, want 1", n)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if slices.Contains(f.commands, ids[0]+" disconnect") {
+	if slices.Contains(a.commands(), ids[0]+" disconnect") {
 		t.Error("a connection another session uses was revoked")
 	}
 }
@@ -91,14 +86,12 @@ func TestLogoutKeepsSharedConnection(t *testing.T) {
 // the list at the same time; both connections are kept (no read-modify-write of a
 // whole session that one tab could overwrite).
 func TestTwoTabsBothConnectionsSurvive(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	first := a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	first := a.connect(1)
 	_, s1 := a.startConnect()
 	_, s2 := a.startConnect()
-	c1, _ := f.grant(1)
-	c2, _ := f.grant(1)
+	c1 := a.code(a.freshAccount(1), connectwalk.Options{})
+	c2 := a.code(a.freshAccount(1), connectwalk.Options{})
 	var wg sync.WaitGroup
 	statuses := make([]int, 4)
 	for i, path := range []string{
@@ -140,14 +133,12 @@ func (downStore) CreateSession(context.Context, time.Time) (string, error) { ret
 // TestStorageUnavailablePage: a storage error is a 503 page that says so, on every
 // page that needs the store, never a blank 500.
 func TestStorageUnavailablePage(t *testing.T) {
-	f := newFakeSmartcar(t)
 	var st *switchStore
-	a := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+	a := newSandboxEnv(t, func(o *Options) {
 		st = &switchStore{Store: o.Store}
 		o.Store = st
 	})
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 1)
+	ids := a.connect(1)
 	st.down(true)
 	for _, r := range []*response{a.get("/login"), a.get("/vehicle"), a.get("/vehicle/" + ids[0]),
 		a.post("/vehicle/"+ids[0]+"/lock", nil), a.post("/logout", nil)} {
@@ -168,14 +159,13 @@ func TestStorageUnavailablePage(t *testing.T) {
 	// The store fails while a token is refreshed: the same page, and the token is
 	// refreshed once the store is back.
 	a.clock.Advance(3 * time.Hour)
-	f.expireAccessTokens()
 	st.mu.Lock()
 	st.refreshDown = true
 	st.mu.Unlock()
 	if r := a.get("/vehicle"); r.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/vehicle when the refresh cannot be stored: %d %q", r.StatusCode, textOf(r.body, "error-title"))
 	}
-	if n := f.refreshes(); n != 0 {
+	if n := a.refreshes(); n != 0 {
 		t.Errorf("%d refreshes at Smartcar while the store was down", n)
 	}
 	st.mu.Lock()
@@ -223,26 +213,26 @@ func (s *switchStore) CreateSession(ctx context.Context, exp time.Time) (string,
 // TestExchangeKeepsGrantWithoutUser: when GET /v2.0/user fails, the grant (its code is
 // used up) is stored all the same and the vehicles are listed.
 func TestExchangeKeepsGrantWithoutUser(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	f.failOn("/v2.0/user", fakeError{Status: 500, Body: errorJSON(500, "SERVER", "INTERNAL", "d", "")})
-	a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	a.fault(sandboxFault{Method: "GET", Path: "/v2.0/user", Type: "SERVER", Code: "INTERNAL"})
+	a.connect(2)
 	if n := count(a.get("/vehicle").body, ".vehicle-row"); n != 2 {
 		t.Errorf("%d vehicles, want 2", n)
+	}
+	for _, c := range a.journal() {
+		if c.Path == "/v2.0/user" && c.Status != http.StatusInternalServerError {
+			t.Errorf("GET /v2.0/user answered %d, want the fault's 500", c.Status)
+		}
 	}
 }
 
 // TestSessionInUseLivesOn: a session used at least every 60 days does not expire; one
 // left alone for longer does.
 func TestSessionInUseLivesOn(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	a.connect(1)
 	for range 3 {
-		a.clock.Advance(40 * 24 * time.Hour)
-		f.expireAccessTokens()
+		a.clock.Advance(40 * 24 * time.Hour) // the access token long dead, the refresh token alive
 		a.get("/vehicle").wantStatus(t, http.StatusOK)
 	}
 	a.clock.Advance(61 * 24 * time.Hour)

@@ -3,17 +3,16 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"smartcargo/internal/connectwalk"
 )
 
 func TestLoginPage(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
+	a := newSandboxEnv(t, func(o *Options) { o.Smartcar.Scopes = []string{"read_vehicle_info"} })
 
 	r := a.get("/")
 	r.wantRedirect(t, "/login")
@@ -36,7 +35,7 @@ func TestLoginPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(href.String(), f.srv.URL+"/oauth/authorize?") {
+	if !strings.HasPrefix(href.String(), a.sandbox.URL+"/oauth/authorize?") {
 		t.Errorf("connect link %s does not go to Connect", href)
 	}
 	q := href.Query()
@@ -71,8 +70,7 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestSecureCookiesAndHSTS(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f), func(o *Options) { o.SecureCookies = true })
+	a := newSandboxEnv(t, func(o *Options) { o.SecureCookies = true })
 	// The cookie jar would drop a Secure cookie over http, so read the raw answer.
 	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/login", nil)
 	resp, err := http.DefaultTransport.RoundTrip(req)
@@ -89,11 +87,8 @@ func TestSecureCookiesAndHSTS(t *testing.T) {
 }
 
 func TestExchangeFlowAndVehicleList(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-
-	ids := a.connectFake(f, 3)
+	a := newSandboxEnv(t)
+	ids := a.connect(3)
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
 	if n := count(r.body, ".vehicle-row"); n != 3 {
@@ -101,16 +96,20 @@ func TestExchangeFlowAndVehicleList(t *testing.T) {
 	}
 	table := textOf(r.body, "vehicles")
 	for _, id := range ids {
-		v := f.vehicles[id]
+		v := a.vehicle(id)
 		for _, want := range []string{id, v.Make, v.Model, strconv.Itoa(v.Year)} {
 			if !strings.Contains(table, want) {
 				t.Errorf("table lacks %q: %s", want, table)
 			}
 		}
 	}
-	// The session cookie holds the tokens encrypted: no token in clear.
+	// The session cookie holds no token in clear.
+	conn, err := a.store.Connection(t.Context(), a.connOf(ids[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range a.client.Jar.Cookies(mustURL(a.srv.URL)) {
-		if strings.Contains(c.Value, "access-") || strings.Contains(c.Value, "refresh-") {
+		if strings.Contains(c.Value, conn.Tokens.Access) || strings.Contains(c.Value, conn.Tokens.Refresh) {
 			t.Errorf("cookie %s carries a token in clear", c.Name)
 		}
 	}
@@ -121,11 +120,10 @@ func TestExchangeFlowAndVehicleList(t *testing.T) {
 }
 
 func TestVehicleWithoutSession(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
+	a := newSandboxEnv(t)
 	a.get("/vehicle").wantRedirect(t, "/login")
-	if f.requests.Load() != 0 {
-		t.Errorf("%d upstream requests without a session", f.requests.Load())
+	if calls := a.journal(); len(calls) != 0 || a.upstream.Load() != 0 {
+		t.Errorf("upstream requests without a session: %+v", calls)
 	}
 }
 
@@ -174,14 +172,12 @@ func TestExchangeRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeSmartcar(t)
-			a := newTestApp(t, fakeEndpoint(f))
-			f.redirectURI = a.srv.URL + "/exchange"
+			a := newSandboxEnv(t)
 			state := ""
 			if !tc.noLogin {
 				_, state = a.startConnect()
 			}
-			code, _ := f.grant(1)
+			code := a.code(a.freshAccount(1), connectwalk.Options{})
 			r := a.get("/exchange?" + tc.query(state, code).Encode())
 			r.wantStatus(t, tc.wantStatus)
 			if !has(r.body, tc.wantID) {
@@ -204,16 +200,12 @@ func TestExchangeRefusals(t *testing.T) {
 }
 
 func TestExchangeReusedCode(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-
-	_, state := a.startConnect()
-	code, _ := f.grant(1)
-	a.get("/exchange?"+url.Values{"code": {code}, "state": {state}}.Encode()).wantRedirect(t, "/vehicle")
+	a := newSandboxEnv(t)
+	code := a.code(a.freshAccount(1), connectwalk.Options{})
+	a.exchangeIn(a.testApp, code)
 
 	// A second Connect answered with the old code: the state is fine, the code is not.
-	_, state = a.startConnect()
+	_, state := a.startConnect()
 	r := a.get("/exchange?" + url.Values{"code": {code}, "state": {state}}.Encode())
 	r.wantStatus(t, http.StatusBadRequest)
 	if !has(r.body, "reconnect-button") {
@@ -225,10 +217,8 @@ func TestExchangeReusedCode(t *testing.T) {
 }
 
 func TestTamperedCookie(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	a.connect(1)
 
 	u := mustURL(a.srv.URL)
 	cookies := a.client.Jar.Cookies(u)
@@ -243,10 +233,10 @@ func TestTamperedCookie(t *testing.T) {
 	}
 	a.client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
 
-	before := f.requests.Load()
+	mark := a.mark()
 	a.get("/vehicle").wantRedirect(t, "/login")
-	if f.requests.Load() != before {
-		t.Error("a tampered cookie reached Smartcar")
+	if calls := a.callsSince(mark); len(calls) != 0 {
+		t.Errorf("a tampered cookie reached Smartcar: %+v", calls)
 	}
 	r := a.get("/login")
 	r.wantStatus(t, http.StatusOK)
@@ -255,7 +245,7 @@ func TestTamperedCookie(t *testing.T) {
 	}
 
 	// A cookie from a server with other keys is just as unreadable.
-	b := newTestApp(t, fakeEndpoint(f))
+	b := a.otherApp()
 	b.client.Jar.SetCookies(mustURL(b.srv.URL), []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
 	b.get("/vehicle").wantRedirect(t, "/login")
 	r = b.get("/login")
@@ -265,15 +255,13 @@ func TestTamperedCookie(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	a.connect(1)
 	u := mustURL(a.srv.URL)
 	old := a.client.Jar.Cookies(u)
 
 	// A server with new keys that still knows the old pair reads the old cookie.
-	b := newTestApp(t, fakeEndpoint(f), func(o *Options) {
+	b := a.otherApp(func(o *Options) {
 		o.Store = a.store
 		o.SessionKeys = [][]byte{randomKey(32), randomKey(32), a.keys[0], a.keys[1]}
 	})
@@ -282,25 +270,22 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestRefreshExpiredToken(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 2)
+	a := newSandboxEnv(t)
+	ids := a.connect(2)
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
-	if n := f.refreshes(); n != 0 {
+	if n := a.refreshes(); n != 0 {
 		t.Fatalf("%d refreshes before expiry", n)
 	}
 
-	// Two hours later, the access token is dead on both sides.
+	// Two hours later, the access token is dead on both sides (one clock).
 	a.clock.Advance(2*time.Hour + time.Minute)
-	f.expireAccessTokens()
 
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
 	if n := count(r.body, ".vehicle-row"); n != 2 {
 		t.Fatalf("%d rows after refresh", n)
 	}
-	if n := f.refreshes(); n != 1 {
+	if n := a.refreshes(); n != 1 {
 		t.Fatalf("%d refreshes, want exactly 1 for one page view", n)
 	}
 	if got, err := a.store.Connection(t.Context(), a.connOf(ids[0])); err != nil || !got.Tokens.AccessExpiry.After(a.clock.Now()) {
@@ -308,20 +293,16 @@ func TestRefreshExpiredToken(t *testing.T) {
 	}
 	// The saved token works: no further refresh.
 	a.get("/vehicle").wantStatus(t, http.StatusOK)
-	if n := f.refreshes(); n != 1 {
+	if n := a.refreshes(); n != 1 {
 		t.Fatalf("%d refreshes, the refreshed token was not used", n)
 	}
 }
 
 func TestRefreshRefused(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	ids := a.connect(1)
 	a.clock.Advance(3 * time.Hour)
-	f.mu.Lock()
-	clear(f.refresh) // refresh tokens revoked
-	f.mu.Unlock()
+	a.revokeTokens(ids[0]) // the user withdrew the app's access: refresh tokens revoked
 
 	r := a.get("/vehicle")
 	// The session is fine; the connection is not: 401, connect again.
@@ -338,20 +319,11 @@ func TestRefreshRefused(t *testing.T) {
 func TestRefreshRefusedOneOfTwo(t *testing.T) {
 	for _, page := range []string{"list", "dashboard"} {
 		t.Run(page, func(t *testing.T) {
-			f := newFakeSmartcar(t)
-			a := newTestApp(t, fakeEndpoint(f))
-			f.redirectURI = a.srv.URL + "/exchange"
-			dead := a.connectFake(f, 1) // connection 1
-			alive := a.connectFake(f, 2)
-			f.mu.Lock()
-			for tok, ids := range f.refresh {
-				if slices.Equal(ids, dead) {
-					delete(f.refresh, tok) // connection 1's refresh token is revoked
-				}
-			}
-			f.mu.Unlock()
+			a := newSandboxEnv(t)
+			dead := a.connect(1) // connection 1
+			alive := a.connect(2)
+			a.revokeTokens(dead[0]) // connection 1's refresh token is revoked
 			a.clock.Advance(3 * time.Hour)
-			f.expireAccessTokens()
 
 			target := "/vehicle"
 			if page == "dashboard" {
@@ -371,7 +343,11 @@ func TestRefreshRefusedOneOfTwo(t *testing.T) {
 				t.Error("the dead connection's vehicle is still listed")
 			}
 			// The refresh token Smartcar refused is not sent again.
+			refreshes := a.refreshes()
 			a.get("/vehicle/"+dead[0]).wantStatus(t, http.StatusNotFound)
+			if n := a.refreshes(); n != refreshes {
+				t.Errorf("%d more refreshes for a connection Smartcar refused", n-refreshes)
+			}
 		})
 	}
 }
@@ -397,23 +373,36 @@ func TestSmartcarErrorPages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.typ, func(t *testing.T) {
-			f := newFakeSmartcar(t)
-			a := newTestApp(t, fakeEndpoint(f))
-			f.redirectURI = a.srv.URL + "/exchange"
-			a.connectFake(f, 1)
-			f.failOn("/v2.0/vehicles", fakeError{Status: tc.status, RetryAfter: tc.retryAfter,
-				Body: errorJSON(tc.status, tc.typ, tc.code, "developer text", tc.suggested)})
+			a := newSandboxEnv(t)
+			a.connect(1)
+			suggested := tc.suggested // "" sends null: the page's own words
+			f := sandboxFault{Method: "GET", Path: "/v2.0/vehicles", Times: 2, Status: tc.status, Type: tc.typ, Code: tc.code,
+				Description: "developer text", Suggested: &suggested}
+			if tc.retryAfter != "" {
+				f.RetryAfter = tc.retryAfter + "s"
+			}
+			a.fault(f)
 
+			mark := a.mark()
 			r := a.get("/vehicle")
 			r.wantStatus(t, tc.status)
+			var answered journalEntry // Smartcar's answer the page explains
+			for _, c := range a.callsSince(mark) {
+				if c.Path == "/v2.0/vehicles" {
+					answered = c
+				}
+			}
+			if answered.Status != tc.status {
+				t.Fatalf("the vehicle list was answered %d, want the fault's %d", answered.Status, tc.status)
+			}
 			if !has(r.body, tc.wantAction) {
 				t.Errorf("no #%s: %s", tc.wantAction, text(r.body))
 			}
 			if !strings.Contains(strings.ToLower(text(r.body)), strings.ToLower(tc.wantText)) {
 				t.Errorf("page lacks %q: %s", tc.wantText, text(r.body))
 			}
-			if got := textOf(r.body, "smartcar-request-id"); got != "req-"+strings.ToLower(tc.typ) {
-				t.Errorf("smartcar request id %q", got)
+			if got := textOf(r.body, "smartcar-request-id"); got == "" || got != answered.RequestID {
+				t.Errorf("smartcar request id %q, Smartcar's was %q", got, answered.RequestID)
 			}
 			if strings.Contains(r.body, "developer text") {
 				t.Error("the page shows Smartcar's developer description")
@@ -429,11 +418,9 @@ func TestSmartcarErrorPages(t *testing.T) {
 }
 
 func TestUpstreamNotJSON(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
-	f.failOn("/v2.0/vehicles", fakeError{Status: 502, Body: "<html>Bad gateway</html>"})
+	a := newSandboxEnv(t)
+	a.connect(1)
+	a.fault(sandboxFault{Method: "GET", Path: "/v2.0/vehicles", Status: 502, Body: "<html>Bad gateway</html>", ContentType: "text/html"})
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusBadGateway)
 	if !has(r.body, "retry-link") {
@@ -442,11 +429,9 @@ func TestUpstreamNotJSON(t *testing.T) {
 }
 
 func TestUpstreamDown(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
-	f.srv.Close()
+	a := newSandboxEnv(t)
+	a.connect(1)
+	a.sandbox.Close()
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusBadGateway)
 	if !strings.Contains(text(r.body), "could not reach Smartcar") {
@@ -455,10 +440,8 @@ func TestUpstreamDown(t *testing.T) {
 }
 
 func TestCrossOriginPostRefused(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	a.connectFake(f, 1)
+	a := newSandboxEnv(t)
+	a.connect(1)
 
 	tests := []struct {
 		name   string
@@ -482,8 +465,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 }
 
 func TestMiscRoutes(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
+	a := newSandboxEnv(t)
 
 	r := a.get("/healthz")
 	r.wantStatus(t, http.StatusOK)
@@ -508,9 +490,6 @@ func TestMiscRoutes(t *testing.T) {
 }
 
 func TestPanicBecomesErrorPage(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	_ = a
 	pages, err := newRenderer(testTemplates(), discardLogger(t), "")
 	if err != nil {
 		t.Fatal(err)
@@ -536,11 +515,10 @@ func mustURL(s string) *url.URL {
 }
 
 func TestVehicleListPages(t *testing.T) {
-	f := newFakeSmartcar(t)
-	f.pageSize = 7 // Smartcar's own page size must not matter
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 25)
+	// Smartcar's own page size must not matter: the sandbox's is 10, under 25, so an
+	// app that left it to Smartcar would miss vehicles or make more list requests.
+	a := newSandboxEnv(t)
+	ids := a.connect(25)
 
 	tests := []struct {
 		query      string
@@ -559,7 +537,7 @@ func TestVehicleListPages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
-			before := f.requests.Load()
+			mark := a.mark()
 			r := a.get("/vehicle" + tc.query)
 			r.wantStatus(t, tc.status)
 			if tc.status != 200 {
@@ -578,19 +556,31 @@ func TestVehicleListPages(t *testing.T) {
 				t.Errorf("prev/next links wrong: %s", textOf(r.body, "pager"))
 			}
 			// One list request, then one batch per vehicle on the page.
-			if got := f.requests.Load() - before; got != int64(1+tc.rows) {
-				t.Errorf("%d upstream requests, want %d", got, 1+tc.rows)
+			calls := a.callsSince(mark)
+			lists, batches := 0, map[string]bool{}
+			for _, c := range calls {
+				switch {
+				case c.Method == http.MethodGet && c.Path == "/v2.0/vehicles":
+					lists++
+				case c.Method == http.MethodPost && c.Path == "/v2.0/vehicles/"+c.VehicleID+"/batch":
+					batches[c.VehicleID] = true
+				}
+			}
+			if len(calls) != 1+tc.rows || lists != 1 || len(batches) != tc.rows {
+				t.Errorf("%d upstream requests (%d lists, batches of %d vehicles), want 1 list and %d batches: %+v",
+					len(calls), lists, len(batches), tc.rows, calls)
 			}
 		})
 	}
 }
 
 func TestVehicleListOneVehicleFails(t *testing.T) {
-	f := newFakeSmartcar(t)
-	a := newTestApp(t, fakeEndpoint(f))
-	f.redirectURI = a.srv.URL + "/exchange"
-	ids := a.connectFake(f, 3)
-	f.failOn(ids[1]+"/batch", fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+	a := newSandboxEnv(t)
+	ids := a.connect(3)
+	asleep := func(id string) sandboxFault {
+		return sandboxFault{Method: "POST", Path: "/v2.0/vehicles/" + id + "/batch", Type: "VEHICLE_STATE", Code: "ASLEEP"}
+	}
+	a.fault(asleep(ids[1]))
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusOK)
 	if n := count(r.body, ".vehicle-row"); n != 3 {
@@ -601,7 +591,7 @@ func TestVehicleListOneVehicleFails(t *testing.T) {
 	}
 	// Every vehicle failing is a failed page.
 	for _, id := range ids {
-		f.failOn(id+"/batch", fakeError{Status: 409, Body: errorJSON(409, "VEHICLE_STATE", "ASLEEP", "d", "")})
+		a.fault(asleep(id))
 	}
 	a.get("/vehicle").wantStatus(t, http.StatusConflict)
 }

@@ -241,6 +241,22 @@ func (c *Control) apiRoutes(r chi.Router) {
 		}
 		return map[string]any{"expired": n}, nil
 	}))
+	r.Post("/tokens/revoke", c.api(func(r *http.Request) (any, error) {
+		var body struct {
+			Vehicle string `json:"vehicle"`
+		}
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		if body.Vehicle == "" {
+			return nil, badRequest(`give "vehicle" (a vehicle id)`)
+		}
+		n, err := c.b.RevokeTokens(body.Vehicle)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"revoked": n}, nil
+	}))
 	r.Get("/clients", c.api(func(*http.Request) (any, error) {
 		return map[string]any{"clients": c.b.Clients()}, nil
 	}))
@@ -261,15 +277,19 @@ func clockAnswer(now time.Time) map[string]string {
 
 // faultBody is a fault as the control API takes it, durations as strings.
 type faultBody struct {
-	Method     string `json:"method"`
-	Path       string `json:"path"`
-	Times      int    `json:"times"`
-	Status     int    `json:"status"`
-	Type       string `json:"type"`
-	Code       string `json:"code"`
-	RetryAfter string `json:"retryAfter"`
-	Delay      string `json:"delay"`
-	Hang       bool   `json:"hang"`
+	Method      string  `json:"method"`
+	Path        string  `json:"path"`
+	Times       int     `json:"times"`
+	Status      int     `json:"status"`
+	Type        string  `json:"type"`
+	Code        string  `json:"code"`
+	Description string  `json:"description"`
+	Suggested   *string `json:"suggestedUserMessage"`
+	Body        string  `json:"body"`
+	ContentType string  `json:"contentType"`
+	RetryAfter  string  `json:"retryAfter"`
+	Delay       string  `json:"delay"`
+	Hang        bool    `json:"hang"`
 }
 
 func (b faultBody) fault() (faults.Fault, error) {
@@ -282,17 +302,30 @@ func (b faultBody) fault() (faults.Fault, error) {
 		return faults.Fault{}, err
 	}
 	return faults.Fault{Method: b.Method, Path: b.Path, Times: b.Times, Status: b.Status, Type: b.Type,
-		Code: b.Code, RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
+		Code: b.Code, Description: b.Description, Suggested: b.Suggested, Body: b.Body, ContentType: b.ContentType,
+		RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
 }
 
 // faultView is a fault as the control API shows it.
 func faultView(f faults.Fault) map[string]any {
 	v := map[string]any{"id": f.ID, "method": f.Method, "path": f.Path, "times": f.Times}
-	if f.Status != 0 {
+	switch {
+	case f.Body != "":
+		v["status"], v["body"], v["contentType"] = f.Status, f.Body, f.ContentType
+	case f.Status != 0:
 		v["status"], v["type"] = f.Status, f.Type
 		v["code"] = nil
 		if f.Code != "" {
 			v["code"] = f.Code
+		}
+		if f.Description != "" {
+			v["description"] = f.Description
+		}
+		if f.Suggested != nil {
+			v["suggestedUserMessage"] = nil
+			if *f.Suggested != "" {
+				v["suggestedUserMessage"] = *f.Suggested
+			}
 		}
 	}
 	if f.RetryAfter > 0 {

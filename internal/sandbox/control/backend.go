@@ -33,6 +33,11 @@ type Backend interface {
 	// ExpireTokens makes the access tokens of a vehicle (vehicleID) or one access
 	// token expire now, and returns how many did; the refresh tokens keep working.
 	ExpireTokens(vehicleID, accessToken string) (int, error)
+	// RevokeTokens forgets every access and refresh token of the approvals that reach
+	// the vehicle, as when the user withdraws the app's access: API calls with them
+	// get 401 AUTHENTICATION, refreshes invalid_grant. It returns how many it forgot
+	// (ErrNotFound for an unknown vehicle).
+	RevokeTokens(vehicleID string) (int, error)
 	Clients() []Client
 	Users() []User
 	Journal() *journal.Journal

@@ -1,6 +1,7 @@
 // Package faults holds the sandbox's scripted faults: "the next N calls matching this
 // method and path answer with this error, or after this delay, or never". Tests arm
-// them through the control API and the API and token endpoints take them.
+// them through the control API and the API (batch items included) and token endpoints
+// take them.
 package faults
 
 import (
@@ -26,12 +27,22 @@ type Fault struct {
 	Times int `json:"times"`
 	// Status, Type and Code make the error answer (Smartcar's shape); Status 0 with a
 	// Delay or Hang means the call then proceeds normally (Delay) or never (Hang).
-	Status     int           `json:"status,omitempty"`
-	Type       string        `json:"type,omitempty"`
-	Code       string        `json:"code,omitempty"`
-	RetryAfter time.Duration `json:"-"`
-	Delay      time.Duration `json:"-"`
-	Hang       bool          `json:"hang,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Code   string `json:"code,omitempty"`
+	// Description replaces the error's description (the developer's text) and
+	// Suggested its suggestedUserMessage ("" sends null); nil Suggested and empty
+	// Description keep the sandbox's texts for the type and code.
+	Description string  `json:"description,omitempty"`
+	Suggested   *string `json:"suggestedUserMessage,omitempty"`
+	// Body, when set, is the whole answer instead, sent as it is with Status and
+	// ContentType (default application/json): a malformed or foreign body, such as a
+	// proxy's HTML error page.
+	Body        string        `json:"body,omitempty"`
+	ContentType string        `json:"contentType,omitempty"`
+	RetryAfter  time.Duration `json:"-"`
+	Delay       time.Duration `json:"-"`
+	Hang        bool          `json:"hang,omitempty"`
 }
 
 // Set is the armed faults, in the order they were added. Safe for concurrent use.
@@ -73,6 +84,19 @@ func (s *Set) Add(f Fault, knownTypes map[string]int) (Fault, error) {
 		return bad("delay must be between 0 and 10m, retryAfter between 0 and 24h")
 	}
 	f.Type = strings.ToUpper(strings.TrimSpace(f.Type))
+	f.ContentType = strings.TrimSpace(f.ContentType)
+	if f.Body != "" {
+		switch {
+		case f.Type != "" || f.Code != "" || f.Description != "" || f.Suggested != nil:
+			return bad("body is the whole answer: it cannot be combined with type, code, description or suggestedUserMessage")
+		case f.Status == 0:
+			return bad("a body needs its status (400–599)")
+		case f.ContentType == "":
+			f.ContentType = "application/json"
+		}
+	} else if f.ContentType != "" {
+		return bad("contentType goes with a body")
+	}
 	if f.Type != "" && knownTypes != nil {
 		st, ok := knownTypes[f.Type]
 		if !ok {
@@ -89,8 +113,10 @@ func (s *Set) Add(f Fault, knownTypes map[string]int) (Fault, error) {
 		return bad("give a status or type (an error answer), a delay, or hang")
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
 		return bad("status must be an error status (400–599)")
-	case f.Status != 0 && f.Type == "":
-		return bad("an error answer needs its Smartcar type (for example RATE_LIMIT)")
+	case f.Status != 0 && f.Type == "" && f.Body == "":
+		return bad("an error answer needs its Smartcar type (for example RATE_LIMIT), or a body")
+	case f.Status == 0 && (f.Description != "" || f.Suggested != nil):
+		return bad("description and suggestedUserMessage go with an error answer (a status or type)")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

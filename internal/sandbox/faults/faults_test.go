@@ -45,6 +45,11 @@ func TestAddRefusesBadInput(t *testing.T) {
 		{Path: "/x", Times: -1, Type: "SERVER"},
 		{Path: "/x[", Type: "SERVER"},
 		{Path: "/x", Delay: time.Hour},
+		{Path: "/x", Body: "oops"},
+		{Path: "/x", Status: 502, Type: "SERVER", Body: "x"},
+		{Path: "/x", Status: 502, Body: "x", Description: "d"},
+		{Path: "/x", Type: "SERVER", ContentType: "text/html"},
+		{Path: "/x", Delay: time.Second, Description: "d"},
 	} {
 		if _, err := new(Set).Add(f, types); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", f, err)
@@ -80,5 +85,17 @@ func TestDeleteAndClear(t *testing.T) {
 	s.Clear()
 	if len(s.List()) != 0 {
 		t.Error("Clear")
+	}
+}
+
+func TestAddRawBody(t *testing.T) {
+	f, err := new(Set).Add(Fault{Path: "/x", Status: 502, Body: "<html>"}, types)
+	if err != nil || f.ContentType != "application/json" || f.Type != "" {
+		t.Errorf("Add: %+v %v", f, err)
+	}
+	empty := ""
+	f, err = new(Set).Add(Fault{Path: "/x", Type: "SERVER", Description: "d", Suggested: &empty}, types)
+	if err != nil || f.Status != 500 || f.Suggested == nil {
+		t.Errorf("Add with texts: %+v %v", f, err)
 	}
 }

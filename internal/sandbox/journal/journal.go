@@ -6,6 +6,7 @@ package journal
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,8 +14,12 @@ import (
 	"time"
 )
 
-// maxBody is how much of each body is kept.
-const maxBody = 4 << 10
+// MaxBody is how much of each body is kept: a dashboard's batch of a dozen signals
+// answers about 4 KB.
+const MaxBody = 16 << 10
+
+// maxHeader is how much of each request header value is kept.
+const maxHeader = 1 << 10
 
 // Entry is one call.
 type Entry struct {
@@ -27,7 +32,10 @@ type Entry struct {
 	Status    int           `json:"status"`
 	Duration  time.Duration `json:"-"`
 	RequestID string        `json:"requestId"`
-	// The bodies, redacted and cut to maxBody; only in the detail view.
+	// RequestHeaders are the request's headers by lower-case name (several values
+	// joined with ", "), credentials redacted; only in the detail view.
+	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	// The bodies, redacted and cut to MaxBody; only in the detail view.
 	RequestBody  string `json:"requestBody,omitempty"`
 	ResponseBody string `json:"responseBody,omitempty"`
 }
@@ -94,7 +102,7 @@ func (j *Journal) Add(e Entry) uint64 {
 	return e.ID
 }
 
-// List returns the matching entries, newest first, without their bodies.
+// List returns the matching entries, newest first, without their headers and bodies.
 func (j *Journal) List(f Filter) []Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -104,7 +112,7 @@ func (j *Journal) List(f Filter) []Entry {
 		if f.VehicleID != "" && e.VehicleID != f.VehicleID || f.Path != "" && !strings.Contains(e.Path, f.Path) {
 			continue
 		}
-		e.RequestBody, e.ResponseBody = "", ""
+		e.RequestHeaders, e.RequestBody, e.ResponseBody = nil, "", ""
 		out = append(out, e)
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
@@ -113,7 +121,8 @@ func (j *Journal) List(f Filter) []Entry {
 	return out
 }
 
-// Get returns the entry with that id, bodies included, while it is still kept.
+// Get returns the entry with that id, headers and bodies included, while it is still
+// kept.
 func (j *Journal) Get(id uint64) (Entry, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -179,11 +188,13 @@ func (j *Journal) at(i int) Entry {
 	return j.entries[k]
 }
 
-func cut(s string) string {
-	if len(s) <= maxBody {
+func cut(s string) string { return cutAt(s, MaxBody) }
+
+func cutAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	return s[:maxBody] + "…(cut)"
+	return s[:n] + "…(cut)"
 }
 
 // secretKeys are the names whose values never reach the journal.
@@ -212,4 +223,33 @@ func Redact(contentType string, body []byte) string {
 		return vals.Encode()
 	}
 	return jsonSecret.ReplaceAllString(s, `"$1":"[REDACTED]"`)
+}
+
+// secretHeaders are the request headers whose values never reach the journal;
+// Authorization and Proxy-Authorization keep their scheme ("Bearer [REDACTED]").
+var secretHeaders = map[string]bool{
+	"authorization": true, "proxy-authorization": true, "cookie": true, "x-sandbox-admin-token": true,
+}
+
+// RedactHeaders returns the headers by lower-case name, several values joined with
+// ", " and each cut to 1 KB, with credentials replaced by "[REDACTED]". It returns
+// nil for no headers.
+func RedactHeaders(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		name := strings.ToLower(k)
+		v := strings.Join(vs, ", ")
+		if secretHeaders[name] {
+			scheme, _, found := strings.Cut(v, " ")
+			v = "[REDACTED]"
+			if found && name != "cookie" && name != "x-sandbox-admin-token" {
+				v = scheme + " [REDACTED]"
+			}
+		}
+		out[name] = cutAt(v, maxHeader)
+	}
+	return out
 }

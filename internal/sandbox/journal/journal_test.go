@@ -2,6 +2,8 @@ package journal
 
 import (
 	"encoding/json"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -10,16 +12,16 @@ import (
 func TestRingNewestFirst(t *testing.T) {
 	j := New(3)
 	for i, p := range []string{"/a", "/b", "/c", "/d"} {
-		j.Add(Entry{Path: p, VehicleID: []string{"v1", "v2"}[i%2], RequestBody: "x"})
+		j.Add(Entry{Path: p, VehicleID: []string{"v1", "v2"}[i%2], RequestBody: "x", RequestHeaders: map[string]string{"sc-unit-system": "imperial"}})
 	}
 	got := j.List(Filter{})
 	if len(got) != 3 || got[0].Path != "/d" || got[2].Path != "/b" {
 		t.Fatalf("list %+v", got)
 	}
-	if got[0].RequestBody != "" {
-		t.Error("List carries bodies")
+	if got[0].RequestBody != "" || got[0].RequestHeaders != nil {
+		t.Error("List carries bodies or headers")
 	}
-	if e, ok := j.Get(got[0].ID); !ok || e.RequestBody != "x" {
+	if e, ok := j.Get(got[0].ID); !ok || e.RequestBody != "x" || e.RequestHeaders["sc-unit-system"] != "imperial" {
 		t.Errorf("Get: %+v %v", e, ok)
 	}
 	if _, ok := j.Get(1); ok {
@@ -76,7 +78,32 @@ func TestEntryJSONRoundTrip(t *testing.T) {
 	in := Entry{ID: 7, Time: time.Unix(100, 0).UTC(), Method: "POST", Path: "/oauth/token", Status: 200, Duration: 2500 * time.Microsecond, RequestBody: "a"}
 	b, _ := json.Marshal(in)
 	var out Entry
-	if err := json.Unmarshal(b, &out); err != nil || out != in {
+	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(out, in) {
 		t.Errorf("round trip: %+v %v, want %+v", out, err, in)
+	}
+}
+
+func TestRedactHeaders(t *testing.T) {
+	h := http.Header{}
+	h.Set("Authorization", "Bearer tok")
+	h.Set("Cookie", "a=b")
+	h.Set("X-Sandbox-Admin-Token", "s3cret")
+	h["sc-unit-system"] = []string{"imperial"}
+	h.Add("Accept", "a")
+	h.Add("Accept", "b")
+	h.Set("X-Long", strings.Repeat("x", 5000))
+	got := RedactHeaders(h)
+	want := map[string]string{"authorization": "Bearer [REDACTED]", "cookie": "[REDACTED]", "x-sandbox-admin-token": "[REDACTED]",
+		"sc-unit-system": "imperial", "accept": "a, b"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if n := len(got["x-long"]); n > 1100 || !strings.HasSuffix(got["x-long"], "(cut)") {
+		t.Errorf("a long value is kept whole (%d bytes)", n)
+	}
+	if RedactHeaders(nil) != nil {
+		t.Error("no headers: want nil")
 	}
 }
