@@ -233,10 +233,15 @@ func TestDashboard(t *testing.T) {
 		})
 	}
 	t.Run("command to another user's vehicle", func(t *testing.T) {
+		mark := a.mark()
 		r := a.post("/vehicle/"+othersCar[0]+"/unlock", url.Values{"c": {c1}})
 		r.wantStatus(t, http.StatusNotFound)
 		if cmds := a.commands(); len(cmds) != 0 {
 			t.Errorf("commands sent: %v", cmds)
+		}
+		// Known not to be the user's, it is not even tried at Smartcar.
+		if calls := a.callsSince(mark); len(calls) != 0 {
+			t.Errorf("%d calls reached Smartcar for another user's vehicle: %+v", len(calls), calls)
 		}
 	})
 }

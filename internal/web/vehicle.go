@@ -287,6 +287,13 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(ctx context.Context
 // dead connection might have held it: then connectionExpired (401).
 func withVehicle(r *http.Request, log *slog.Logger, up *upstream, conns []store.Connection, id string,
 	fn func(ctx context.Context, api *apiSession) error) error {
+	// A vehicle no connection lists (when every list is known) is not the user's: say
+	// so without sending anything to Smartcar with the user's tokens.
+	if !slices.ContainsFunc(conns, func(c store.Connection) bool {
+		return len(c.VehicleIDs) == 0 || slices.Contains(c.VehicleIDs, id)
+	}) {
+		return notYourVehicle()
+	}
 	hint := r.FormValue("c")
 	ordered := make([]store.Connection, 0, len(conns))
 	for _, c := range conns {
