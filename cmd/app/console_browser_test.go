@@ -75,6 +75,17 @@ func TestBrowserConsoleSteersTheApp(t *testing.T) {
 		t.Errorf("charge state in the console: %q", got)
 	}
 	shot(t, ctx, "console-vehicle")
+	// Readable on a phone: nothing wider than the screen but the tables, which scroll
+	// inside their frame.
+	step(t, ctx, "phone width", chromedp.EmulateViewport(390, 844))
+	if w := countNodes(t, ctx, "body"); w != 1 {
+		t.Fatal("no body")
+	}
+	if overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth + 1")); err != nil || overflow {
+		t.Errorf("the console's vehicle page is wider than a phone (%v)", err)
+	}
+	shot(t, ctx, "console-phone")
+	step(t, ctx, "desktop width", chromedp.EmulateViewport(1200, 900))
 
 	step(t, ctx, "dashboard", chromedp.Navigate(dashboard))
 	if after := percent(t, text(t, ctx, "section#battery .value")); after <= before {
