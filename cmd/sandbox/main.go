@@ -134,6 +134,7 @@ No --client given: registered a development client.
 
 Node SDK (npm smartcar) - Connect is built from SMARTCAR_API_ORIGIN; use mode 'test':
   export SMARTCAR_API_ORIGIN=%[1]s
+  export SMARTCAR_API_V3_ORIGIN=%[1]s
   export SMARTCAR_AUTH_ORIGIN=%[1]s
   export SMARTCAR_CLIENT_ID=%[2]s
   export SMARTCAR_CLIENT_SECRET=%[3]s
@@ -144,8 +145,10 @@ Python SDK - SMARTCAR_AUTH_ORIGIN is the FULL token URL there:
   export SMARTCAR_CONNECT_ORIGIN=%[1]s
   export SMARTCAR_AUTH_ORIGIN=%[1]s/oauth/token
 
-Java and Ruby SDKs:
+Java and Ruby SDKs (v3 origin: Java SMARTCAR_API_V3_ORIGIN, Ruby SMARTCAR_VEHICLE_API_ORIGIN):
   export SMARTCAR_API_ORIGIN=%[1]s
+  export SMARTCAR_API_V3_ORIGIN=%[1]s
+  export SMARTCAR_VEHICLE_API_ORIGIN=%[1]s
   export SMARTCAR_CONNECT_ORIGIN=%[1]s
   export SMARTCAR_AUTH_ORIGIN=%[1]s
   (plus SMARTCAR_CLIENT_ID, SMARTCAR_CLIENT_SECRET, SMARTCAR_REDIRECT_URI as above)

@@ -63,7 +63,7 @@ func start(t *testing.T, args []string, env map[string]string) (origin string, o
 
 func TestRunDevClient(t *testing.T) {
 	origin, out, stop := start(t, []string{"--addr", "127.0.0.1:0"}, nil)
-	for _, want := range []string{"SMARTCAR_API_ORIGIN=" + origin, "SMARTCAR_AUTH_ORIGIN=" + origin + "/oauth/token", "SMARTCAR_CLIENT_ID=", "SMARTCAR_CLIENT_SECRET="} {
+	for _, want := range []string{"SMARTCAR_API_ORIGIN=" + origin, "SMARTCAR_API_V3_ORIGIN=" + origin, "SMARTCAR_AUTH_ORIGIN=" + origin + "/oauth/token", "SMARTCAR_CLIENT_ID=", "SMARTCAR_CLIENT_SECRET="} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -73,6 +73,8 @@ func TestNodeSDK(t *testing.T) {
 		// Node builds the Connect URL from SMARTCAR_API_ORIGIN (there is no
 		// SMARTCAR_CONNECT_ORIGIN in the Node SDK), so Connect and API share the origin.
 		"SMARTCAR_API_ORIGIN="+srv.URL,
+		// The SDK's v3 calls (getVehicle, getSignals, getSignal) go to this origin.
+		"SMARTCAR_API_V3_ORIGIN="+srv.URL,
 		"SMARTCAR_AUTH_ORIGIN="+srv.URL,
 		"SMARTCAR_CLIENT_ID="+client.ID,
 		"SMARTCAR_CLIENT_SECRET="+client.Secret,

@@ -18,7 +18,7 @@ type connectSession struct {
 
 	ClientID        string
 	RedirectURI     string // resolved: never empty, never "undefined"
-	ResponseType    string // "code" or "vehicle_id"
+	ResponseType    string // "code", "vehicle_id" or "none" (v3: user_id only)
 	State           string
 	HasState        bool
 	Scope           requestedScope
@@ -188,9 +188,9 @@ func (s *server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
 	if rt == "" {
 		rt = "code"
 	}
-	if rt != "code" && rt != "vehicle_id" {
+	if rt != "code" && rt != "vehicle_id" && rt != "none" {
 		return &connectError{Status: http.StatusBadRequest, Title: "Unsupported response type",
-			Message: "response_type must be \"code\" (or \"vehicle_id\" for re-authentication)."}
+			Message: "response_type must be \"code\" (or \"vehicle_id\" for re-authentication, \"none\" for API v3 apps that need only the user_id)."}
 	}
 	cs := &connectSession{
 		ID:              newID(),
@@ -538,10 +538,14 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request, cs *connectSess
 		s.simulate(chosen)
 	}
 	params := map[string]string{}
-	if cs.ResponseType == "vehicle_id" {
+	switch cs.ResponseType {
+	case "vehicle_id":
 		params["vehicle_id"] = chosen[0].ID
-	} else {
+	case "none": // API v3: the app calls with its application token and sc-user-id
+		params["user_id"] = g.UserID
+	default: // user_id for the v3 model's sc-user-id, next to the code
 		params["code"] = s.store.issueCode(g, cs.RedirectURI, s.now())
+		params["user_id"] = g.UserID
 	}
 	s.log.Info("connect: approved", "client_id", cs.ClientID, "vehicles", len(chosen), "request_id", requestID(r.Context()))
 	return s.redirect(w, r, cs, params)

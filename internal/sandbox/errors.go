@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"smartcargo/internal/sandbox/apiv3"
 )
 
 // apiError is a v2 API error (§6.1). Handlers return it; writeAPIError is the one
@@ -201,7 +203,8 @@ func (e *apiError) body(requestID string) errorBody {
 	}
 }
 
-// writeAPIError is the single place that answers an API request with an error. Any
+// writeAPIError is the single place that answers an API request with an error (in
+// the v3 shape on /v3 paths, whatever answers them: handlers, faults, chaos). Any
 // error that is not an *apiError is a sandbox bug: it is logged and answered as
 // SERVER/INTERNAL, never as a stack trace or an empty body.
 func writeAPIError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -213,6 +216,10 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err
 			log.Error("internal error", "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
 		}
 		ae = newAPIError("SERVER", "INTERNAL")
+	}
+	if isV3Path(r.URL.Path) {
+		apiv3.WriteError(w, toV3(ae), requestID(r.Context()))
+		return
 	}
 	if ae.RetryAfter > 0 {
 		w.Header()["retry-after"] = []string{strconv.Itoa(ae.RetryAfter)}

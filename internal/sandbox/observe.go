@@ -138,6 +138,16 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		s.log.Info("fault: scripted answer", "fault", f.ID, "path", r.URL.Path, "request_id", requestID(ctx))
+		if f.Status == http.StatusAccepted {
+			// A v3 command that keeps running: it acts at once and answers 202, its
+			// execution completes after the fault's delay (30 s by default).
+			d := f.Delay
+			if d <= 0 {
+				d = defaultCommandRunning
+			}
+			next.ServeHTTP(w, withCommandRunning(r, d))
+			return
+		}
 		if f.Hang {
 			if r.Body != nil { // a batch item has none
 				io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
@@ -166,7 +176,7 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			io.WriteString(w, f.Body)
 			return
 		}
-		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/" {
+		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/oauth2/token" || r.URL.Path == "/" {
 			code := "server_error"
 			if f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable {
 				code = "temporarily_unavailable"

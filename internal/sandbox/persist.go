@@ -41,6 +41,7 @@ type snapshot struct {
 	Codes       map[string]snapCode    `json:"codes"`
 	Access      map[string]snapToken   `json:"access"`
 	Refresh     map[string]snapToken   `json:"refresh"`
+	AppTokens   map[string]appToken    `json:"appTokens,omitempty"`
 	Approvals   []string               `json:"approvals"`
 	Vehicles    map[string]snapVehicle `json:"vehicles"`
 	Sims        map[string]*sim.State  `json:"sims"`
@@ -121,6 +122,12 @@ func (s *server) snapshot() *snapshot {
 	for k, t := range st.refresh {
 		snap.Refresh[k] = snapToken{Grant: ref(t.Grant), Expires: t.Expires, UsedAt: t.UsedAt}
 	}
+	for k, t := range st.appTokens {
+		if snap.AppTokens == nil {
+			snap.AppTokens = map[string]appToken{}
+		}
+		snap.AppTokens[k] = *t
+	}
 	for k, ok := range st.approvals {
 		if ok {
 			snap.Approvals = append(snap.Approvals, k)
@@ -199,6 +206,9 @@ func (s *server) restore(snap *snapshot) error {
 			return err
 		}
 		st.refresh[k] = &refreshToken{Grant: g, Expires: t.Expires, UsedAt: t.UsedAt}
+	}
+	for k, t := range snap.AppTokens {
+		st.appTokens[k] = &t
 	}
 	for _, k := range snap.Approvals {
 		st.approvals[k] = true

@@ -7,11 +7,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"smartcargo/internal/sandbox/apiv3"
 	"smartcargo/internal/sandbox/control"
 )
 
-// routes maps the sandbox's whole surface: Connect pages, the token endpoint and the
-// v2.0 API, on one origin (the Node SDK builds the Connect URL from the API origin).
+// routes maps the sandbox's whole surface: Connect pages, the token endpoints and the
+// v2.0 and v3 APIs, on one origin (the Node SDK builds the Connect URL from the API origin).
 // It returns the router without the outer middleware, which batch reuses for its
 // items; NewServer wraps it with commonHeaders and recoverer.
 func (s *server) routes() chi.Router {
@@ -40,6 +41,15 @@ func (s *server) routes() chi.Router {
 	for _, p := range []string{"/oauth/token", "/"} {
 		r.With(s.journaled, s.scripted).Post(p, s.handleToken)
 	}
+	// The v3 application token (client_credentials; v3.go).
+	r.With(s.journaled, s.scripted).Post("/oauth2/token", s.handleAppToken)
+
+	// API v3 (internal/sandbox/apiv3): the vehicle, its signals and its commands.
+	v3 := apiv3.New(v3Backend{s})
+	r.Route("/v3", func(r chi.Router) {
+		r.Use(s.journaled, s.apiBodyLimit, s.scripted, s.chaos)
+		r.Mount("/", v3)
+	})
 
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on
 	// v99999999.99 working like the latest).

@@ -535,5 +535,5 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 
 // isAPIPath tells API requests (JSON errors) from pages (HTML errors).
 func isAPIPath(p string) bool {
-	return strings.HasPrefix(p, "/v") || strings.HasPrefix(p, "/oauth/token")
+	return strings.HasPrefix(p, "/v") || strings.HasPrefix(p, "/oauth/token") || strings.HasPrefix(p, "/oauth2/token")
 }

@@ -77,6 +77,8 @@ type store struct {
 	grants map[grantKeyT]*grant
 	// sims holds the simulation of each simulated vehicle, by vehicle id.
 	sims map[string]*sim.State
+	// appTokens holds the v3 application tokens (v3.go).
+	appTokens map[string]*appToken
 }
 
 // grantKeyT names the latest approval of a user for an app and a brand.
@@ -186,6 +188,7 @@ func newStore(accessTTL time.Duration) *store {
 		approvals: map[string]bool{},
 		grants:    map[grantKeyT]*grant{},
 		sims:      map[string]*sim.State{},
+		appTokens: map[string]*appToken{},
 	}
 }
 

@@ -25,6 +25,12 @@ type oauthBody struct {
 // fields (Ruby's oauth2 gem).
 func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.token(w, r)
+	s.writeToken(w, r, resp, err)
+}
+
+// writeToken answers a token request (this one's or /oauth2/token's) with its
+// response or its OAuth error.
+func (s *server) writeToken(w http.ResponseWriter, r *http.Request, resp any, err error) {
 	h := w.Header()
 	h["cache-control"] = []string{"no-store"}
 	h["pragma"] = []string{"no-cache"}

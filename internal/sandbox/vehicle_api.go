@@ -368,20 +368,34 @@ func parseLimit(raw json.RawMessage) (float64, bool) {
 func handleEngineOil(c *call) (any, error) {
 	life := c.s.rnd.between(0, 1, 2)
 	if c.isSimulated() {
-		life = float64(20+hashParts(c.v.ID, "oil")[0]%80) / 100 // a simulated vehicle's stays put
+		life = simOilLife(c.v)
 	}
 	return struct {
 		LifeRemaining float64 `json:"lifeRemaining"`
 	}{life}, nil
 }
 
+// simOilLife is a simulated vehicle's engine oil life: it stays put.
+func simOilLife(v *vehicle) float64 { return float64(20+hashParts(v.ID, "oil")[0]%80) / 100 }
+
+// simTires are a simulated vehicle's tyre pressures in kPa (front left, front right,
+// back left, back right): steady per tyre, in the test-mode range.
+func simTires(v *vehicle) [4]float64 {
+	h := hashParts(v.ID, "tires")
+	var out [4]float64
+	for i := range out {
+		out[i] = 220 + float64(h[i]%150)/10
+	}
+	return out
+}
+
 func handleTires(c *call) (any, error) {
-	simulated, h := c.isSimulated(), hashParts(c.v.ID, "tires")
+	simulated, sim := c.isSimulated(), simTires(c.v)
 	n := 0
 	p := func() float64 {
 		kpa := c.s.rnd.between(175, 237, 1)
-		if simulated { // steady per tyre, in the test-mode range
-			kpa = 220 + float64(h[n]%150)/10
+		if simulated {
+			kpa = sim[n]
 			n++
 		}
 		if c.units == unitsImperial {

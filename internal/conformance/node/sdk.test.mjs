@@ -119,7 +119,9 @@ describe('Connect via AuthClient.getAuthUrl (§2)', () => {
     const url = client.getAuthUrl(['required:read_vehicle_info']);
     assert.equal(new URL(url).searchParams.get('state'), null);
     const {params} = await runConnect(url, REDIRECT_URI, {email: randomEmail(), make: 'TESLA'});
-    assert.deepEqual(Object.keys(params), ['code'], `only a code on the redirect: ${JSON.stringify(params)}`);
+    // No state was sent, so none comes back: the code, and the user_id that Smartcar's
+    // v3 model (application token + sc-user-id) needs, are all the redirect carries.
+    assert.deepEqual(Object.keys(params).sort(), ['code', 'user_id'], `only a code and a user id on the redirect: ${JSON.stringify(params)}`);
     const access = await client.exchangeCode(params.code);
     const {vehicles} = await smartcar.getVehicles(access.accessToken);
     const attributes = await new smartcar.Vehicle(vehicles[0], access.accessToken).attributes();

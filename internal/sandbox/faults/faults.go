@@ -27,6 +27,8 @@ type Fault struct {
 	Times int `json:"times"`
 	// Status, Type and Code make the error answer (Smartcar's shape); Status 0 with a
 	// Delay or Hang means the call then proceeds normally (Delay) or never (Hang).
+	// Status 202 (v3 command paths only, no Type) makes the command answer 202, still
+	// running, and complete after Delay (the sandbox's default when 0).
 	Status int    `json:"status,omitempty"`
 	Type   string `json:"type,omitempty"`
 	Code   string `json:"code,omitempty"`
@@ -111,6 +113,14 @@ func (s *Set) Add(f Fault, knownTypes map[string]int) (Fault, error) {
 		return bad("hang cannot be combined with status or delay")
 	case f.Status == 0 && f.Type == "" && f.Delay == 0 && !f.Hang:
 		return bad("give a status or type (an error answer), a delay, or hang")
+	case f.Status == http.StatusAccepted:
+		// A v3 command still running: it answers 202 and completes after Delay.
+		if f.Type != "" || f.Hang {
+			return bad("status 202 (a command still running) takes no type and no hang")
+		}
+		if !strings.Contains(f.Path, "/commands/") {
+			return bad(`status 202 (a command still running) applies to v3 command paths, e.g. "/v3/vehicles/*/commands/**"`)
+		}
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
 		return bad("status must be an error status (400–599)")
 	case f.Status != 0 && f.Type == "" && f.Body == "":

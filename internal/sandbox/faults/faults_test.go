@@ -50,10 +50,22 @@ func TestAddRefusesBadInput(t *testing.T) {
 		{Path: "/x", Status: 502, Body: "x", Description: "d"},
 		{Path: "/x", Type: "SERVER", ContentType: "text/html"},
 		{Path: "/x", Delay: time.Second, Description: "d"},
+		{Path: "/v2.0/vehicles/*/security", Status: 202},
+		{Path: "/v3/vehicles/*/commands/**", Status: 202, Type: "SERVER"},
+		{Path: "/v3/vehicles/*/commands/**", Status: 202, Hang: true},
 	} {
 		if _, err := new(Set).Add(f, types); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", f, err)
 		}
+	}
+}
+
+// TestAddCommandStillRunning: status 202 is the one success a fault scripts, on v3
+// command paths, with the delay as the command's running time.
+func TestAddCommandStillRunning(t *testing.T) {
+	f, err := new(Set).Add(Fault{Path: "/v3/vehicles/*/commands/**", Status: 202, Delay: time.Minute}, types)
+	if err != nil || f.Status != 202 || f.Delay != time.Minute || f.Type != "" {
+		t.Errorf("202 fault: %+v %v", f, err)
 	}
 }
 
