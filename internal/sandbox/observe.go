@@ -59,13 +59,10 @@ func (s *server) journaled(next http.Handler) http.Handler {
 			// Answered before the vehicle was looked at (a scripted fault): the path names it.
 			n.vehicleID = vehicleInPath(r.URL.Path)
 		}
-		s.journal.Add(journal.Entry{
+		s.journal.AddRaw(journal.Entry{
 			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
 			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
-			RequestHeaders: journal.RedactHeaders(r.Header),
-			RequestBody:    journal.Redact(r.Header.Get("Content-Type"), body.Bytes()),
-			ResponseBody:   journal.Redact("application/json", cw.body.Bytes()),
-		})
+		}, r.Header.Clone(), r.Header.Get("Content-Type"), body.Bytes(), cw.body.Bytes())
 	})
 }
 

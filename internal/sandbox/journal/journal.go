@@ -38,6 +38,45 @@ type Entry struct {
 	// The bodies, redacted and cut to MaxBody; only in the detail view.
 	RequestBody  string `json:"requestBody,omitempty"`
 	ResponseBody string `json:"responseBody,omitempty"`
+
+	// raw is what AddRaw kept, redacted only when the entry is read in detail: the
+	// redaction costs more than the rest of an API call, and most entries are never
+	// opened.
+	raw *raw
+}
+
+// raw holds a call's unredacted headers and bodies (already cut to size).
+type raw struct {
+	header            http.Header
+	reqType           string
+	reqBody, respBody []byte
+}
+
+// AddRaw records e with the call's request headers, request body (of content type
+// reqType) and JSON response body, which are redacted when the entry is read with Get
+// or All, never before.
+func (j *Journal) AddRaw(e Entry, header http.Header, reqType string, reqBody, respBody []byte) uint64 {
+	e.raw = &raw{header: header, reqType: reqType, reqBody: cutBytes(reqBody), respBody: cutBytes(respBody)}
+	return j.Add(e)
+}
+
+// redacted fills the detail fields from the raw parts, redacted.
+func (e Entry) redacted() Entry {
+	if e.raw != nil {
+		e.RequestHeaders = RedactHeaders(e.raw.header)
+		e.RequestBody = Redact(e.raw.reqType, e.raw.reqBody)
+		e.ResponseBody = Redact("application/json", e.raw.respBody)
+		e.raw = nil
+	}
+	e.RequestBody, e.ResponseBody = cut(e.RequestBody), cut(e.ResponseBody)
+	return e
+}
+
+func cutBytes(b []byte) []byte {
+	if len(b) > MaxBody+1 {
+		b = b[:MaxBody+1] // cut marks it as cut once redacted
+	}
+	return append([]byte(nil), b...)
 }
 
 // MarshalJSON adds durationMs, the unit the control API promises.
@@ -128,7 +167,7 @@ func (j *Journal) Get(id uint64) (Entry, bool) {
 	defer j.mu.Unlock()
 	for i := range j.len() {
 		if e := j.at(i); e.ID == id {
-			return e, true
+			return e.redacted(), true
 		}
 	}
 	return Entry{}, false
@@ -148,7 +187,7 @@ func (j *Journal) All() []Entry {
 	defer j.mu.Unlock()
 	out := make([]Entry, 0, j.len())
 	for i := j.len() - 1; i >= 0; i-- {
-		out = append(out, j.at(i))
+		out = append(out, j.at(i).redacted())
 	}
 	return out
 }
