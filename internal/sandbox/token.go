@@ -50,19 +50,30 @@ func (s *server) writeToken(w http.ResponseWriter, r *http.Request, resp any, er
 	writeJSON(w, r, s.log, http.StatusOK, resp)
 }
 
-// token does the work of handleToken and returns either a response or an error.
-func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+// tokenClient reads a token request's form and authenticates its client (HTTP Basic
+// or form fields): the first steps of both token endpoints, /oauth/token and
+// /oauth2/token.
+func (s *server) tokenClient(w http.ResponseWriter, r *http.Request) (Client, error) {
 	if err := readForm(w, r, maxTokenBody); err != nil {
 		if tooLarge(err) {
-			return nil, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body must not exceed 64 KB."}
+			return Client{}, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body must not exceed 64 KB."}
 		}
-		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
+		return Client{}, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
 	}
 	client, err := s.authenticateClient(r)
 	if err != nil {
-		return nil, err
+		return Client{}, err
 	}
 	note(r.Context()).clientID = client.ID
+	return client, nil
+}
+
+// token does the work of handleToken and returns either a response or an error.
+func (s *server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+	client, err := s.tokenClient(w, r)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var g *grant
 	switch gt := r.PostForm.Get("grant_type"); gt {

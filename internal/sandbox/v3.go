@@ -89,17 +89,10 @@ func (s *server) handleAppToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) appToken(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := readForm(w, r, maxTokenBody); err != nil {
-		if tooLarge(err) {
-			return nil, &oauthError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body must not exceed 64 KB."}
-		}
-		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded."}
-	}
-	client, err := s.authenticateClient(r)
+	client, err := s.tokenClient(w, r)
 	if err != nil {
 		return nil, err
 	}
-	note(r.Context()).clientID = client.ID
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "client_credentials":
 	case "":
