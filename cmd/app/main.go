@@ -101,9 +101,12 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a := &app{log: log, out: out, cancel: cancel, errc: make(chan error, 2)}
+	// fail stops what has started (the sandbox saves its state as it stops) and waits
+	// for it: once start returns, nothing touches the data directory any more.
 	fail := func(err error) (*app, error) {
 		cancel()
 		appLn.Close()
+		a.drain()
 		out.Flush()
 		return nil, err
 	}
@@ -312,16 +315,24 @@ func (a *app) serve(ctx context.Context, name string, ln net.Listener, srv serve
 // wait blocks until every server has stopped and returns the first error.
 func (a *app) wait() error {
 	defer a.cancel()
+	first := a.drain()
+	if first == nil {
+		a.log.Info("stopped")
+	}
+	a.out.Flush()
+	return first
+}
+
+// drain waits for the result of every server serve started and returns the first
+// error.
+func (a *app) drain() error {
 	var first error
 	for range a.n {
 		if err := <-a.errc; err != nil && first == nil {
 			first = err
 		}
 	}
-	if first == nil {
-		a.log.Info("stopped")
-	}
-	a.out.Flush()
+	a.n = 0
 	return first
 }
 

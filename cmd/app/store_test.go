@@ -187,9 +187,12 @@ func TestDevSecretKept(t *testing.T) {
 }
 
 // TestStartUnreachableDatabase: a database that cannot be reached at start is a one-line
-// error (run's caller prints it and exits non-zero).
+// error (run's caller prints it and exits non-zero), and what had started by then (the
+// sandbox) has stopped when run returns: its state is saved and nothing writes into the
+// data directory afterwards.
 func TestStartUnreachableDatabase(t *testing.T) {
-	env := map[string]string{"DATA_DIR": t.TempDir(), "DATABASE_URL": "postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2"}
+	dataDir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dataDir, "DATABASE_URL": "postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2"}
 	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")},
 		func(k string) string { return env[k] }, t.Output())
 	if err == nil {
@@ -197,6 +200,9 @@ func TestStartUnreachableDatabase(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "storage: ") || strings.Contains(msg, "secret") {
 		t.Errorf("error %q: want one line starting with storage:, without the password", msg)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "sandbox", "sandbox.json")); err != nil {
+		t.Errorf("run returned before the sandbox had stopped and saved its state: %v", err)
 	}
 }
 
