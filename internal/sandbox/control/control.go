@@ -63,6 +63,24 @@ func New(b Backend, o Options) (*Control, error) {
 	}
 	r := chi.NewRouter()
 	r.Use(c.guard)
+	// The console's forms have their own cross-origin check (console.go); the API's
+	// is here, so that a page on another site cannot post faults or expire tokens
+	// through the developer's browser. Clients outside a browser send neither
+	// Sec-Fetch-Site nor Origin and are not affected.
+	apiCOP := http.NewCrossOriginProtection()
+	apiCOP.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.writeError(w, r, &apiError{Status: http.StatusForbidden, Message: "cross-origin request refused: the control API takes unsafe requests only from its own origin or from clients outside a browser"})
+	}))
+	r.Use(func(next http.Handler) http.Handler {
+		protected := apiCOP.Handler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, Prefix+"/api/") || r.URL.Path == Prefix+"/api" {
+				protected.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	r.Route(Prefix+"/api", c.apiRoutes)
 	r.Group(c.consoleRoutes)
 	c.mux = r
@@ -79,6 +97,13 @@ func (c *Control) guard(next http.Handler) http.Handler {
 		if c.token == "" {
 			if !onLoopback(r) {
 				c.deny(w, r, "The sandbox's control surface answers only on a loopback address unless it is started with --admin-token (SANDBOX_ADMIN_TOKEN).")
+				return
+			}
+			if !loopbackHost(r.Host) {
+				// A loopback listener reached under another name is DNS rebinding: a
+				// site whose name now points at 127.0.0.1 would read and drive the
+				// control surface as same-origin.
+				c.deny(w, r, "The sandbox's control surface answers only to a loopback host name (localhost, 127.0.0.1, [::1]) unless it is started with --admin-token (SANDBOX_ADMIN_TOKEN).")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -127,6 +152,21 @@ func onLoopback(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports whether a Host header names this machine: localhost (or a
+// name under .localhost, which resolvers keep on loopback) or a loopback address.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
