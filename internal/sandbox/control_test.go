@@ -509,6 +509,22 @@ func TestControlFaultAnySuccess(t *testing.T) {
 		r.Header.Get("sc-unit-system") != "imperial" || r.Header.Get("sc-request-id") == "" {
 		t.Errorf("200 fault: %d %v %s", r.StatusCode, r.Header, r.Body)
 	}
+	// The journal keeps the body of a call a fault answered.
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/v2.0/vehicles/*/security","status":200,"body":"{\"status\":\"success\"}"}`, nil)
+	if r := e.api("POST", "/v2.0/vehicles/veh-1/security", "", `{"action":"LOCK"}`); r.StatusCode != 200 {
+		t.Errorf("POST fault: %d %s", r.StatusCode, r.Body)
+	}
+	var list struct{ Entries []struct{ ID int } }
+	e.ctl("GET", "/journal?path=/security", "", &list)
+	var entry struct {
+		RequestBody string `json:"requestBody"`
+	}
+	if len(list.Entries) == 1 {
+		e.ctl("GET", "/journal/"+itoa(list.Entries[0].ID), "", &entry)
+	}
+	if entry.RequestBody != `{"action":"LOCK"}` {
+		t.Errorf("journal of a faulted POST: %+v %q", list.Entries, entry.RequestBody)
+	}
 	e.ctl("POST", "/faults", `{"path":"/v2.0/user","status":503,"body":""}`, nil)
 	if r := e.api("GET", "/v2.0/user", "", ""); r.StatusCode != 503 || r.Body != "" {
 		t.Errorf("empty body: %d %q", r.StatusCode, r.Body)

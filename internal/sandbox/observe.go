@@ -151,7 +151,7 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			return
 		}
 		if f.Hang {
-			if r.Body != nil { // a batch item has none
+			if !isBatchItem(r) {
 				// Read the body ahead (see chaos: net/http notices a client that leaves
 				// only once it is read) and hand it on for a released call.
 				b, _ := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
@@ -170,6 +170,10 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		if f.Status == 0 {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if !isBatchItem(r) {
+			// Read what the journal keeps of the body, as the handler would have.
+			io.Copy(io.Discard, io.LimitReader(r.Body, journal.MaxBody+1))
 		}
 		for k, v := range f.Headers {
 			w.Header()[k] = []string{v} // lower case as given, like the sandbox's own
@@ -219,6 +223,9 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		writeAPIError(w, r, s.log, e)
 	})
 }
+
+// isBatchItem reports whether r is one of a batch's items, which have no body.
+func isBatchItem(r *http.Request) bool { return r.Context().Value(batchItemKey) != nil }
 
 // errorTypes maps each v2 error type to its status, for the faults' checks.
 func errorTypes() map[string]int {
