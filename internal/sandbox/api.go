@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
+
+	"smartcargo/internal/sandbox/control"
 )
 
 // Vehicle list paging (§4.2; Smartcar's default is unconfirmed).
@@ -14,6 +17,32 @@ const (
 	defaultPageSize = 10
 	maxPageSize     = 50
 )
+
+// paging holds the v2 lists' page sizes, which the control API can change
+// (PATCH /__sandbox/api/paging) so that a client's paging can be tested on few items.
+type paging struct {
+	mu sync.Mutex
+	p  control.Paging
+}
+
+func newPaging() *paging {
+	return &paging{p: control.Paging{
+		Vehicles:    control.PageLimits{DefaultLimit: defaultPageSize, MaxLimit: maxPageSize},
+		Permissions: control.PageLimits{DefaultLimit: defaultPermissionsPage, MaxLimit: maxPermissionsPage},
+	}}
+}
+
+func (p *paging) get() control.Paging {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.p
+}
+
+func (p *paging) set(v control.Paging) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.p = v
+}
 
 const (
 	grantKey ctxKey = iota + 100
@@ -102,7 +131,8 @@ type pagingBody struct {
 // handleVehicles is GET /v2.0/vehicles?limit&offset: count is the total, offset the
 // start of this page (§4.2). limit defaults to 10 and is capped at 50.
 func (s *server) handleVehicles(w http.ResponseWriter, r *http.Request) error {
-	limit, offset, err := pageParams(r, defaultPageSize, maxPageSize)
+	pl := s.paging.get().Vehicles
+	limit, offset, err := pageParams(r, pl.DefaultLimit, pl.MaxLimit)
 	if err != nil {
 		return err
 	}

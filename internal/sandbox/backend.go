@@ -22,6 +22,8 @@ func (b backend) Journal() *journal.Journal         { return b.s.journal }
 func (b backend) Faults() *faults.Set               { return b.s.faults }
 func (b backend) ErrorTypes() map[string]int        { return errorTypes() }
 func (b backend) Profiles() []control.Profile       { return simProfiles() }
+func (b backend) Paging() control.Paging            { return b.s.paging.get() }
+func (b backend) SetPaging(p control.Paging)        { b.s.paging.set(p) }
 
 // connected lists each vehicle of the latest approvals once (the newest approval's
 // email names it), with the approval's mode.

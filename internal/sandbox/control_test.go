@@ -320,7 +320,7 @@ func TestControlJournalHeaders(t *testing.T) {
 		Headers map[string]string `json:"requestHeaders"`
 	}
 	r := e.ctl("GET", "/journal/"+itoa(int(j.Entries[0].ID)), "", &detail)
-	if detail.Headers["sc-unit-system"] != "imperial" || detail.Headers["authorization"] != "Bearer [REDACTED]" || strings.Contains(r.Body, tok.AccessToken) {
+	if detail.Headers["sc-unit-system"] != "imperial" || detail.Headers["authorization"] != "Bearer …"+tok.AccessToken[len(tok.AccessToken)-4:] || strings.Contains(r.Body, tok.AccessToken) {
 		t.Errorf("request headers: %v", detail.Headers)
 	}
 	page := e.get("/__sandbox/journal/" + itoa(int(j.Entries[0].ID)))
@@ -464,4 +464,197 @@ func TestControlRevokeTokens(t *testing.T) {
 	}
 	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{"vehicle":"00000000-0000-4000-8000-000000000000"}`, nil), 404, "not found")
 	wantCtlError(t, e.ctl("POST", "/tokens/revoke", `{}`, nil), 400, "vehicle")
+}
+
+// TestControlJournalQueryAndResponseHeaders: an entry keeps the query string as sent
+// (listed), the path with its percent-encoding, and, in the detail view, the
+// answer's headers.
+func TestControlJournalQueryAndResponseHeaders(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "query@example.com"})
+	e.api("GET", "/v2.0/vehicles?limit=5&offset=0", tok.AccessToken, "")
+	e.api("GET", "/v2.0/vehicles/a%2Fb/odometer", tok.AccessToken, "")
+	r := e.ctl("GET", "/journal?path=/v2.0/vehicles", "", nil)
+	var list struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	json.Unmarshal([]byte(r.Body), &list)
+	if len(list.Entries) != 2 || list.Entries[1]["query"] != "limit=5&offset=0" || list.Entries[0]["path"] != "/v2.0/vehicles/a%2Fb/odometer" ||
+		list.Entries[0]["responseHeaders"] != nil {
+		t.Fatalf("list: %s", r.Body)
+	}
+	var detail struct {
+		RequestID string            `json:"requestId"`
+		Headers   map[string]string `json:"responseHeaders"`
+	}
+	e.ctl("GET", "/journal/"+itoa(int(list.Entries[1]["id"].(float64))), "", &detail)
+	if detail.Headers["sc-request-id"] != detail.RequestID || detail.Headers["content-type"] != "application/json" {
+		t.Errorf("response headers: %v", detail.Headers)
+	}
+}
+
+// TestControlFaultAnySuccess: a fault answers any status from 200 with a raw body
+// (empty too) and its own headers, on the API and the token endpoints.
+func TestControlFaultAnySuccess(t *testing.T) {
+	e := newEnv(t)
+	var f map[string]any
+	e.ctl("POST", "/faults", `{"method":"GET","path":"/v2.0/vehicles/*","status":200,"body":"{\"id\":\"veh-1\",\"make\":\"X\"}",
+		"headers":{"SC-Data-Age":"2024-05-01T10:00:00.000Z","sc-unit-system":"imperial"}}`, &f)
+	if f["status"] != float64(200) || f["headers"].(map[string]any)["sc-data-age"] != "2024-05-01T10:00:00.000Z" {
+		t.Errorf("fault view: %v", f)
+	}
+	// No token needed: the fault answers before the API looks at the call.
+	r := e.api("GET", "/v2.0/vehicles/veh-1", "", "")
+	if r.StatusCode != 200 || r.Body != `{"id":"veh-1","make":"X"}` || r.Header.Get("sc-data-age") != "2024-05-01T10:00:00.000Z" ||
+		r.Header.Get("sc-unit-system") != "imperial" || r.Header.Get("sc-request-id") == "" {
+		t.Errorf("200 fault: %d %v %s", r.StatusCode, r.Header, r.Body)
+	}
+	// The journal keeps the body of a call a fault answered.
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/v2.0/vehicles/*/security","status":200,"body":"{\"status\":\"success\"}"}`, nil)
+	if r := e.api("POST", "/v2.0/vehicles/veh-1/security", "", `{"action":"LOCK"}`); r.StatusCode != 200 {
+		t.Errorf("POST fault: %d %s", r.StatusCode, r.Body)
+	}
+	var list struct{ Entries []struct{ ID int } }
+	e.ctl("GET", "/journal?path=/security", "", &list)
+	var entry struct {
+		RequestBody string `json:"requestBody"`
+	}
+	if len(list.Entries) == 1 {
+		e.ctl("GET", "/journal/"+itoa(list.Entries[0].ID), "", &entry)
+	}
+	if entry.RequestBody != `{"action":"LOCK"}` {
+		t.Errorf("journal of a faulted POST: %+v %q", list.Entries, entry.RequestBody)
+	}
+	e.ctl("POST", "/faults", `{"path":"/v2.0/user","status":503,"body":""}`, nil)
+	if r := e.api("GET", "/v2.0/user", "", ""); r.StatusCode != 503 || r.Body != "" {
+		t.Errorf("empty body: %d %q", r.StatusCode, r.Body)
+	}
+	// retry-after as a header: "0" is kept (retryAfter cannot say it).
+	e.ctl("POST", "/faults", `{"path":"/v2.0/user","type":"RATE_LIMIT","code":"SMARTCAR_API","headers":{"retry-after":"0"}}`, nil)
+	if r := e.api("GET", "/v2.0/user", "", ""); r.StatusCode != 429 || len(r.Header.Values("retry-after")) != 1 || r.Header.Get("retry-after") != "0" {
+		t.Errorf("retry-after header: %d %v", r.StatusCode, r.Header)
+	}
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/oauth/token","status":502,"contentType":"text/html","body":"<html>502</html>","headers":{"x-proxy":"edge"}}`, nil)
+	r = e.token(url.Values{"grant_type": {"authorization_code"}, "code": {"x"}})
+	if r.StatusCode != 502 || r.Body != "<html>502</html>" || r.Header.Get("Content-Type") != "text/html" || r.Header.Get("x-proxy") != "edge" {
+		t.Errorf("token endpoint body: %d %v %s", r.StatusCode, r.Header, r.Body)
+	}
+	for _, bad := range []string{
+		`{"path":"/x","status":200}`,                                    // a success needs its body
+		`{"path":"/x","status":199,"body":""}`,                          // not a final status
+		`{"path":"/x","status":204,"body":"x"}`,                         // 204 has no body
+		`{"path":"/x","delay":"1s","headers":{"a":"b"}}`,                // headers without an answer
+		`{"path":"/x","type":"SERVER","headers":{"content-type":"x"}}`,  // contentType's job
+		`{"path":"/x","type":"SERVER","headers":{"sc-request-id":"x"}}`, // the sandbox's own
+		`{"path":"/x","type":"SERVER","headers":{"bad name":"x"}}`,      // not a header name
+		`{"path":"/x","type":"RATE_LIMIT","retryAfter":"1s","headers":{"retry-after":"1"}}`,
+	} {
+		wantCtlError(t, e.ctl("POST", "/faults", bad, nil), 400, "")
+	}
+}
+
+// TestControlFaultHangRelease: a hang fault holds its calls until the test releases
+// it (after waiting, with ?held=, until they arrived); the released call proceeds
+// normally. A call held is counted while it waits, and disarming releases it too.
+func TestControlFaultHangRelease(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "hold@example.com"})
+	var f struct {
+		ID   string `json:"id"`
+		Hang bool   `json:"hang"`
+		Held int    `json:"held"`
+	}
+	e.ctl("POST", "/faults", `{"method":"POST","path":"/oauth/token","hang":true}`, &f)
+	if f.ID == "" || !f.Hang || f.Held != 0 {
+		t.Fatalf("fault: %+v", f)
+	}
+	done := make(chan response)
+	go func() {
+		done <- e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	}()
+	var held struct {
+		Times int `json:"times"`
+		Held  int `json:"held"`
+	}
+	e.ctl("GET", "/faults/"+f.ID+"?held=1", "", &held)
+	if held.Held != 1 || held.Times != 0 {
+		t.Fatalf("held: %+v", held)
+	}
+	var rel struct {
+		Released int `json:"released"`
+	}
+	e.ctl("POST", "/faults/"+f.ID+"/release", "", &rel)
+	if rel.Released != 1 {
+		t.Errorf("released %d", rel.Released)
+	}
+	if r := <-done; r.StatusCode != 200 || !strings.Contains(r.Body, `"access_token"`) {
+		t.Errorf("the released refresh: %d %s", r.StatusCode, r.Body)
+	}
+	wantCtlError(t, e.ctl("POST", "/faults/"+f.ID+"/release", "", nil), 404, f.ID)
+	wantCtlError(t, e.ctl("GET", "/faults/"+f.ID, "", nil), 404, f.ID)
+
+	// A hang with an answer answers it once released; DELETE releases too.
+	e.ctl("POST", "/faults", `{"path":"/v2.0/user","hang":true,"type":"SERVER","times":2}`, &f)
+	go func() { done <- e.api("GET", "/v2.0/user", tok.AccessToken, "") }()
+	e.ctl("GET", "/faults/"+f.ID+"?held=1", "", &held)
+	if held.Times != 1 {
+		t.Errorf("times left: %+v", held)
+	}
+	e.ctl("DELETE", "/faults/"+f.ID, "", nil)
+	if r := <-done; r.StatusCode != 500 || !strings.Contains(r.Body, `"SERVER"`) {
+		t.Errorf("the released call with an answer: %d %s", r.StatusCode, r.Body)
+	}
+
+	var other struct{ ID string }
+	e.ctl("POST", "/faults", `{"path":"/x","type":"SERVER"}`, &other)
+	wantCtlError(t, e.ctl("POST", "/faults/"+other.ID+"/release", "", nil), 400, "hang")
+	wantCtlError(t, e.ctl("GET", "/faults/"+other.ID+"?held=1", "", nil), 400, "hang")
+	wantCtlError(t, e.ctl("GET", "/faults/"+other.ID+"?held=x", "", nil), 400, "held")
+	e.ctl("POST", "/faults", `{"path":"/y","hang":true}`, &f)
+	wantCtlError(t, e.ctl("GET", "/faults/"+f.ID+"?held=1&wait=10ms", "", nil), 408, "held 0")
+	wantCtlError(t, e.ctl("GET", "/faults/nope", "", nil), 404, "nope")
+}
+
+// TestControlPaging: the v2 lists' page sizes can be changed, and the lists follow.
+func TestControlPaging(t *testing.T) {
+	e := newEnv(t)
+	tok := e.login(connectFlow{Make: "TESLA", Email: "7-vehicles@smartcar.com"})
+	type limits struct{ DefaultLimit, MaxLimit int }
+	var p struct{ Vehicles, Permissions limits }
+	e.ctl("GET", "/paging", "", &p)
+	if p.Vehicles != (limits{10, 50}) || p.Permissions != (limits{50, 100}) {
+		t.Errorf("defaults: %+v", p)
+	}
+	e.ctl("PATCH", "/paging", `{"vehicles":{"defaultLimit":2,"maxLimit":3},"permissions":{"maxLimit":1,"defaultLimit":1}}`, &p)
+	if p.Vehicles != (limits{2, 3}) || p.Permissions != (limits{1, 1}) {
+		t.Errorf("after PATCH: %+v", p)
+	}
+	var page struct {
+		Vehicles []string
+		Paging   struct{ Count, Offset int }
+	}
+	json.Unmarshal([]byte(e.api("GET", "/v2.0/vehicles", tok.AccessToken, "").Body), &page)
+	if len(page.Vehicles) != 2 || page.Paging.Count != 7 {
+		t.Errorf("default page: %+v", page)
+	}
+	json.Unmarshal([]byte(e.api("GET", "/v2.0/vehicles?limit=50&offset=5", tok.AccessToken, "").Body), &page)
+	if len(page.Vehicles) != 2 || page.Paging.Offset != 5 {
+		t.Errorf("capped page at the end: %+v", page)
+	}
+	json.Unmarshal([]byte(e.api("GET", "/v2.0/vehicles?limit=50", tok.AccessToken, "").Body), &page)
+	if len(page.Vehicles) != 3 {
+		t.Errorf("capped page: %+v", page)
+	}
+	var perms struct{ Permissions []string }
+	json.Unmarshal([]byte(e.api("GET", "/v2.0/vehicles/"+page.Vehicles[0]+"/permissions", tok.AccessToken, "").Body), &perms)
+	if len(perms.Permissions) != 1 {
+		t.Errorf("permissions page: %+v", perms)
+	}
+	for _, bad := range []string{`{"vehicles":{"maxLimit":0}}`, `{"vehicles":{"maxLimit":1001}}`, `{"vehicles":{"defaultLimit":4}}`, `{"pages":1}`} {
+		wantCtlError(t, e.ctl("PATCH", "/paging", bad, nil), 400, "")
+	}
+	e.ctl("GET", "/paging", "", &p)
+	if p.Vehicles != (limits{2, 3}) {
+		t.Errorf("a refused PATCH changed the paging: %+v", p)
+	}
 }

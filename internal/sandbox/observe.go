@@ -60,9 +60,9 @@ func (s *server) journaled(next http.Handler) http.Handler {
 			n.vehicleID = vehicleInPath(r.URL.Path)
 		}
 		s.journal.AddRaw(journal.Entry{
-			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.Path, VehicleID: n.vehicleID,
-			Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
-		}, r.Header.Clone(), r.Header.Get("Content-Type"), body.Bytes(), cw.body.Bytes())
+			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
+			VehicleID: n.vehicleID, Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
+		}, r.Header.Clone(), r.Header.Get("Content-Type"), body.Bytes(), w.Header().Clone(), cw.body.Bytes())
 	})
 }
 
@@ -85,6 +85,11 @@ func (b *headBuffer) keep(p []byte) {
 	if room := b.max - b.Len(); room > 0 {
 		b.Write(p[:min(len(p), room)])
 	}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 type teeBody struct {
@@ -146,11 +151,16 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			return
 		}
 		if f.Hang {
-			if r.Body != nil { // a batch item has none
-				io.Copy(io.Discard, io.LimitReader(r.Body, maxAPIBody)) // see chaos: lets net/http notice a client that leaves
+			if !isBatchItem(r) {
+				// Read the body ahead (see chaos: net/http notices a client that leaves
+				// only once it is read) and hand it on for a released call.
+				b, _ := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
+				r.Body = readCloser{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
 			}
-			<-ctx.Done()
-			return
+			if !s.faults.Hold(ctx, f) {
+				return // the client gave up
+			}
+			s.log.Info("fault: held call released", "fault", f.ID, "path", r.URL.Path, "request_id", requestID(ctx))
 		}
 		if f.Delay > 0 {
 			if err := s.sleep(ctx, f.Delay); err != nil {
@@ -161,8 +171,15 @@ func (s *server) scripted(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if !isBatchItem(r) {
+			// Read what the journal keeps of the body, as the handler would have.
+			io.Copy(io.Discard, io.LimitReader(r.Body, journal.MaxBody+1))
+		}
+		for k, v := range f.Headers {
+			w.Header()[k] = []string{v} // lower case as given, like the sandbox's own
+		}
 		retryAfter := int(f.RetryAfter.Round(time.Second) / time.Second)
-		if f.Body != "" {
+		if f.Body != nil {
 			h := w.Header()
 			h["Content-Type"] = nil // as writeJSON: no canonical duplicate
 			h["content-type"] = []string{f.ContentType}
@@ -170,7 +187,7 @@ func (s *server) scripted(next http.Handler) http.Handler {
 				h["retry-after"] = []string{itoa(max(1, retryAfter))}
 			}
 			w.WriteHeader(f.Status)
-			io.WriteString(w, f.Body)
+			io.WriteString(w, *f.Body)
 			return
 		}
 		if !isAPIPath(r.URL.Path) || r.URL.Path == "/oauth/token" || r.URL.Path == "/oauth2/token" || r.URL.Path == "/" {
@@ -196,7 +213,9 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		if f.Suggested != nil {
 			e.Suggested = *f.Suggested
 		}
-		if f.RetryAfter > 0 {
+		if _, own := f.Headers["retry-after"]; own {
+			e.RetryAfter = 0 // the fault's header stands
+		} else if f.RetryAfter > 0 {
 			e.RetryAfter = max(1, retryAfter)
 		} else if f.Type != "RATE_LIMIT" {
 			e.RetryAfter = 0
@@ -204,6 +223,9 @@ func (s *server) scripted(next http.Handler) http.Handler {
 		writeAPIError(w, r, s.log, e)
 	})
 }
+
+// isBatchItem reports whether r is one of a batch's items, which have no body.
+func isBatchItem(r *http.Request) bool { return r.Context().Value(batchItemKey) != nil }
 
 // errorTypes maps each v2 error type to its status, for the faults' checks.
 func errorTypes() map[string]int {

@@ -167,6 +167,7 @@ type server struct {
 	clock   *clock
 	journal *journal.Journal
 	faults  *faults.Set
+	paging  *paging
 	control *control.Control
 	// persist saves the state in the background (nil: in memory only).
 	persist *persister
@@ -284,6 +285,7 @@ func newServer(o Options) (*server, error) {
 		clock:   newClock(o.Now, o.SimSpeed),
 		journal: journal.New(journalCap),
 		faults:  &faults.Set{},
+		paging:  newPaging(),
 		clients: map[string]Client{},
 		static:  o.Static,
 		store:   newStore(o.AccessTokenTTL),

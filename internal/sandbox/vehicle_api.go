@@ -650,7 +650,8 @@ const (
 )
 
 func handlePermissions(c *call) (any, error) {
-	limit, offset, err := pageParams(c.r, defaultPermissionsPage, maxPermissionsPage)
+	pl := c.s.paging.get().Permissions
+	limit, offset, err := pageParams(c.r, pl.DefaultLimit, pl.MaxLimit)
 	if err != nil {
 		return nil, err
 	}

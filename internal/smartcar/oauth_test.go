@@ -1,13 +1,9 @@
 package smartcar_test
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,128 +127,65 @@ func equalValues(a, b url.Values) bool {
 	return true
 }
 
-// fakeAuth is a token endpoint that checks what x/oauth2 sends on Smartcar's behalf.
-type fakeAuth struct {
-	t            *testing.T
-	clientID     string
-	clientSecret string
-	redirect     string
-	code         string
-
-	mu        sync.Mutex
-	refreshes atomic.Int32
-	// validRefresh is the refresh token the endpoint accepts; each refresh rotates it.
-	validRefresh string
-	// arrived, when non-nil, receives a value as each refresh request arrives;
-	// release, when non-nil, holds refresh answers until it is closed.
-	arrived chan struct{}
-	release chan struct{}
-}
-
-func (f *fakeAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	writeJSON := func(status int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
+// exchanged walks Connect on e's sandbox and exchanges the code.
+func exchanged(e *sandboxEnv, email, brand string) *oauth2.Token {
+	e.t.Helper()
+	code, err := connectCode(e.ctx, e.conf, email, brand)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	if r.Method != http.MethodPost || r.URL.Path != "/oauth/token" {
-		writeJSON(404, map[string]string{"error": "not_found"})
-		return
+	tok, err := e.conf.Exchange(e.ctx, code)
+	if err != nil {
+		e.t.Fatalf("Exchange: %v", err)
 	}
-	id, secret, ok := r.BasicAuth()
-	if !ok || id != f.clientID || secret != f.clientSecret {
-		writeJSON(401, map[string]string{"error": "invalid_client", "error_description": "Invalid client credentials."})
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeJSON(400, map[string]string{"error": "invalid_request"})
-		return
-	}
-	if r.PostForm.Has("client_secret") {
-		f.t.Errorf("client_secret sent in the form; want HTTP Basic only")
-	}
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		if got := r.PostForm.Get("redirect_uri"); got != f.redirect {
-			writeJSON(400, map[string]string{"error": "invalid_grant", "error_description": "Unauthorized redirect_uri: " + got})
-			return
-		}
-		code := r.PostForm.Get("code")
-		if code != f.code {
-			writeJSON(400, map[string]string{"error": "invalid_request", "error_description": "Invalid code: " + code + "."})
-			return
-		}
-		writeJSON(200, map[string]any{"access_token": "access-1", "token_type": "Bearer", "expires_in": 7200, "refresh_token": "refresh-1"})
-	case "refresh_token":
-		n := f.refreshes.Add(1)
-		if f.arrived != nil {
-			f.arrived <- struct{}{}
-		}
-		if f.release != nil {
-			<-f.release
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		rt := r.PostForm.Get("refresh_token")
-		if rt != f.validRefresh {
-			writeJSON(400, map[string]string{"error": "invalid_grant", "error_description": "Invalid refresh_token: " + rt + "."})
-			return
-		}
-		f.validRefresh = fmt.Sprintf("refresh-%d", n+1)
-		writeJSON(200, map[string]any{"access_token": fmt.Sprintf("access-%d", n+1), "token_type": "Bearer",
-			"expires_in": 7200, "refresh_token": f.validRefresh})
-	default:
-		writeJSON(400, map[string]string{"error": "unsupported_grant_type"})
-	}
-}
-
-func newFakeAuth(t *testing.T) (*fakeAuth, *smartcar.Config, context.Context) {
-	t.Helper()
-	f := &fakeAuth{t: t, clientID: "client-1", clientSecret: "secret-1", redirect: "http://localhost:8000/exchange",
-		code: "code-0123456789", validRefresh: "refresh-1"}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	conf := &smartcar.Config{
-		ClientID: f.clientID, ClientSecret: f.clientSecret, RedirectURL: f.redirect,
-		Mode:     smartcar.ModeTest,
-		Endpoint: smartcar.Endpoint{ConnectOrigin: srv.URL, AuthOrigin: srv.URL, APIOrigin: srv.URL},
-	}
-	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
-	return f, conf, ctx
+	return tok
 }
 
 func TestExchange(t *testing.T) {
-	f, conf, ctx := newFakeAuth(t)
-	tok, err := conf.Exchange(ctx, f.code)
-	if err != nil {
-		t.Fatalf("Exchange: %v", err)
+	e := newSandboxEnv(t, nil)
+	tok := exchanged(e, "someone@example.com", "TESLA")
+	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.IsZero() || tok.Type() != "Bearer" {
+		t.Errorf("token = %+v, want an access and a refresh token with an expiry", tok)
 	}
-	if tok.AccessToken != "access-1" || tok.RefreshToken != "refresh-1" || tok.Expiry.IsZero() {
-		t.Errorf("token = %+v, want access-1/refresh-1 with an expiry", tok)
+	calls := e.tokenCalls()
+	if len(calls) != 1 {
+		t.Fatalf("%d token calls, want 1", len(calls))
+	}
+	if f := calls[0]; f.Get("grant_type") != "authorization_code" || f.Get("redirect_uri") != e.conf.RedirectURL || !f.Has("code") {
+		t.Errorf("exchange form = %v", f)
 	}
 }
 
 func TestExchangeErrors(t *testing.T) {
 	tests := []struct {
-		name       string
+		name string
+		// good sends a code Connect issued (else a made-up one).
+		good       bool
 		mutate     func(*smartcar.Config)
-		code       string
 		wantStatus int
 		wantType   string
 	}{
-		{name: "bad code", code: "garbage-code-42", wantStatus: 400, wantType: "invalid_request"},
-		{name: "redirect mismatch", code: "code-0123456789", mutate: func(c *smartcar.Config) { c.RedirectURL = "http://evil.example/cb" },
+		{name: "bad code", wantStatus: 400, wantType: "invalid_request"},
+		{name: "redirect mismatch", good: true, mutate: func(c *smartcar.Config) { c.RedirectURL = "http://evil.example/cb" },
 			wantStatus: 400, wantType: "invalid_grant"},
-		{name: "bad secret", code: "code-0123456789", mutate: func(c *smartcar.Config) { c.ClientSecret = "wrong" },
+		{name: "bad secret", good: true, mutate: func(c *smartcar.Config) { c.ClientSecret = "wrong" },
 			wantStatus: 401, wantType: "invalid_client"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, conf, ctx := newFakeAuth(t)
-			if tt.mutate != nil {
-				tt.mutate(conf)
+			e := newSandboxEnv(t, nil)
+			code := "garbage-code-42"
+			if tt.good {
+				var err error
+				if code, err = connectCode(e.ctx, e.conf, "someone@example.com", "TESLA"); err != nil {
+					t.Fatal(err)
+				}
 			}
-			_, err := conf.Exchange(ctx, tt.code)
+			conf := *e.conf
+			if tt.mutate != nil {
+				tt.mutate(&conf)
+			}
+			_, err := conf.Exchange(e.ctx, code)
 			var scErr *smartcar.Error
 			if !errors.As(err, &scErr) {
 				t.Fatalf("Exchange error = %v (%T), want *smartcar.Error", err, err)
@@ -260,7 +193,7 @@ func TestExchangeErrors(t *testing.T) {
 			if scErr.StatusCode != tt.wantStatus || scErr.Type != tt.wantType {
 				t.Errorf("got status %d type %q, want %d %q", scErr.StatusCode, scErr.Type, tt.wantStatus, tt.wantType)
 			}
-			if strings.Contains(err.Error(), tt.code) {
+			if strings.Contains(err.Error(), code) {
 				t.Errorf("error text %q contains the authorization code", err)
 			}
 		})
@@ -268,15 +201,10 @@ func TestExchangeErrors(t *testing.T) {
 }
 
 func TestExchangeNonJSON(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
-	}))
-	defer srv.Close()
-	conf := &smartcar.Config{ClientID: "id", ClientSecret: "s", Endpoint: smartcar.Endpoint{AuthOrigin: srv.URL}}
-	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
-	_, err := conf.Exchange(ctx, "some-code")
+	e := newSandboxEnv(t, nil)
+	e.fault(sandboxFault{Method: "POST", Path: "/oauth/token", Status: 502, ContentType: "text/html; charset=utf-8",
+		Body: answer("<html><body><h1>502 Bad Gateway</h1></body></html>")})
+	_, err := e.conf.Exchange(e.ctx, "some-code")
 	var scErr *smartcar.Error
 	if !errors.As(err, &scErr) {
 		t.Fatalf("Exchange error = %v (%T), want *smartcar.Error", err, err)
@@ -287,50 +215,69 @@ func TestExchangeNonJSON(t *testing.T) {
 }
 
 func TestTokenSourceRefresh(t *testing.T) {
-	f, conf, ctx := newFakeAuth(t)
 	clk := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newSandboxEnv(t, clk.Now)
+	start := exchanged(e, "someone@example.com", "TESLA")
+	// x/oauth2 dated the expiry with the wall clock; re-date it with the sandbox's.
+	start.Expiry = clk.Now().Add(time.Duration(start.ExpiresIn) * time.Second)
 	var saved []*oauth2.Token
-	start := &oauth2.Token{AccessToken: "access-1", RefreshToken: "refresh-1", Expiry: clk.Now().Add(2 * time.Hour)}
-	ts := conf.TokenSource(ctx, start, smartcar.WithClock(clk.Now), smartcar.EarlyExpiry(30*time.Second),
+	ts := e.conf.TokenSource(e.ctx, start, smartcar.WithClock(clk.Now), smartcar.EarlyExpiry(30*time.Second),
 		smartcar.OnRefresh(func(t *oauth2.Token) { saved = append(saved, t) }))
 
 	steps := []struct {
-		name        string
-		advance     time.Duration
-		wantAccess  string
-		wantRefresh int32
+		name    string
+		advance time.Duration
+		// wantGen is the token's generation: 0 the exchanged one, n after n refreshes.
+		wantGen int
 	}{
-		{name: "fresh token reused", advance: 0, wantAccess: "access-1", wantRefresh: 0},
-		{name: "before early window", advance: 2*time.Hour - 31*time.Second, wantAccess: "access-1", wantRefresh: 0},
-		{name: "inside early window", advance: 2 * time.Second, wantAccess: "access-2", wantRefresh: 1},
-		{name: "new token reused", advance: time.Hour, wantAccess: "access-2", wantRefresh: 1},
-		{name: "expired again", advance: 2 * time.Hour, wantAccess: "access-3", wantRefresh: 2},
+		{name: "fresh token reused", advance: 0, wantGen: 0},
+		{name: "before early window", advance: 2*time.Hour - 31*time.Second, wantGen: 0},
+		{name: "inside early window", advance: 2 * time.Second, wantGen: 1},
+		{name: "new token reused", advance: time.Hour, wantGen: 1},
+		{name: "expired again", advance: 2 * time.Hour, wantGen: 2},
 	}
+	gens := []string{start.AccessToken}
 	for _, s := range steps {
 		clk.Advance(s.advance)
 		tok, err := ts.Token()
 		if err != nil {
 			t.Fatalf("%s: Token: %v", s.name, err)
 		}
-		if tok.AccessToken != s.wantAccess || f.refreshes.Load() != s.wantRefresh {
-			t.Errorf("%s: access %q after %d refreshes, want %q after %d", s.name, tok.AccessToken, f.refreshes.Load(), s.wantAccess, s.wantRefresh)
+		if len(gens) == s.wantGen {
+			gens = append(gens, tok.AccessToken) // a new generation, as expected
+		}
+		if tok.AccessToken != gens[s.wantGen] || slices.Index(gens, tok.AccessToken) != s.wantGen {
+			t.Errorf("%s: token of generation %d, want %d", s.name, slices.Index(gens, tok.AccessToken), s.wantGen)
+		}
+		if n := e.refreshes(); n != s.wantGen {
+			t.Errorf("%s: %d refreshes, want %d", s.name, n, s.wantGen)
 		}
 	}
-	if len(saved) != 2 || saved[1].RefreshToken != "refresh-3" {
-		t.Fatalf("OnRefresh saw %d tokens (last %+v), want 2 ending with refresh-3", len(saved), saved[len(saved)-1])
+	last, _ := ts.Token()
+	if len(saved) != 2 || saved[1].RefreshToken != last.RefreshToken || saved[1].RefreshToken == saved[0].RefreshToken {
+		t.Fatalf("OnRefresh saw %d tokens, want 2, the last one current", len(saved))
 	}
 	if want := clk.Now().Add(2 * time.Hour); !saved[1].Expiry.Equal(want) {
 		t.Errorf("refreshed expiry = %v, want %v (from the injected clock)", saved[1].Expiry, want)
 	}
+	// Each refresh sent the refresh token it had (the journal redacts them; the
+	// sandbox refused none).
+	for _, c := range e.calls("/oauth/token") {
+		if c.Status != 200 {
+			t.Errorf("token call %d answered %d", c.ID, c.Status)
+		}
+	}
 }
 
 func TestTokenSourceConcurrentRefresh(t *testing.T) {
-	f, conf, ctx := newFakeAuth(t)
-	f.arrived = make(chan struct{}, 100)
-	f.release = make(chan struct{})
-	expired := &oauth2.Token{AccessToken: "access-1", RefreshToken: "refresh-1", Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	e := newSandboxEnv(t, nil)
+	tok := exchanged(e, "someone@example.com", "TESLA")
+	expired := &oauth2.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var notified atomic.Int32
-	ts := conf.TokenSource(ctx, expired, smartcar.OnRefresh(func(*oauth2.Token) { notified.Add(1) }))
+	ts := e.conf.TokenSource(e.ctx, expired, smartcar.OnRefresh(func(*oauth2.Token) { notified.Add(1) }))
+	// The sandbox holds the first refresh until released, so that the other callers
+	// find the token expired and pile up behind it.
+	hold := e.fault(sandboxFault{Method: "POST", Path: "/oauth/token", Hang: true})
 
 	const n = 64
 	var wg sync.WaitGroup
@@ -345,17 +292,15 @@ func TestTokenSourceConcurrentRefresh(t *testing.T) {
 			}
 		})
 	}
-	// Hold the refresh until it has reached the server, so that the other callers
-	// find the token expired and pile up behind it.
-	<-f.arrived
-	close(f.release)
+	e.waitHeld(hold, 1)
+	e.release(hold)
 	wg.Wait()
 	for i := range n {
-		if errs[i] != nil || got[i] != "access-2" {
-			t.Fatalf("caller %d got %q, %v; want access-2", i, got[i], errs[i])
+		if errs[i] != nil || got[i] != got[0] || got[i] == tok.AccessToken {
+			t.Fatalf("caller %d got %q, %v; want the one refreshed token %q", i, got[i], errs[i], got[0])
 		}
 	}
-	if r := f.refreshes.Load(); r != 1 {
+	if r := e.refreshes(); r != 1 {
 		t.Errorf("token endpoint saw %d refreshes, want 1", r)
 	}
 	if c := notified.Load(); c != 1 {
@@ -364,28 +309,34 @@ func TestTokenSourceConcurrentRefresh(t *testing.T) {
 }
 
 func TestTokenSourceRefusedRefresh(t *testing.T) {
-	f, conf, ctx := newFakeAuth(t)
-	dead := &oauth2.Token{AccessToken: "a", RefreshToken: "refresh-revoked-123", Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ts := conf.TokenSource(ctx, dead)
+	e := newSandboxEnv(t, nil)
+	tok := exchanged(e, "someone@example.com", "TESLA")
+	// The user withdrew the app's access: the sandbox forgets the refresh token.
+	e.ctl("POST", "/tokens/revoke", map[string]string{"vehicle": e.vehicles()[0].ID}, nil)
+	dead := &oauth2.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ts := e.conf.TokenSource(e.ctx, dead)
 	for i := range 3 {
 		_, err := ts.Token()
 		var scErr *smartcar.Error
 		if !errors.As(err, &scErr) || scErr.Type != "invalid_grant" || scErr.StatusCode != 400 {
 			t.Fatalf("call %d: err = %v, want *Error invalid_grant 400", i, err)
 		}
-		if strings.Contains(err.Error(), "refresh-revoked-123") {
+		if strings.Contains(err.Error(), tok.RefreshToken) {
 			t.Errorf("error text %q contains the refresh token", err)
 		}
 	}
-	if r := f.refreshes.Load(); r != 1 {
+	if r := e.refreshes(); r != 1 {
 		t.Errorf("refused refresh token sent %d times, want 1", r)
 	}
 }
 
 func TestTokenSourceNoRefreshToken(t *testing.T) {
-	_, conf, ctx := newFakeAuth(t)
-	ts := conf.TokenSource(ctx, &oauth2.Token{AccessToken: "a", Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	e := newSandboxEnv(t, nil)
+	ts := e.conf.TokenSource(e.ctx, &oauth2.Token{AccessToken: "a", Expiry: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if _, err := ts.Token(); !errors.Is(err, smartcar.ErrNoRefreshToken) {
 		t.Errorf("err = %v, want ErrNoRefreshToken", err)
+	}
+	if n := len(e.calls("")); n != 0 {
+		t.Errorf("%d calls without a refresh token, want none", n)
 	}
 }

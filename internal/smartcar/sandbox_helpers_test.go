@@ -1,10 +1,18 @@
 package smartcar_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -80,3 +88,203 @@ func sandboxClient(ctx context.Context, conf *smartcar.Config, email, brand stri
 	}
 	return conf.Client(ctx, conf.TokenSource(ctx, tok)), tok, nil
 }
+
+// sandboxEnv is an in-process sandbox for one test and a Config for it, steered and
+// inspected through the sandbox's control API (/__sandbox/api, docs/sandbox.md):
+// scripted faults stand in for any answer Smartcar (or a proxy before it) could give,
+// and the journal shows what the client sent.
+type sandboxEnv struct {
+	t    *testing.T
+	srv  *httptest.Server
+	conf *smartcar.Config
+	// ctx carries the sandbox's *http.Client for x/oauth2's token calls.
+	ctx context.Context
+}
+
+func newSandboxEnv(t *testing.T, now func() time.Time) *sandboxEnv {
+	t.Helper()
+	srv, conf, err := startSandbox(now)
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	return &sandboxEnv{t: t, srv: srv, conf: conf, ctx: context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())}
+}
+
+// newSandbox is newSandboxEnv for tests that need only the Config and the context.
+func newSandbox(t *testing.T, now func() time.Time) (*smartcar.Config, context.Context) {
+	t.Helper()
+	e := newSandboxEnv(t, now)
+	return e.conf, e.ctx
+}
+
+// client is an API client without credentials: a scripted fault answers before the
+// sandbox looks at the token.
+func (e *sandboxEnv) client() *smartcar.Client { return smartcar.NewClient(e.srv.Client(), e.srv.URL) }
+
+// connect connects email's vehicles of brand and returns an API client for them with
+// its token.
+func (e *sandboxEnv) connect(email, brand string) (*smartcar.Client, *oauth2.Token) {
+	e.t.Helper()
+	c, tok, err := sandboxClient(e.ctx, e.conf, email, brand)
+	if err != nil {
+		e.t.Fatalf("connect %s: %v", email, err)
+	}
+	return c, tok
+}
+
+// ctl calls the control API: body (unless nil) is sent as JSON, the answer decoded
+// into out (unless nil). Any answer but 200 fails the test.
+func (e *sandboxEnv) ctl(method, path string, body, out any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+"/__sandbox/api"+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("control API %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("control API %s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("control API %s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// sandboxFault is a fault for POST /__sandbox/api/faults: the next Times (default 1)
+// calls matching Method and Path get its answer.
+type sandboxFault struct {
+	Method      string            `json:"method,omitempty"`
+	Path        string            `json:"path"`
+	Times       int               `json:"times,omitempty"`
+	Status      int               `json:"status,omitempty"`
+	Type        string            `json:"type,omitempty"`
+	Code        string            `json:"code,omitempty"`
+	Body        *string           `json:"body,omitempty"`
+	ContentType string            `json:"contentType,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Hang        bool              `json:"hang,omitempty"`
+}
+
+// answer is a raw body for a fault.
+func answer(body string) *string { return &body }
+
+// fault arms f and returns its id.
+func (e *sandboxEnv) fault(f sandboxFault) string {
+	e.t.Helper()
+	var out struct{ ID string }
+	e.ctl("POST", "/faults", f, &out)
+	return out.ID
+}
+
+// waitHeld waits (on the sandbox, no sleeping here) until the hang fault holds n calls.
+func (e *sandboxEnv) waitHeld(id string, n int) {
+	e.t.Helper()
+	e.ctl("GET", "/faults/"+id+"?held="+strconv.Itoa(n), nil, nil)
+}
+
+// release lets the calls the hang fault holds proceed.
+func (e *sandboxEnv) release(id string) {
+	e.t.Helper()
+	e.ctl("POST", "/faults/"+id+"/release", nil, nil)
+}
+
+// journalEntry is one call the sandbox received, with its headers and bodies.
+type journalEntry struct {
+	ID              uint64            `json:"id"`
+	Method          string            `json:"method"`
+	Path            string            `json:"path"`
+	Query           string            `json:"query"`
+	Status          int               `json:"status"`
+	RequestID       string            `json:"requestId"`
+	RequestHeaders  map[string]string `json:"requestHeaders"`
+	ResponseHeaders map[string]string `json:"responseHeaders"`
+	RequestBody     string            `json:"requestBody"`
+	ResponseBody    string            `json:"responseBody"`
+}
+
+// calls returns the calls whose path contains path ("": every call), oldest first,
+// each with its headers and bodies.
+func (e *sandboxEnv) calls(path string) []journalEntry {
+	e.t.Helper()
+	var list struct{ Entries []journalEntry }
+	e.ctl("GET", "/journal?limit=10000&path="+url.QueryEscape(path), nil, &list)
+	slices.Reverse(list.Entries)
+	for i, c := range list.Entries {
+		e.ctl("GET", "/journal/"+strconv.FormatUint(c.ID, 10), nil, &list.Entries[i])
+	}
+	return list.Entries
+}
+
+// lastCall is the newest call, which the test expects to exist.
+func (e *sandboxEnv) lastCall() journalEntry {
+	e.t.Helper()
+	all := e.calls("")
+	if len(all) == 0 {
+		e.t.Fatal("the sandbox received no call")
+	}
+	return all[len(all)-1]
+}
+
+// tokenCalls returns the forms posted to the token endpoint, oldest first, after
+// checking that each authenticated the app with HTTP Basic only, as Smartcar asks.
+func (e *sandboxEnv) tokenCalls() []url.Values {
+	e.t.Helper()
+	var out []url.Values
+	for _, c := range e.calls("/oauth/token") {
+		form, err := url.ParseQuery(c.RequestBody)
+		if err != nil {
+			e.t.Fatalf("token call %d: %v", c.ID, err)
+		}
+		if !strings.HasPrefix(c.RequestHeaders["authorization"], "Basic ") || form.Has("client_secret") {
+			e.t.Errorf("token call %d: authorization %q, form %v; want HTTP Basic only", c.ID, c.RequestHeaders["authorization"], form)
+		}
+		out = append(out, form)
+	}
+	return out
+}
+
+// refreshes counts the refresh_token grants the token endpoint received.
+func (e *sandboxEnv) refreshes() int {
+	e.t.Helper()
+	n := 0
+	for _, f := range e.tokenCalls() {
+		if f.Get("grant_type") == "refresh_token" {
+			n++
+		}
+	}
+	return n
+}
+
+// sandboxVehicle is a vehicle as the control API shows it.
+type sandboxVehicle struct {
+	ID, Make, Model, Email string
+	Year                   int
+}
+
+func (e *sandboxEnv) vehicles() []sandboxVehicle {
+	e.t.Helper()
+	var out struct{ Vehicles []sandboxVehicle }
+	e.ctl("GET", "/vehicles", nil, &out)
+	return out.Vehicles
+}
+
+// bearer is how the journal shows an Authorization header carrying tok.
+func bearer(tok string) string { return "Bearer …" + tok[len(tok)-4:] }

@@ -1,7 +1,6 @@
 package smartcar_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,16 +15,6 @@ import (
 
 // These tests run the client against the sandbox (internal/sandbox), which
 // implements Smartcar's wire protocol on its own from the same reference.
-
-func newSandbox(t *testing.T, now func() time.Time) (*smartcar.Config, context.Context) {
-	t.Helper()
-	srv, conf, err := startSandbox(now)
-	if err != nil {
-		t.Fatalf("sandbox: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	return conf, context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
-}
 
 func TestSandboxConnectAndList(t *testing.T) {
 	tests := []struct {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/url"
 	"reflect"
 	"testing"
@@ -14,29 +12,42 @@ import (
 	"smartcargo/internal/smartcar"
 )
 
-// recorded is what the fake API saw of one request.
+// recorded is what the sandbox's journal shows of one request.
 type recorded struct {
-	method, path, query, body, auth, units string
+	method, path, query, body, contentType, units, requestID string
 }
 
-// cannedAPI answers every request with status and body, and records it.
-func cannedAPI(t *testing.T, status int, body string, seen *recorded) *smartcar.Client {
-	return newAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		*seen = recorded{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, body: string(b),
-			auth: r.Header.Get("Authorization"), units: r.Header.Get("sc-unit-system")}
-		if len(b) > 0 && r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("%s %s: Content-Type = %q, want application/json", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+// cannedAPI is a sandbox that answers the next call under /v2.0/ with status and body
+// (a scripted fault, as Smartcar would answer it: sc-unit-system metric), and a
+// client for it; seen reads back what the client sent.
+func cannedAPI(t *testing.T, status int, body string) (c *smartcar.Client, seen func() recorded) {
+	e := newSandboxEnv(t, nil)
+	e.fault(sandboxFault{Path: "/v2.0/**", Status: status, Body: answer(body), Headers: map[string]string{"sc-unit-system": "metric"}})
+	return e.client(), func() recorded {
+		t.Helper()
+		calls := e.calls("")
+		switch len(calls) {
+		case 0:
+			return recorded{}
+		case 1:
+		default:
+			t.Fatalf("%d calls, want 1", len(calls))
 		}
-		w.Header()["sc-request-id"] = []string{"req-1"}
-		w.Header()["sc-unit-system"] = []string{"metric"}
-		w.Header()["content-type"] = []string{"application/json"}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	})
+		c := calls[0]
+		h := c.RequestHeaders
+		return recorded{method: c.Method, path: c.Path, query: c.Query, body: c.RequestBody,
+			contentType: h["content-type"], units: h["sc-unit-system"], requestID: c.RequestID}
+	}
 }
 
-var meta1 = smartcar.Meta{RequestID: "req-1", UnitSystem: smartcar.Metric}
+// canned is the metadata of a canned answer but its request id, the sandbox's, which
+// withRequestID fills in.
+var canned = smartcar.Meta{UnitSystem: smartcar.Metric}
+
+// withRequestID sets the Meta.RequestID of *v, a result struct.
+func withRequestID(v any, id string) {
+	reflect.ValueOf(v).Elem().FieldByName("Meta").FieldByName("RequestID").SetString(id)
+}
 
 func TestVehicleEndpoints(t *testing.T) {
 	const id = "veh-1"
@@ -54,44 +65,44 @@ func TestVehicleEndpoints(t *testing.T) {
 	}{
 		{name: "vin", call: func(c *smartcar.Client) (any, error) { return c.VIN(ctx, id) },
 			resp: `{"vin":"0SCAUDI037A5ADB1C"}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/vin",
-			want: &smartcar.VIN{VIN: "0SCAUDI037A5ADB1C", Meta: meta1}},
+			want: &smartcar.VIN{VIN: "0SCAUDI037A5ADB1C", Meta: canned}},
 		{name: "odometer", call: func(c *smartcar.Client) (any, error) { return c.Odometer(ctx, id) },
 			resp: `{"distance":12345.6}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/odometer",
-			want: &smartcar.Odometer{Distance: 12345.6, Meta: meta1}},
+			want: &smartcar.Odometer{Distance: 12345.6, Meta: canned}},
 		{name: "location", call: func(c *smartcar.Client) (any, error) { return c.Location(ctx, id) },
 			resp: `{"latitude":39.7,"longitude":-104.9}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/location",
-			want: &smartcar.Location{Latitude: 39.7, Longitude: -104.9, Meta: meta1}},
+			want: &smartcar.Location{Latitude: 39.7, Longitude: -104.9, Meta: canned}},
 		{name: "fuel", call: func(c *smartcar.Client) (any, error) { return c.Fuel(ctx, id) },
 			resp: `{"range":40.5,"percentRemaining":0.3,"amountRemaining":12.1}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/fuel",
-			want: &smartcar.Fuel{Range: 40.5, PercentRemaining: 0.3, AmountRemaining: 12.1, Meta: meta1}},
+			want: &smartcar.Fuel{Range: 40.5, PercentRemaining: 0.3, AmountRemaining: 12.1, Meta: canned}},
 		{name: "battery", call: func(c *smartcar.Client) (any, error) { return c.Battery(ctx, id) },
 			resp: `{"range":120.1,"percentRemaining":0.62}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/battery",
-			want: &smartcar.Battery{Range: 120.1, PercentRemaining: 0.62, Meta: meta1}},
+			want: &smartcar.Battery{Range: 120.1, PercentRemaining: 0.62, Meta: canned}},
 		{name: "battery capacity", call: func(c *smartcar.Client) (any, error) { return c.BatteryCapacity(ctx, id) },
 			resp: `{"capacity":75}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/battery/capacity",
-			want: &smartcar.BatteryCapacity{Capacity: 75, Meta: meta1}},
+			want: &smartcar.BatteryCapacity{Capacity: 75, Meta: canned}},
 		{name: "nominal capacity null", call: func(c *smartcar.Client) (any, error) { return c.NominalCapacity(ctx, id) },
 			resp:       `{"availableCapacities":[{"capacity":70.9,"description":null}],"capacity":null,"url":"https://connect.smartcar.com/battery-capacity?x=1"}`,
 			wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/battery/nominal_capacity",
 			want: &smartcar.NominalCapacity{AvailableCapacities: []smartcar.CapacityOption{{Capacity: 70.9}},
-				URL: "https://connect.smartcar.com/battery-capacity?x=1", Meta: meta1}},
+				URL: "https://connect.smartcar.com/battery-capacity?x=1", Meta: canned}},
 		{name: "nominal capacity object", call: func(c *smartcar.Client) (any, error) { return c.NominalCapacity(ctx, id) },
 			resp:       `{"availableCapacities":[],"capacity":{"nominal":80,"source":"USER_SELECTED"},"url":null}`,
 			wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/battery/nominal_capacity",
 			want: &smartcar.NominalCapacity{AvailableCapacities: []smartcar.CapacityOption{},
-				Capacity: &smartcar.NominalCapacityValue{Nominal: 80, Source: "USER_SELECTED"}, Meta: meta1}},
+				Capacity: &smartcar.NominalCapacityValue{Nominal: 80, Source: "USER_SELECTED"}, Meta: canned}},
 		{name: "charge", call: func(c *smartcar.Client) (any, error) { return c.Charge(ctx, id) },
 			resp: `{"isPluggedIn":true,"state":"CHARGING"}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/charge",
-			want: &smartcar.Charge{IsPluggedIn: true, State: smartcar.Charging, Meta: meta1}},
+			want: &smartcar.Charge{IsPluggedIn: true, State: smartcar.Charging, Meta: canned}},
 		{name: "charge limit", call: func(c *smartcar.Client) (any, error) { return c.ChargeLimit(ctx, id) },
 			resp: `{"limit":0.8}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/charge/limit",
-			want: &smartcar.ChargeLimit{Limit: 0.8, Meta: meta1}},
+			want: &smartcar.ChargeLimit{Limit: 0.8, Meta: canned}},
 		{name: "engine oil", call: func(c *smartcar.Client) (any, error) { return c.EngineOil(ctx, id) },
 			resp: `{"lifeRemaining":0.86}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/engine/oil",
-			want: &smartcar.EngineOil{LifeRemaining: 0.86, Meta: meta1}},
+			want: &smartcar.EngineOil{LifeRemaining: 0.86, Meta: canned}},
 		{name: "tire pressure", call: func(c *smartcar.Client) (any, error) { return c.TirePressure(ctx, id) },
 			resp: `{"frontLeft":230,"frontRight":231,"backLeft":229,"backRight":228}`, wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/tires/pressure",
-			want: &smartcar.TirePressure{FrontLeft: 230, FrontRight: 231, BackLeft: 229, BackRight: 228, Meta: meta1}},
+			want: &smartcar.TirePressure{FrontLeft: 230, FrontRight: 231, BackLeft: 229, BackRight: 228, Meta: canned}},
 		{name: "lock status", call: func(c *smartcar.Client) (any, error) { return c.LockStatus(ctx, id) },
 			resp: `{"isLocked":true,"doors":[{"type":"frontLeft","status":"OPEN"}],"windows":[{"type":"backRight","status":"CLOSED"}],
 				"sunroof":[{"type":"sunroof","status":"UNKNOWN"}],"storage":[{"type":"rear","status":"CLOSED"},{"type":"front","status":"OPEN"}],
@@ -102,7 +113,7 @@ func TestVehicleEndpoints(t *testing.T) {
 				Windows:      []smartcar.Opening{{Type: "backRight", Status: "CLOSED"}},
 				Sunroof:      []smartcar.Opening{{Type: "sunroof", Status: "UNKNOWN"}},
 				Storage:      []smartcar.Opening{{Type: "rear", Status: "CLOSED"}, {Type: "front", Status: "OPEN"}},
-				ChargingPort: []smartcar.Opening{}, Meta: meta1}},
+				ChargingPort: []smartcar.Opening{}, Meta: canned}},
 		{name: "service history", call: func(c *smartcar.Client) (any, error) {
 			return c.ServiceHistory(ctx, id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{})
 		},
@@ -118,65 +129,69 @@ func TestVehicleEndpoints(t *testing.T) {
 					ServiceDetails: []smartcar.ServiceDetail{{Type: "dealership"}},
 					ServiceCost:    smartcar.ServiceCost{TotalCost: f(100), Currency: "USD"}},
 				{OdometerDistance: 1, ServiceDetails: []smartcar.ServiceDetail{{Type: "manual_entry", Value: "x"}}},
-			}, Meta: meta1}},
+			}, Meta: canned}},
 		{name: "system status", call: func(c *smartcar.Client) (any, error) { return c.DiagnosticSystemStatus(ctx, id) },
 			resp:       `{"systems":[{"systemId":"SYSTEM_TPMS","status":"ALERT","description":null}]}`,
 			wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/diagnostics/system_status",
-			want: &smartcar.DiagnosticSystemStatus{Systems: []smartcar.SystemStatus{{SystemID: "SYSTEM_TPMS", Status: "ALERT"}}, Meta: meta1}},
+			want: &smartcar.DiagnosticSystemStatus{Systems: []smartcar.SystemStatus{{SystemID: "SYSTEM_TPMS", Status: "ALERT"}}, Meta: canned}},
 		{name: "dtcs", call: func(c *smartcar.Client) (any, error) { return c.DiagnosticTroubleCodes(ctx, id) },
 			resp:       `{"activeCodes":[{"code":"P302D","timestamp":"2024-05-01T10:00:00.000Z"},{"code":"U0100","timestamp":null}]}`,
 			wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/diagnostics/dtcs",
 			want: &smartcar.DiagnosticTroubleCodes{ActiveCodes: []smartcar.TroubleCode{
-				{Code: "P302D", Timestamp: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}, {Code: "U0100"}}, Meta: meta1}},
+				{Code: "P302D", Timestamp: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}, {Code: "U0100"}}, Meta: canned}},
 		{name: "permissions", call: func(c *smartcar.Client) (any, error) { return c.Permissions(ctx, id, 5, 2) },
 			resp:       `{"permissions":["read_vin","read_odometer"],"paging":{"count":7,"offset":2}}`,
 			wantMethod: "GET", wantPath: "/v2.0/vehicles/veh-1/permissions", wantQuery: "limit=5&offset=2",
-			want: &smartcar.PermissionPage{Permissions: []string{"read_vin", "read_odometer"}, Paging: smartcar.Paging{Count: 7, Offset: 2}, Meta: meta1}},
+			want: &smartcar.PermissionPage{Permissions: []string{"read_vin", "read_odometer"}, Paging: smartcar.Paging{Count: 7, Offset: 2}, Meta: canned}},
 		{name: "set charge limit", call: func(c *smartcar.Client) (any, error) { return c.SetChargeLimit(ctx, id, 0.9) },
 			resp:       `{"status":"success","message":"Successfully sent request to vehicle"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/charge/limit", wantBody: `{"limit":0.9}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "Successfully sent request to vehicle", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "Successfully sent request to vehicle", Meta: canned}},
 		{name: "start charge", call: func(c *smartcar.Client) (any, error) { return c.StartCharge(ctx, id) },
 			resp:       `{"status":"success","message":"ok"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/charge", wantBody: `{"action":"START"}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: canned}},
 		{name: "stop charge", call: func(c *smartcar.Client) (any, error) { return c.StopCharge(ctx, id) },
 			resp:       `{"status":"success","message":"ok"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/charge", wantBody: `{"action":"STOP"}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: canned}},
 		{name: "lock", call: func(c *smartcar.Client) (any, error) { return c.Lock(ctx, id) },
 			resp:       `{"status":"success","message":"ok"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/security", wantBody: `{"action":"LOCK"}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: canned}},
 		{name: "unlock", call: func(c *smartcar.Client) (any, error) { return c.Unlock(ctx, id) },
 			resp:       `{"status":"success","message":"ok"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/security", wantBody: `{"action":"UNLOCK"}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: canned}},
 		{name: "send destination", call: func(c *smartcar.Client) (any, error) { return c.SendDestination(ctx, id, 39.7, -104.9) },
 			resp:       `{"status":"success","message":"ok"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/navigation/destination", wantBody: `{"latitude":39.7,"longitude":-104.9}`,
-			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Message: "ok", Meta: canned}},
 		{name: "disconnect", call: func(c *smartcar.Client) (any, error) { return c.Disconnect(ctx, id) },
 			resp:       `{"status":"success"}`,
 			wantMethod: "DELETE", wantPath: "/v2.0/vehicles/veh-1/application",
-			want: &smartcar.ActionResult{Status: "success", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Meta: canned}},
 		{name: "subscribe", call: func(c *smartcar.Client) (any, error) { return c.Subscribe(ctx, id, "hook 1") },
 			resp:       `{"webhookId":"hook 1","vehicleId":"veh-1"}`,
 			wantMethod: "POST", wantPath: "/v2.0/vehicles/veh-1/webhooks/hook%201",
-			want: &smartcar.Subscription{WebhookID: "hook 1", VehicleID: "veh-1", Meta: meta1}},
+			want: &smartcar.Subscription{WebhookID: "hook 1", VehicleID: "veh-1", Meta: canned}},
 		{name: "unsubscribe", call: func(c *smartcar.Client) (any, error) { return c.Unsubscribe(ctx, id, "hook-1", "amt-1") },
 			resp:       `{"status":"success"}`,
 			wantMethod: "DELETE", wantPath: "/v2.0/vehicles/veh-1/webhooks/hook-1",
-			want: &smartcar.ActionResult{Status: "success", Meta: meta1}},
+			want: &smartcar.ActionResult{Status: "success", Meta: canned}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var seen recorded
-			c := cannedAPI(t, 200, tt.resp, &seen)
+			c, record := cannedAPI(t, 200, tt.resp)
 			got, err := tt.call(c)
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
+			seen := record()
+			if seen.body != "" && seen.contentType != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", seen.contentType)
+			}
+			withRequestID(tt.want, seen.requestID)
 			if seen.method != tt.wantMethod || seen.path != tt.wantPath || seen.query != tt.wantQuery {
 				t.Errorf("request = %s %s?%s, want %s %s?%s", seen.method, seen.path, seen.query, tt.wantMethod, tt.wantPath, tt.wantQuery)
 			}
@@ -199,23 +214,21 @@ func jsonEqual(a, b string) bool {
 }
 
 func TestUnitsHeader(t *testing.T) {
-	var seen recorded
-	c := cannedAPI(t, 200, `{"distance":1}`, &seen)
+	c, record := cannedAPI(t, 200, `{"distance":1}`)
 	if _, err := c.Odometer(context.Background(), "v", smartcar.Units(smartcar.Imperial), smartcar.RequestFlags(map[string]string{"b": "2", "a": "1"})); err != nil {
 		t.Fatal(err)
 	}
-	if seen.units != "imperial" {
+	if seen := record(); seen.units != "imperial" {
 		t.Errorf("sc-unit-system = %q, want imperial", seen.units)
 	}
-	if q, _ := url.ParseQuery(seen.query); q.Get("flags") != "a:1 b:2" {
+	if q, _ := url.ParseQuery(record().query); q.Get("flags") != "a:1 b:2" {
 		t.Errorf("flags = %q, want %q", q.Get("flags"), "a:1 b:2")
 	}
 }
 
 func TestClientSideValidation(t *testing.T) {
 	ctx := context.Background()
-	var seen recorded
-	c := cannedAPI(t, 200, `{}`, &seen)
+	c, record := cannedAPI(t, 200, `{}`)
 	tests := []struct {
 		name string
 		call func() error
@@ -234,32 +247,28 @@ func TestClientSideValidation(t *testing.T) {
 			}
 		})
 	}
-	if seen.method != "" {
+	if seen := record(); seen.method != "" {
 		t.Errorf("a request was sent: %+v", seen)
 	}
 }
 
 func TestAllPermissions(t *testing.T) {
-	all := []string{"read_vin", "read_odometer", "read_fuel", "read_battery", "read_charge"}
-	var calls int
-	c := newAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		offset := 0
-		if v := r.URL.Query().Get("offset"); v != "" {
-			json.Unmarshal([]byte(v), &offset)
-		}
-		end := min(offset+2, len(all))
-		writeJSON(w, 200, map[string]any{"permissions": all[offset:end], "paging": map[string]int{"count": len(all), "offset": offset}})
-	})
-	got, err := c.AllPermissions(context.Background(), "v")
-	if err != nil || !reflect.DeepEqual(got, all) || calls != 3 {
-		t.Errorf("AllPermissions = %v, %v after %d calls; want %v after 3", got, err, calls, all)
+	e := newSandboxEnv(t, nil)
+	c, _ := e.connect("someone@example.com", "TESLA")
+	// Two permissions a page: the grant's fifteen take eight calls.
+	e.ctl("PATCH", "/paging", map[string]any{"permissions": map[string]int{"defaultLimit": 2, "maxLimit": 2}}, nil)
+	var users struct{ Users []struct{ Scopes []string } }
+	e.ctl("GET", "/users", nil, &users)
+	all := users.Users[0].Scopes
+	got, err := c.AllPermissions(context.Background(), e.vehicles()[0].ID)
+	calls := len(e.calls("/permissions"))
+	if err != nil || !reflect.DeepEqual(got, all) || calls != (len(all)+1)/2 || len(all) < 5 {
+		t.Errorf("AllPermissions = %v, %v after %d calls; want %v after %d", got, err, calls, all, (len(all)+1)/2)
 	}
 }
 
 func TestBatch(t *testing.T) {
-	var seen recorded
-	c := cannedAPI(t, 200, `{"responses":[
+	c, record := cannedAPI(t, 200, `{"responses":[
 		{"path":"/odometer","code":200,"headers":{"sc-unit-system":"imperial","sc-data-age":"2024-05-01T10:00:00.000Z"},"body":{"distance":37829}},
 		{"path":"/","code":200,"headers":{},"body":{"id":"veh-1","make":"TESLA","model":"Model 3","year":2021}},
 		{"path":"/fuel","code":501,"headers":{"content-type":"application/json"},"body":{"type":"COMPATIBILITY","code":"VEHICLE_NOT_CAPABLE",
@@ -268,20 +277,21 @@ func TestBatch(t *testing.T) {
 		{"path":"/charge","code":403,"headers":{},"body":{"type":"PERMISSION","code":null,"description":"no","resolution":{"type":"REAUTHENTICATE"}}},
 		{"path":"/tires/pressure","code":502,"headers":{},"body":"<html>oops</html>"},
 		{"path":"/security","code":200,"headers":{},"body":{"isLocked":false,"doors":[],"windows":[],"sunroof":[],"storage":[],"chargingPort":[]}}
-	]}`, &seen)
+	]}`)
 	paths := []string{smartcar.PathOdometer, smartcar.PathAttributes, "fuel", "/battery/", smartcar.PathCharge, smartcar.PathTirePressure, smartcar.PathLockStatus}
 	resp, err := c.Batch(context.Background(), "veh-1", paths, smartcar.Units(smartcar.Imperial))
 	if err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
-	if seen.method != "POST" || seen.path != "/v2.0/vehicles/veh-1/batch" || seen.units != "imperial" {
+	seen := record()
+	if seen.method != "POST" || seen.path != "/v2.0/vehicles/veh-1/batch" || seen.units != "imperial" || seen.contentType != "application/json" {
 		t.Errorf("request = %+v", seen)
 	}
 	wantBody := `{"requests":[{"path":"/odometer"},{"path":"/"},{"path":"/fuel"},{"path":"/battery"},{"path":"/charge"},{"path":"/tires/pressure"},{"path":"/security"}]}`
 	if !jsonEqual(seen.body, wantBody) {
 		t.Errorf("body = %s, want %s", seen.body, wantBody)
 	}
-	if resp.Meta.RequestID != "req-1" {
+	if resp.Meta.RequestID != seen.requestID {
 		t.Errorf("batch Meta = %+v", resp.Meta)
 	}
 
@@ -289,7 +299,7 @@ func TestBatch(t *testing.T) {
 	if err != nil || odo.Distance != 37829 {
 		t.Fatalf("Odometer = %+v, %v", odo, err)
 	}
-	wantMeta := smartcar.Meta{RequestID: "req-1", UnitSystem: smartcar.Imperial, DataAge: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
+	wantMeta := smartcar.Meta{RequestID: seen.requestID, UnitSystem: smartcar.Imperial, DataAge: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
 	if odo.Meta.RequestID != wantMeta.RequestID || odo.Meta.UnitSystem != wantMeta.UnitSystem || !odo.Meta.DataAge.Equal(wantMeta.DataAge) {
 		t.Errorf("odometer Meta = %+v, want %+v (item headers over batch headers)", odo.Meta, wantMeta)
 	}
@@ -308,11 +318,11 @@ func TestBatch(t *testing.T) {
 		{"fuel not capable", func() error { _, err := resp.Fuel(); return err },
 			smartcar.Error{StatusCode: 501, Type: "COMPATIBILITY", Code: "VEHICLE_NOT_CAPABLE", Description: "The vehicle is not capable.", RequestID: "item-req"}},
 		{"battery rate limited", func() error { _, err := resp.Battery(); return err },
-			smartcar.Error{StatusCode: 429, Type: "RATE_LIMIT", Code: "VEHICLE", Description: "slow", RequestID: "req-1", RetryAfter: 7 * time.Second}},
+			smartcar.Error{StatusCode: 429, Type: "RATE_LIMIT", Code: "VEHICLE", Description: "slow", RequestID: seen.requestID, RetryAfter: 7 * time.Second}},
 		{"charge not permitted", func() error { _, err := resp.Charge(); return err },
-			smartcar.Error{StatusCode: 403, Type: "PERMISSION", Description: "no", RequestID: "req-1", Resolution: "REAUTHENTICATE"}},
+			smartcar.Error{StatusCode: 403, Type: "PERMISSION", Description: "no", RequestID: seen.requestID, Resolution: "REAUTHENTICATE"}},
 		{"tires body not an error object", func() error { _, err := resp.TirePressure(); return err },
-			smartcar.Error{StatusCode: 502, Type: smartcar.TypeSDKError, Description: "non-JSON response with status 502 Bad Gateway", RequestID: "req-1"}},
+			smartcar.Error{StatusCode: 502, Type: smartcar.TypeSDKError, Description: "non-JSON response with status 502 Bad Gateway", RequestID: seen.requestID}},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,21 +344,21 @@ func TestBatch(t *testing.T) {
 }
 
 func TestUnsubscribeUsesManagementToken(t *testing.T) {
-	_, conf, ctx := newFakeAuth(t)
+	e := newSandboxEnv(t, nil)
+	c, tok := e.connect("someone@example.com", "TESLA")
+	vehicle := e.vehicles()[0].ID
+	const amt = "amt-0123456789abcdef"
+	if _, err := c.Disconnect(e.ctx, vehicle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Unsubscribe(e.ctx, vehicle, "5c1b0f9e-7a1d-4c8e-9f55-3b7e2a6d0c41", amt); err != nil {
+		t.Fatal(err)
+	}
 	var auths []string
-	api := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
-		auths = append(auths, r.Header.Get("Authorization"))
-		writeJSON(w, 200, map[string]string{"status": "success"})
-	})
-	conf.Endpoint.APIOrigin = api
-	c := conf.Client(ctx, staticToken("access-1"))
-	if _, err := c.Disconnect(ctx, "v"); err != nil {
-		t.Fatal(err)
+	for _, call := range e.calls("/v2.0/vehicles/") {
+		auths = append(auths, call.RequestHeaders["authorization"])
 	}
-	if _, err := c.Unsubscribe(ctx, "v", "hook", "amt-1"); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"Bearer access-1", "Bearer amt-1"}; !reflect.DeepEqual(auths, want) {
+	if want := []string{bearer(tok.AccessToken), bearer(amt)}; !reflect.DeepEqual(auths, want) {
 		t.Errorf("Authorization headers = %q, want %q", auths, want)
 	}
 }

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,7 +198,7 @@ func (c *Control) apiRoutes(r chi.Router) {
 		return map[string]any{"entries": []journal.Entry{}}, nil
 	}))
 	r.Get("/faults", c.api(func(*http.Request) (any, error) {
-		return map[string]any{"faults": faultViews(c.b.Faults().List())}, nil
+		return map[string]any{"faults": faultViews(c.b.Faults())}, nil
 	}))
 	r.Post("/faults", c.api(func(r *http.Request) (any, error) {
 		var body faultBody
@@ -212,7 +213,59 @@ func (c *Control) apiRoutes(r chi.Router) {
 		if err != nil {
 			return nil, err
 		}
-		return faultView(added), nil
+		return faultView(added, 0), nil
+	}))
+	r.Get("/faults/{id}", c.api(func(r *http.Request) (any, error) {
+		id := chi.URLParam(r, "id")
+		n := 0
+		if v := r.URL.Query().Get("held"); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
+				return nil, badRequest("held must be a whole number from 1 to 10000")
+			}
+		}
+		wait, err := duration("wait", r.URL.Query().Get("wait"))
+		if err != nil {
+			return nil, err
+		}
+		if wait == 0 {
+			wait = 10 * time.Second
+		}
+		if wait < 0 || wait > time.Minute {
+			return nil, badRequest("wait must be between 0 and 1m")
+		}
+		if n == 0 {
+			f, held, ok := c.b.Faults().Get(id)
+			if !ok {
+				return nil, fmt.Errorf("fault %q: %w (used up, released or never armed)", id, ErrNotFound)
+			}
+			return faultView(f, held), nil
+		}
+		// A long poll: answer once the hang fault holds n calls, so a test waits on the
+		// condition rather than sleeping.
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		defer cancel()
+		f, held, ok, err := c.b.Faults().WaitHeld(ctx, id, n)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("fault %q: %w (used up, released or never armed)", id, ErrNotFound)
+		case errors.Is(err, faults.ErrNotHang):
+			return nil, badRequest("fault %q holds no calls: ?held= waits on a hang fault", id)
+		case err != nil:
+			return nil, &apiError{Status: http.StatusRequestTimeout, Message: fmt.Sprintf("fault %q held %d calls, not %d, within %s", id, held, n, wait)}
+		}
+		return faultView(f, held), nil
+	}))
+	r.Post("/faults/{id}/release", c.api(func(r *http.Request) (any, error) {
+		id := chi.URLParam(r, "id")
+		n, ok, err := c.b.Faults().Release(id)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("fault %q: %w (released already, or never armed)", id, ErrNotFound)
+		case err != nil:
+			return nil, badRequest("fault %q is not a hang fault: only a hang fault holds calls to release", id)
+		}
+		return map[string]any{"released": n}, nil
 	}))
 	r.Delete("/faults", c.api(func(*http.Request) (any, error) {
 		c.b.Faults().Clear()
@@ -222,7 +275,7 @@ func (c *Control) apiRoutes(r chi.Router) {
 		if !c.b.Faults().Delete(chi.URLParam(r, "id")) {
 			return nil, fmt.Errorf("fault %q: %w", chi.URLParam(r, "id"), ErrNotFound)
 		}
-		return map[string]any{"faults": faultViews(c.b.Faults().List())}, nil
+		return map[string]any{"faults": faultViews(c.b.Faults())}, nil
 	}))
 	r.Post("/tokens/expire", c.api(func(r *http.Request) (any, error) {
 		var body struct {
@@ -257,6 +310,50 @@ func (c *Control) apiRoutes(r chi.Router) {
 		}
 		return map[string]any{"revoked": n}, nil
 	}))
+	r.Get("/paging", c.api(func(*http.Request) (any, error) {
+		return c.b.Paging(), nil
+	}))
+	r.Patch("/paging", c.api(func(r *http.Request) (any, error) {
+		type limits struct {
+			DefaultLimit *int `json:"defaultLimit"`
+			MaxLimit     *int `json:"maxLimit"`
+		}
+		var body struct {
+			Vehicles    *limits `json:"vehicles"`
+			Permissions *limits `json:"permissions"`
+		}
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		p := c.b.Paging()
+		for _, l := range []struct {
+			name string
+			in   *limits
+			to   *PageLimits
+		}{{"vehicles", body.Vehicles, &p.Vehicles}, {"permissions", body.Permissions, &p.Permissions}} {
+			if l.in == nil {
+				continue
+			}
+			for _, f := range []struct {
+				name string
+				in   *int
+				to   *int
+			}{{"defaultLimit", l.in.DefaultLimit, &l.to.DefaultLimit}, {"maxLimit", l.in.MaxLimit, &l.to.MaxLimit}} {
+				if f.in == nil {
+					continue
+				}
+				if *f.in < 1 || *f.in > 1000 {
+					return nil, badRequest("%s.%s must be between 1 and 1000", l.name, f.name)
+				}
+				*f.to = *f.in
+			}
+			if l.to.DefaultLimit > l.to.MaxLimit {
+				return nil, badRequest("%s: defaultLimit %d is above maxLimit %d", l.name, l.to.DefaultLimit, l.to.MaxLimit)
+			}
+		}
+		c.b.SetPaging(p)
+		return p, nil
+	}))
 	r.Get("/clients", c.api(func(*http.Request) (any, error) {
 		return map[string]any{"clients": c.b.Clients()}, nil
 	}))
@@ -277,19 +374,20 @@ func clockAnswer(now time.Time) map[string]string {
 
 // faultBody is a fault as the control API takes it, durations as strings.
 type faultBody struct {
-	Method      string  `json:"method"`
-	Path        string  `json:"path"`
-	Times       int     `json:"times"`
-	Status      int     `json:"status"`
-	Type        string  `json:"type"`
-	Code        string  `json:"code"`
-	Description string  `json:"description"`
-	Suggested   *string `json:"suggestedUserMessage"`
-	Body        string  `json:"body"`
-	ContentType string  `json:"contentType"`
-	RetryAfter  string  `json:"retryAfter"`
-	Delay       string  `json:"delay"`
-	Hang        bool    `json:"hang"`
+	Method      string            `json:"method"`
+	Path        string            `json:"path"`
+	Times       int               `json:"times"`
+	Status      int               `json:"status"`
+	Type        string            `json:"type"`
+	Code        string            `json:"code"`
+	Description string            `json:"description"`
+	Suggested   *string           `json:"suggestedUserMessage"`
+	Body        *string           `json:"body"`
+	ContentType string            `json:"contentType"`
+	Headers     map[string]string `json:"headers"`
+	RetryAfter  string            `json:"retryAfter"`
+	Delay       string            `json:"delay"`
+	Hang        bool              `json:"hang"`
 }
 
 func (b faultBody) fault() (faults.Fault, error) {
@@ -303,15 +401,16 @@ func (b faultBody) fault() (faults.Fault, error) {
 	}
 	return faults.Fault{Method: b.Method, Path: b.Path, Times: b.Times, Status: b.Status, Type: b.Type,
 		Code: b.Code, Description: b.Description, Suggested: b.Suggested, Body: b.Body, ContentType: b.ContentType,
-		RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
+		Headers: b.Headers, RetryAfter: ra, Delay: d, Hang: b.Hang}, nil
 }
 
-// faultView is a fault as the control API shows it.
-func faultView(f faults.Fault) map[string]any {
+// faultView is a fault as the control API shows it; held counts the calls a hang
+// fault holds now.
+func faultView(f faults.Fault, held int) map[string]any {
 	v := map[string]any{"id": f.ID, "method": f.Method, "path": f.Path, "times": f.Times}
 	switch {
-	case f.Body != "":
-		v["status"], v["body"], v["contentType"] = f.Status, f.Body, f.ContentType
+	case f.Body != nil:
+		v["status"], v["body"], v["contentType"] = f.Status, *f.Body, f.ContentType
 	case f.Status != 0:
 		v["status"], v["type"] = f.Status, f.Type
 		v["code"] = nil
@@ -334,16 +433,21 @@ func faultView(f faults.Fault) map[string]any {
 	if f.Delay > 0 {
 		v["delay"] = f.Delay.String()
 	}
+	if len(f.Headers) > 0 {
+		v["headers"] = f.Headers
+	}
 	if f.Hang {
-		v["hang"] = true
+		v["hang"], v["held"] = true, held
 	}
 	return v
 }
 
-func faultViews(fs []faults.Fault) []map[string]any {
+func faultViews(set *faults.Set) []map[string]any {
+	fs := set.List()
 	out := make([]map[string]any, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, faultView(f))
+		_, held, _ := set.Get(f.ID)
+		out = append(out, faultView(f, held))
 	}
 	return out
 }

@@ -44,6 +44,23 @@ type Backend interface {
 	Faults() *faults.Set
 	// ErrorTypes maps Smartcar's error types to their HTTP status, for faults.
 	ErrorTypes() map[string]int
+	// Paging is how the v2 lists page; SetPaging changes it (checked by the caller).
+	Paging() Paging
+	SetPaging(p Paging)
+}
+
+// PageLimits are one list's page sizes: DefaultLimit when the call sends no limit,
+// MaxLimit the most a page holds (a larger limit is capped, not refused).
+type PageLimits struct {
+	DefaultLimit int `json:"defaultLimit"`
+	MaxLimit     int `json:"maxLimit"`
+}
+
+// Paging is the page sizes of the v2 lists: GET /v2.0/vehicles and
+// GET /v2.0/vehicles/{id}/permissions.
+type Paging struct {
+	Vehicles    PageLimits `json:"vehicles"`
+	Permissions PageLimits `json:"permissions"`
 }
 
 // Location is a position.

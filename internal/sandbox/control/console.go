@@ -95,7 +95,7 @@ type overviewPage struct {
 func (c *Control) overview(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "overview", overviewPage{basePage: c.base("Sandbox console", r),
 		Clients: c.b.Clients(), Users: c.b.Users(), Vehicles: c.b.Vehicles(),
-		Faults: faultViews(c.b.Faults().List()), Profiles: c.b.Profiles()})
+		Faults: faultViews(c.b.Faults()), Profiles: c.b.Profiles()})
 }
 
 type vehiclePage struct {

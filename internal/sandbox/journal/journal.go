@@ -23,11 +23,14 @@ const maxHeader = 1 << 10
 
 // Entry is one call.
 type Entry struct {
-	ID        uint64        `json:"id"`
-	Time      time.Time     `json:"time"`
-	ClientID  string        `json:"clientId"`
-	Method    string        `json:"method"`
+	ID       uint64    `json:"id"`
+	Time     time.Time `json:"time"`
+	ClientID string    `json:"clientId"`
+	Method   string    `json:"method"`
+	// Path is the path as the client sent it (percent-encoding kept), Query its
+	// query string (secret fields redacted).
 	Path      string        `json:"path"`
+	Query     string        `json:"query,omitempty"`
 	VehicleID string        `json:"vehicleId"`
 	Status    int           `json:"status"`
 	Duration  time.Duration `json:"-"`
@@ -35,6 +38,8 @@ type Entry struct {
 	// RequestHeaders are the request's headers by lower-case name (several values
 	// joined with ", "), credentials redacted; only in the detail view.
 	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	// ResponseHeaders are the answer's headers, the same way; only in the detail view.
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
 	// The bodies, redacted and cut to MaxBody; only in the detail view.
 	RequestBody  string `json:"requestBody,omitempty"`
 	ResponseBody string `json:"responseBody,omitempty"`
@@ -47,23 +52,45 @@ type Entry struct {
 
 // raw holds a call's unredacted headers and bodies (already cut to size).
 type raw struct {
-	header            http.Header
-	reqType           string
-	reqBody, respBody []byte
+	header, respHeader http.Header
+	reqType            string
+	reqBody, respBody  []byte
 }
 
 // AddRaw records e with the call's request headers, request body (of content type
-// reqType) and JSON response body, which are redacted when the entry is read with Get
-// or All, never before.
-func (j *Journal) AddRaw(e Entry, header http.Header, reqType string, reqBody, respBody []byte) uint64 {
-	e.raw = &raw{header: header, reqType: reqType, reqBody: cutBytes(reqBody), respBody: cutBytes(respBody)}
+// reqType), response headers and JSON response body, which are redacted when the
+// entry is read with Get or All, never before. e.Query is redacted at once (it is
+// listed).
+func (j *Journal) AddRaw(e Entry, header http.Header, reqType string, reqBody []byte, respHeader http.Header, respBody []byte) uint64 {
+	e.raw = &raw{header: header, respHeader: respHeader, reqType: reqType, reqBody: cutBytes(reqBody), respBody: cutBytes(respBody)}
+	e.Query = redactQuery(e.Query)
 	return j.Add(e)
+}
+
+// redactQuery returns q as it was sent unless it holds a secret field, which it
+// redacts.
+func redactQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	vals, err := url.ParseQuery(q)
+	if err == nil {
+		secret := false
+		for k := range vals {
+			secret = secret || secretKeys[k]
+		}
+		if !secret {
+			return q
+		}
+	}
+	return Redact("application/x-www-form-urlencoded", []byte(q))
 }
 
 // redacted fills the detail fields from the raw parts, redacted.
 func (e Entry) redacted() Entry {
 	if e.raw != nil {
 		e.RequestHeaders = RedactHeaders(e.raw.header)
+		e.ResponseHeaders = RedactHeaders(e.raw.respHeader)
 		e.RequestBody = Redact(e.raw.reqType, e.raw.reqBody)
 		e.ResponseBody = Redact("application/json", e.raw.respBody)
 		e.raw = nil
@@ -151,7 +178,7 @@ func (j *Journal) List(f Filter) []Entry {
 		if f.VehicleID != "" && e.VehicleID != f.VehicleID || f.Path != "" && !strings.Contains(e.Path, f.Path) {
 			continue
 		}
-		e.RequestHeaders, e.RequestBody, e.ResponseBody = nil, "", ""
+		e.RequestHeaders, e.ResponseHeaders, e.RequestBody, e.ResponseBody = nil, nil, "", ""
 		out = append(out, e)
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
@@ -264,31 +291,58 @@ func Redact(contentType string, body []byte) string {
 	return jsonSecret.ReplaceAllString(s, `"$1":"[REDACTED]"`)
 }
 
-// secretHeaders are the request headers whose values never reach the journal;
-// Authorization and Proxy-Authorization keep their scheme ("Bearer [REDACTED]").
+// secretHeaders are the headers whose values never reach the journal;
+// Authorization and Proxy-Authorization keep their scheme ("Basic [REDACTED]"), and a
+// bearer token its last four characters.
 var secretHeaders = map[string]bool{
-	"authorization": true, "proxy-authorization": true, "cookie": true, "x-sandbox-admin-token": true,
+	"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true, "x-sandbox-admin-token": true,
 }
 
+// bearerShown is how many of a bearer token's last characters the journal shows:
+// enough to tell which of a test's tokens was sent, too few to use one. Tokens
+// shorter than minBearerShown stay wholly redacted.
+const bearerShown, minBearerShown = 4, 12
+
 // RedactHeaders returns the headers by lower-case name, several values joined with
-// ", " and each cut to 1 KB, with credentials replaced by "[REDACTED]". It returns
-// nil for no headers.
+// ", " and each cut to 1 KB, with credentials replaced by "[REDACTED]" (a bearer
+// token by "…" and its last four characters, "Bearer …3f9a"). It returns nil for no
+// headers.
 func RedactHeaders(h http.Header) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
+		if len(vs) == 0 {
+			continue // a canonical key emptied beside its lower-case twin (the sandbox's writeJSON)
+		}
 		name := strings.ToLower(k)
 		v := strings.Join(vs, ", ")
 		if secretHeaders[name] {
-			scheme, _, found := strings.Cut(v, " ")
-			v = "[REDACTED]"
-			if found && name != "cookie" && name != "x-sandbox-admin-token" {
-				v = scheme + " [REDACTED]"
-			}
+			v = redactCredential(name, v)
+		}
+		if prev, ok := out[name]; ok {
+			v = prev + ", " + v
 		}
 		out[name] = cutAt(v, maxHeader)
 	}
+	if len(out) == 0 {
+		return nil
+	}
 	return out
+}
+
+func redactCredential(name, v string) string {
+	if name != "authorization" && name != "proxy-authorization" {
+		return "[REDACTED]"
+	}
+	scheme, cred, found := strings.Cut(v, " ")
+	if !found {
+		return "[REDACTED]"
+	}
+	cred = strings.TrimSpace(cred)
+	if strings.EqualFold(scheme, "Bearer") && len(cred) >= minBearerShown && !strings.ContainsAny(cred, " ,") {
+		return scheme + " …" + cred[len(cred)-bearerShown:]
+	}
+	return scheme + " [REDACTED]"
 }

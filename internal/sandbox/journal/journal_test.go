@@ -92,9 +92,12 @@ func TestRedactHeaders(t *testing.T) {
 	h.Add("Accept", "a")
 	h.Add("Accept", "b")
 	h.Set("X-Long", strings.Repeat("x", 5000))
+	h["Content-Type"] = nil
+	h["content-type"] = []string{"application/json"}
+	h.Set("Proxy-Authorization", "Basic dXNlcjpwYXNzd29yZA==")
 	got := RedactHeaders(h)
 	want := map[string]string{"authorization": "Bearer [REDACTED]", "cookie": "[REDACTED]", "x-sandbox-admin-token": "[REDACTED]",
-		"sc-unit-system": "imperial", "accept": "a, b"}
+		"sc-unit-system": "imperial", "accept": "a, b", "content-type": "application/json", "proxy-authorization": "Basic [REDACTED]"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
@@ -102,6 +105,15 @@ func TestRedactHeaders(t *testing.T) {
 	}
 	if n := len(got["x-long"]); n > 1100 || !strings.HasSuffix(got["x-long"], "(cut)") {
 		t.Errorf("a long value is kept whole (%d bytes)", n)
+	}
+	// A bearer token long enough keeps its last four characters, to tell tokens apart.
+	for in, want := range map[string]string{
+		"Bearer 0123456789abcdef": "Bearer …cdef", "bearer 0123456789ab": "bearer …89ab", "Bearer short-tok": "Bearer [REDACTED]",
+		"Bearer": "[REDACTED]", "Token 0123456789abcdef": "Token [REDACTED]",
+	} {
+		if got := RedactHeaders(http.Header{"Authorization": {in}})["authorization"]; got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
 	}
 	if RedactHeaders(nil) != nil {
 		t.Error("no headers: want nil")

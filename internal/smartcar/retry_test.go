@@ -1,17 +1,16 @@
-package smartcar
+package smartcar_test
 
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"smartcargo/internal/smartcar"
 )
 
-// TestRetryWait checks how long the client waits before retrying a 429, without
-// waiting: the wait is replaced by a recorder.
+// TestRetryWait checks how long the client waits before retrying a 429 the sandbox
+// answers, without waiting: the wait is replaced by a recorder.
 func TestRetryWait(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -26,29 +25,22 @@ func TestRetryWait(t *testing.T) {
 		{name: "over the limit", retryAfter: "4", wantWaits: nil},
 		{name: "ctx ends while waiting", retryAfter: "1", waitErr: context.Canceled, wantWaits: []time.Duration{time.Second}},
 	}
+	e := newSandboxEnv(t, nil)
+	c, _ := e.connect("someone@example.com", "TESLA")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if n.Add(1) == 1 {
-					w.Header()["retry-after"] = []string{tt.retryAfter}
-					w.WriteHeader(http.StatusTooManyRequests)
-					w.Write([]byte(`{"type":"RATE_LIMIT","code":"VEHICLE","description":"d"}`))
-					return
-				}
-				w.Write([]byte(`{"id":"u"}`))
-			}))
-			defer srv.Close()
-			c := NewClient(srv.Client(), srv.URL)
+			e.ctl("DELETE", "/faults", nil, nil)
+			e.fault(sandboxFault{Method: "GET", Path: "/v2.0/user", Type: "RATE_LIMIT", Code: "VEHICLE",
+				Headers: map[string]string{"retry-after": tt.retryAfter}})
 			c.MaxRetryAfter = tt.max
 			var waits []time.Duration
-			c.wait = func(ctx context.Context, d time.Duration) error {
+			smartcar.SetWait(c, func(ctx context.Context, d time.Duration) error {
 				waits = append(waits, d)
 				return tt.waitErr
-			}
-			_, err := c.User(t.Context())
-			var scErr *Error
-			if tt.wantOK && err != nil || !tt.wantOK && !errors.As(err, &scErr) {
+			})
+			_, err := c.User(e.ctx)
+			var scErr *smartcar.Error
+			if tt.wantOK && err != nil || !tt.wantOK && (!errors.As(err, &scErr) || scErr.StatusCode != 429) {
 				t.Errorf("err = %v, want ok: %v", err, tt.wantOK)
 			}
 			if len(waits) != len(tt.wantWaits) || (len(waits) > 0 && waits[0] != tt.wantWaits[0]) {
