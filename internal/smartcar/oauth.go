@@ -27,8 +27,10 @@ const (
 
 // Endpoint holds the origins of Smartcar's hosts: scheme://host[:port], no path and
 // no trailing slash. An empty field means the production default of that field (see
-// DefaultEndpoint). Point all five at one origin to talk to an emulator such as the
-// sandbox, which serves them all.
+// DefaultEndpoint), except that an empty V3Origin follows an APIOrigin set to
+// another host than Smartcar's, and an empty IAMOrigin an AuthOrigin set so: an
+// emulator such as the sandbox serves every host on one origin, and an Endpoint
+// pointed at it for v2.0 must not send v3 calls to Smartcar.
 type Endpoint struct {
 	// ConnectOrigin serves the Connect pages (GET /oauth/authorize).
 	ConnectOrigin string
@@ -66,13 +68,22 @@ func (e Endpoint) withDefaults() Endpoint {
 		}
 		return v
 	}
-	return Endpoint{
+	out := Endpoint{
 		ConnectOrigin: pick(e.ConnectOrigin, d.ConnectOrigin),
 		AuthOrigin:    pick(e.AuthOrigin, d.AuthOrigin),
 		APIOrigin:     pick(e.APIOrigin, d.APIOrigin),
-		V3Origin:      pick(e.V3Origin, d.V3Origin),
-		IAMOrigin:     pick(e.IAMOrigin, d.IAMOrigin),
 	}
+	// v3's hosts follow an emulator's origin (see Endpoint).
+	v3Default, iamDefault := d.V3Origin, d.IAMOrigin
+	if out.APIOrigin != d.APIOrigin {
+		v3Default = out.APIOrigin
+	}
+	if out.AuthOrigin != d.AuthOrigin {
+		iamDefault = out.AuthOrigin
+	}
+	out.V3Origin = pick(e.V3Origin, v3Default)
+	out.IAMOrigin = pick(e.IAMOrigin, iamDefault)
+	return out
 }
 
 // AuthURL returns the Connect authorization URL, ConnectOrigin + "/oauth/authorize".

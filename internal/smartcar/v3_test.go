@@ -1,6 +1,7 @@
 package smartcar_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -560,5 +561,50 @@ func TestAppTokenSourceRefused(t *testing.T) {
 		if got := len(e.journal("/oauth2/token")); got != i+1 {
 			t.Errorf("after %d refusals, %d requests", i+1, got)
 		}
+	}
+}
+
+func TestV3EndpointDefaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		e     smartcar.Endpoint
+		wantT string
+	}{
+		{"production", smartcar.Endpoint{}, "https://iam.smartcar.com/oauth2/token"},
+		{"production spelt out", smartcar.DefaultEndpoint(), "https://iam.smartcar.com/oauth2/token"},
+		{"an emulator for v2.0 only", smartcar.Endpoint{AuthOrigin: "http://127.0.0.1:8001/", APIOrigin: "http://127.0.0.1:8001"},
+			"http://127.0.0.1:8001/oauth2/token"},
+		{"IAM set apart", smartcar.Endpoint{AuthOrigin: "http://127.0.0.1:8001", IAMOrigin: "http://127.0.0.1:9002/"},
+			"http://127.0.0.1:9002/oauth2/token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.e.AppTokenURL(); got != tt.wantT {
+				t.Errorf("AppTokenURL = %q, want %q", got, tt.wantT)
+			}
+		})
+	}
+	// A Config pointed at the sandbox for v2.0 (startSandbox sets three origins)
+	// reaches it for v3 too, token and calls, and never Smartcar.
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
+	code, user, err := connectUser(ctx, conf, "v3-endpoint@example.com", "TESLA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := conf.Exchange(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := conf.Client(ctx, conf.TokenSource(ctx, tok)).VehicleIDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conf.V3Client(ctx, conf.AppTokenSource(ctx)).Vehicle(ctx, ids[0], smartcar.UserID(user)); err != nil {
+		t.Errorf("v3 through a v2.0 Endpoint: %v", err)
 	}
 }
