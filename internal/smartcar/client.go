@@ -116,9 +116,11 @@ type RequestOption interface {
 }
 
 type requestConfig struct {
-	units  UnitSystem
-	flags  map[string]string
-	header http.Header
+	units    UnitSystem
+	flags    map[string]string
+	header   http.Header
+	userID   string // sc-user-id (API v3)
+	pageSize int    // pageSize of a v3 signal list
 }
 
 type requestOptionFunc func(*requestConfig)
@@ -149,6 +151,21 @@ func WithHeader(key, value string) RequestOption {
 	})
 }
 
+// UserID names the user a v3 call acts for (request header sc-user-id): the
+// user_id of Connect's redirect. Calls authorised by the application token
+// (Config.AppTokenSource) need it; with a user's Connect token it may be left out,
+// and if sent must be that token's user.
+func UserID(id string) RequestOption {
+	return requestOptionFunc(func(c *requestConfig) { c.userID = id })
+}
+
+// PageSize sets how many signals one page of V3Client.Signals and AllSignals asks
+// for (query pageSize); without it they ask for DefaultSignalPageSize. Other calls
+// ignore it.
+func PageSize(n int) RequestOption {
+	return requestOptionFunc(func(c *requestConfig) { c.pageSize = n })
+}
+
 // call describes one API request.
 type call struct {
 	method string
@@ -158,6 +175,11 @@ type call struct {
 	opts   []RequestOption
 	// header, when non-nil, receives the headers of a successful answer.
 	header *http.Header
+	// status, when non-nil, receives the status of a successful answer.
+	status *int
+	// v3 marks a call of API v3, whose errors may say that the application is not
+	// enabled for v3 (ErrV3NotEnabled).
+	v3 bool
 }
 
 // do performs c, retries one short 429, and decodes a 2xx body into out (when out
@@ -196,6 +218,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (Meta, error) {
 			if cl.header != nil {
 				*cl.header = header
 			}
+			if cl.status != nil {
+				*cl.status = status
+			}
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := json.Unmarshal(body, out); err != nil {
 					return meta, fmt.Errorf("smartcar: %s %s: decoding response: %w", cl.method, cl.path, err)
@@ -204,6 +229,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (Meta, error) {
 			return meta, nil
 		}
 		scErr := decodeError(status, header, body)
+		if cl.v3 {
+			scErr.markV3NotEnabled()
+		}
 		if status == http.StatusTooManyRequests && attempt == 0 && c.retryable(header, scErr.RetryAfter) {
 			if err := c.wait(ctx, scErr.RetryAfter); err != nil {
 				// The caller gave up while we waited: report the 429 they got.
@@ -241,6 +269,9 @@ func (c *Client) send(ctx context.Context, method, u string, payload []byte, rc 
 	if rc.units != "" {
 		// Smartcar documents its headers in lower case; set the key as is.
 		req.Header["sc-unit-system"] = []string{string(rc.units)}
+	}
+	if rc.userID != "" {
+		req.Header["sc-user-id"] = []string{rc.userID}
 	}
 	for k, vs := range rc.header {
 		req.Header[k] = vs

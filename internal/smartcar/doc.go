@@ -1,6 +1,6 @@
 // Package smartcar is a small client for Smartcar's connected-car platform: Smartcar
-// Connect (OAuth 2.0 authorization code flow, built on golang.org/x/oauth2) and the
-// REST API v2.0.
+// Connect (OAuth 2.0 authorization code flow, built on golang.org/x/oauth2), the
+// REST API v2.0 (Client) and the vehicle API v3 (V3Client).
 //
 // A Config describes the application as registered with Smartcar. It builds the
 // Connect URL, trades the authorization code for a token and returns a token source
@@ -10,7 +10,8 @@
 //
 // The package never reads the environment and never logs. Network access goes
 // through the *http.Client found in the context under oauth2.HTTPClient (token
-// calls, and the base transport of Config.Client) or the one given to NewClient.
+// calls, and the base transport of Config.Client and Config.V3Client) or the one
+// given to NewClient or NewV3Client.
 //
 // Typical use in a web handler:
 //
@@ -61,4 +62,46 @@
 //	resp, err := api.Batch(ctx, id, []string{smartcar.PathOdometer, smartcar.PathFuel})
 //	odo, err := resp.Odometer()
 //	fuel, err := resp.Fuel() // a COMPATIBILITY *Error for an electric vehicle
+//
+// # API v3
+//
+// A V3Client speaks the vehicle API v3 (Endpoint.V3Origin, paths under /v3): the
+// vehicle, its signals and its commands. It is built like Client, from either of
+// Smartcar's two ways of authorising v3 calls:
+//
+//	// The user's Connect token, as the official Node SDK sends it:
+//	api := conf.V3Client(ctx, conf.TokenSource(ctx, tok))
+//	v, err := api.Vehicle(ctx, vehicleID)
+//
+//	// Or the application's own token (client_credentials at Endpoint.IAMOrigin,
+//	// one token for every user, cached and renewed before its hour ends), naming
+//	// the user of each call with the user_id of Connect's redirect:
+//	app := conf.V3Client(ctx, conf.AppTokenSource(ctx))
+//	v, err := app.Vehicle(ctx, vehicleID, smartcar.UserID(userID))
+//
+// Config.V3Client wraps the token source in an *http.Client as Config.Client does
+// (any oauth2.TokenSource works, and oauth2.NewClient(ctx, source) with
+// NewV3Client too). The application token source makes one request for any number
+// of concurrent callers and takes EarlyExpiry, WithClock and OnRefresh.
+//
+// Signals are read one by one (Signal, by code), a page at a time (SignalPage), as
+// an iterator over every page (Signals, an iter.Seq2) or all at once into a
+// SignalSet (AllSignals: one round trip when they fit on a page of PageSize,
+// DefaultSignalPageSize by default). Each Signal carries its status: a signal the
+// grant or the vehicle cannot give stays in the list with its own *Error in Err,
+// while the list itself succeeds. Known codes (SignalOdometer, SignalLocation,
+// SignalStateOfCharge, ...) are decoded into typed values; other codes keep their
+// raw Body, which SignalValue decodes into any type:
+//
+//	set, err := api.AllSignals(ctx, vehicleID)
+//	soc, err := set.StateOfCharge() // Measurement{Value: 81.5, Unit: "percent"}
+//	s, ok := set.Lookup(smartcar.SignalIsLocked)
+//	locked, err := smartcar.SignalValue[bool](s)
+//
+// Commands (Lock, Unlock, StartCharge, StopCharge, SetChargeLimit in percent)
+// return the CommandExecution; a 202 answer (the command still running) is not an
+// error, and CommandExecution reads it again later. Refusals are *Error as in v2.0,
+// with Title and the v3 texts, decoded from the flat fields or the JSON:API
+// {"errors": [...]} form. errors.Is(err, ErrV3NotEnabled) tells an application
+// that Smartcar has not enabled for v3, which the Smartcar Dashboard fixes.
 package smartcar

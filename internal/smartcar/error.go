@@ -3,6 +3,7 @@ package smartcar
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"mime"
@@ -39,18 +40,35 @@ const (
 	ResolutionContactSupport = "CONTACT_SUPPORT"
 )
 
-// Error is an error reported by Smartcar: decoded from a v2.0 error body, an OAuth
-// body ({error, error_description}), a v1 body ({error, message, code}), or, for a
-// body that is none of these, built from the HTTP status with Type TypeSDKError.
-// Retrieve it with errors.As. Its text never contains tokens or authorization codes.
+// ErrV3NotEnabled is matched (errors.Is) by the *Error of a refusal that means the
+// application may not use API v3: the application token endpoint answering
+// unauthorized_client (RFC 6749: the client may not use this grant), or a v3 call
+// answered 404 RESOURCE_NOT_FOUND with code VERSION. Smartcar documents neither for
+// this case; docs/sandbox.md records the choice. The remedy is in the Smartcar
+// Dashboard (upgrade the application to v3, create its API credentials), not in
+// the user's Connect grant. Credentials the token endpoint does not know are
+// invalid_client, which this does not match: they may simply be wrong.
+var ErrV3NotEnabled = errors.New("smartcar: the application is not enabled for API v3")
+
+// Error is an error reported by Smartcar: decoded from a v2.0 or v3 error body (the
+// flat fields, or the JSON:API form {"errors": [...]}, or both), an OAuth body
+// ({error, error_description}), a v1 body ({error, message, code}), or, for a body
+// that is none of these, built from the HTTP status with Type TypeSDKError. A v3
+// signal's own error (Signal.Err) is one too. Retrieve it with errors.As. Its text
+// never contains tokens or authorization codes.
 type Error struct {
-	// StatusCode is the HTTP status of the answer (for a batch item, the item's code).
+	// StatusCode is the HTTP status of the answer (for a batch item, the item's code;
+	// for a v3 signal's own error, its status if it names one, else 0).
 	StatusCode int
 	// Type is the error type, such as TypeVehicleState, or an OAuth error code.
 	Type string
 	// Code refines Type, such as "ASLEEP"; empty when Smartcar sends null.
 	Code string
-	// Description is Smartcar's explanation, meant for developers.
+	// Title is the short name of a v3 error, such as "Vehicle Not Capable"; empty
+	// in v2.0.
+	Title string
+	// Description is Smartcar's explanation, meant for developers (a v3 error's
+	// "detail" text when it has one: v3 deprecates its "description").
 	Description string
 	// DocURL links to Smartcar's documentation of this error.
 	DocURL string
@@ -66,6 +84,19 @@ type Error struct {
 	Detail []ErrorDetail
 	// RetryAfter is the delay the retry-after header asks for (rate limits).
 	RetryAfter time.Duration
+
+	// notV3 marks an error that means ErrV3NotEnabled.
+	notV3 bool
+}
+
+// Is reports whether the error means target; it matches ErrV3NotEnabled (see there).
+func (e *Error) Is(target error) bool { return target == ErrV3NotEnabled && e.notV3 }
+
+// markV3NotEnabled marks a v3 API answer that says the application cannot use v3.
+func (e *Error) markV3NotEnabled() {
+	if e.Type == TypeResourceNotFound && e.Code == "VERSION" {
+		e.notV3 = true
+	}
 }
 
 // ErrorDetail is one entry of a validation error's detail list.
@@ -162,6 +193,8 @@ func decodeError(status int, header http.Header, body []byte) *Error {
 	var typ, oauthErr string
 	json.Unmarshal(w["type"], &typ)
 	json.Unmarshal(w["error"], &oauthErr)
+	// v3 may add (or only send) the error as a JSON:API errors array.
+	first := firstErrorObject(w["errors"])
 	if id := str("requestId"); id != "" {
 		e.RequestID = id
 	}
@@ -171,24 +204,82 @@ func decodeError(status int, header http.Header, body []byte) *Error {
 	}
 	switch {
 	case typ != "":
-		// v2.0
+		// v2.0, and v3's flat fields.
 		e.Type = typ
-		e.Code = str("code")
-		e.Description = str("description")
-		e.DocURL = str("docURL")
-		e.Resolution = decodeResolution(w["resolution"])
-		e.SuggestedUserMessage = str("suggestedUserMessage")
+		e.fill(w)
 		e.Detail = decodeDetail(w["detail"])
+		if first != nil {
+			e.fill(first)
+		}
 	case oauthErr != "":
 		// OAuth ({error, error_description}) and v1 ({error, message, code}).
 		e.Type = oauthErr
 		e.Code = str("code")
 		e.Description = firstNonEmpty(str("description"), str("error_description"), str("message"), "Unknown error")
+	case first != nil && errorType(first) != "":
+		// v3 as JSON:API only.
+		e.Type = errorType(first)
+		e.fill(first)
+		e.Detail = decodeDetail(first["detail"])
 	default:
 		e.Type = TypeSDKError
 		e.Description = firstNonEmpty(str("description"), str("message"), "unrecognised error body")
 	}
 	return e
+}
+
+// fill sets the fields that are still empty from one error object: v2.0's and v3's
+// flat fields, a JSON:API error object's, or a v3 signal's own error. Each field is
+// read on its own, so a field of an unexpected kind loses only itself.
+func (e *Error) fill(o map[string]json.RawMessage) {
+	str := func(key string) string { return rawString(o[key]) }
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&e.Code, str("code"))
+	set(&e.Title, str("title"))
+	// In v3 the text is "detail" (a string; v2.0's detail is the list of fields) and
+	// "description" may only say that it is deprecated.
+	var detail string
+	json.Unmarshal(o["detail"], &detail)
+	set(&e.Description, firstNonEmpty(detail, str("description")))
+	var links struct {
+		About json.RawMessage `json:"about"`
+	}
+	json.Unmarshal(o["links"], &links)
+	set(&e.DocURL, firstNonEmpty(str("docURL"), rawString(links.About)))
+	set(&e.Resolution, decodeResolution(o["resolution"]))
+	set(&e.SuggestedUserMessage, str("suggestedUserMessage"))
+	if e.StatusCode == 0 {
+		// JSON:API writes the status as a string ("403").
+		if n, err := strconv.Atoi(rawString(o["status"])); err == nil && n >= 100 && n <= 999 {
+			e.StatusCode = n
+		}
+	}
+}
+
+// firstErrorObject returns the first object of a JSON:API errors array, or nil.
+func firstErrorObject(raw json.RawMessage) map[string]json.RawMessage {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	for _, it := range items {
+		var o map[string]json.RawMessage
+		if json.Unmarshal(it, &o) == nil && o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// errorType is an error object's type when it is a JSON string.
+func errorType(o map[string]json.RawMessage) string {
+	var typ string
+	json.Unmarshal(o["type"], &typ)
+	return typ
 }
 
 // decodeDetail reads a validation error's detail list, keeping the entries it can

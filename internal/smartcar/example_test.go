@@ -229,3 +229,151 @@ func ExampleClient_Lock() {
 	// Output:
 	// success
 }
+
+// exampleV3 connects a vehicle of the sandbox (with v3's origins pointed at it too)
+// and returns a v3 client with the user's Connect token, the vehicle id and the
+// user id Connect's redirect carried.
+func exampleV3(ctx context.Context, conf *smartcar.Config, email, brand string) (*smartcar.V3Client, string, string) {
+	code, userID, err := connectUser(ctx, conf, email, brand)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := conf.Exchange(ctx, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts := conf.TokenSource(ctx, tok)
+	ids, err := conf.Client(ctx, ts).VehicleIDs(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return conf.V3Client(ctx, ts), ids[0], userID
+}
+
+func ExampleV3Client_AllSignals() {
+	srv, conf, err := startV3Sandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// An electric vehicle, read with the user's Connect token.
+	api, vehicleID, _ := exampleV3(ctx, conf, "0SCTESL0000000001@bev.smartcar.com", "TESLA")
+
+	// Every signal in one round trip, each with its own status.
+	signals, err := api.AllSignals(ctx, vehicleID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	soc, err := signals.StateOfCharge()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("state of charge in", soc.Unit, soc.Value >= 0 && soc.Value <= 100)
+	// An electric car has no fuel tank: that signal failed alone.
+	var scErr *smartcar.Error
+	if _, err := signals.FuelLevel(); errors.As(err, &scErr) {
+		fmt.Println("fuel level:", scErr.Type, scErr.Code)
+	}
+	// Tiles of a dashboard look signals up by code.
+	if s, ok := signals.Lookup(smartcar.SignalIsLocked); ok && s.Err == nil {
+		_, isBool := s.Value.(bool)
+		fmt.Println(s.Group, s.Name, isBool)
+	}
+	// Output:
+	// state of charge in percent true
+	// fuel level: COMPATIBILITY VEHICLE_NOT_CAPABLE
+	// Closure IsLocked true
+}
+
+func ExampleV3Client_Signals() {
+	srv, conf, err := startV3Sandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// A gasoline vehicle: its traction battery signals fail, the others are read.
+	api, vehicleID, _ := exampleV3(ctx, conf, "0SCFUEL0000000002@fuel.smartcar.com", "FORD")
+
+	// Page after page, five signals at a time.
+	read, failed := 0, 0
+	for s, err := range api.Signals(ctx, vehicleID, smartcar.PageSize(5)) {
+		if err != nil {
+			log.Fatal(err) // the request failed, not one signal
+		}
+		if s.Err != nil {
+			failed++ // this vehicle cannot give that signal
+			continue
+		}
+		read++
+	}
+	fmt.Println("read some:", read > 0, "failed some:", failed > 0)
+	// Output:
+	// read some: true failed some: true
+}
+
+func ExampleConfig_AppTokenSource() {
+	srv, conf, err := startV3Sandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// Connect's redirect gives the user id next to the code; keep it.
+	_, vehicleID, userID := exampleV3(ctx, conf, "someone@example.com", "TESLA")
+
+	// One application token for every user's vehicles: cached for its hour and
+	// renewed just before it ends, one request however many callers need it.
+	app := conf.V3Client(ctx, conf.AppTokenSource(ctx))
+
+	odo, err := app.Signal(ctx, vehicleID, smartcar.SignalOdometer, smartcar.UserID(userID))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := smartcar.SignalValue[smartcar.Measurement](odo)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(odo.Status, m.Unit, m.Value > 0)
+
+	// Without the user id, the application token names nobody.
+	_, err = app.Signal(ctx, vehicleID, smartcar.SignalOdometer)
+	var scErr *smartcar.Error
+	if errors.As(err, &scErr) {
+		fmt.Println(scErr.StatusCode, scErr.Type)
+	}
+	// An application Smartcar has not enabled for v3 is told apart.
+	fmt.Println(errors.Is(err, smartcar.ErrV3NotEnabled))
+	// Output:
+	// SUCCESS km true
+	// 400 VALIDATION
+	// false
+}
+
+func ExampleV3Client_Lock() {
+	srv, conf, err := startV3Sandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	api, vehicleID, _ := exampleV3(ctx, conf, "someone@example.com", "TESLA")
+
+	x, err := api.Lock(ctx, vehicleID)
+	var scErr *smartcar.Error
+	switch {
+	case errors.As(err, &scErr) && scErr.Type == smartcar.TypeVehicleState:
+		fmt.Println("the vehicle cannot lock now:", scErr.Code) // IN_MOTION while driving
+	case err != nil:
+		log.Fatal(err)
+	case x.Running():
+		// Smartcar answered 202: read the execution again later.
+		x, err = api.CommandExecution(ctx, vehicleID, x.ID)
+		fmt.Println(x.Status, err)
+	default:
+		fmt.Println(x.CommandType, x.Status, x.ExecutionMode)
+	}
+	// Output:
+	// security-lock SUCCESS sync
+}

@@ -3,6 +3,7 @@ package smartcar
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // echoes anything).
 //
 // The seeds in testdata/fuzz/FuzzDecodeError are the bodies of the sandbox's golden
-// files, OAuth and v1 bodies, and answers from proxies; they run in every go test.
+// files, v3 bodies (flat with the JSON:API array, the array alone, a signal's own
+// error), OAuth and v1 bodies, and answers from proxies; they run in every go test.
 func FuzzDecodeError(f *testing.F) {
 	f.Add(429, "60", "application/json", []byte(`{"type":"RATE_LIMIT","code":"VEHICLE","description":"d","statusCode":429,"requestId":"r","resolution":{"type":"RETRY_LATER"}}`))
 	f.Add(502, "", "text/html", []byte("<html><body>Bad Gateway</body></html>"))
@@ -64,8 +66,67 @@ func FuzzDecodeError(f *testing.F) {
 		if typ, ok := m["type"].(string); ok && typ != "" && e.Type != typ {
 			t.Errorf("v2 body with type %q decoded as Type %q", typ, e.Type)
 		}
-		if m["type"] == nil && m["error"] == nil && e.Type != TypeSDKError {
-			t.Errorf("body without type or error decoded as Type %q, want %q", e.Type, TypeSDKError)
+		// v3's JSON:API form: the first object of "errors" stands in for a body
+		// without a type or an error.
+		var apiType string
+		if errs, ok := m["errors"].([]any); ok {
+			for _, it := range errs {
+				if o, ok := it.(map[string]any); ok {
+					apiType, _ = o["type"].(string)
+					break
+				}
+			}
+		}
+		if m["type"] == nil && m["error"] == nil {
+			switch {
+			case apiType != "" && e.Type != apiType:
+				t.Errorf("JSON:API body with type %q decoded as Type %q", apiType, e.Type)
+			case apiType == "" && e.Type != TypeSDKError:
+				t.Errorf("body without type or error decoded as Type %q, want %q", e.Type, TypeSDKError)
+			}
+		}
+		if errors.Is(e, ErrV3NotEnabled) {
+			t.Errorf("decodeError alone marked %+v as ErrV3NotEnabled", e)
+		}
+	})
+}
+
+// FuzzDecodeSignal throws arbitrary v3 documents at the signal decoders (one
+// signal, a page of them, and SignalValue on each). Whatever the input they must not
+// panic, and every signal must be consistent: Err set exactly when its status is not
+// SUCCESS, an Err always with a Type, a typed Value only for a signal read.
+//
+// The seeds in testdata/fuzz/FuzzDecodeSignal are sandbox answers (a signal, a page
+// with per-signal errors), the API reference's example and a recorded live answer
+// with ISO times; they run in every go test.
+func FuzzDecodeSignal(f *testing.F) {
+	f.Add([]byte(`{"id":"odometer-traveleddistance","type":"signal","attributes":{"code":"odometer-traveleddistance","name":"TraveledDistance","group":"Odometer","status":{"value":"SUCCESS"},"body":{"unit":"kilometers","value":115071.5}},"meta":{"retrievedAt":1752104218549,"oemUpdatedAt":1752104118549}}`))
+	f.Add([]byte(`{"data":[{"id":"closure-doors","attributes":{"code":"closure-doors","status":{"value":"ERROR","error":{"type":"PERMISSION","code":"UNKNOWN","detail":"d","resolution":{"type":"REAUTHENTICATE"}}}},"meta":{"retrievedAt":"2026-07-10T00:16:58.549Z"}}],"meta":{"page":1,"pageSize":1,"totalCount":3},"links":{"next":"x"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		check := func(s *Signal) {
+			if s == nil {
+				t.Fatal("nil signal")
+			}
+			if (s.Err == nil) != (s.Status == SignalSuccess) {
+				t.Errorf("status %q with Err %v", s.Status, s.Err)
+			}
+			if s.Err != nil && s.Err.Type == "" {
+				t.Errorf("signal error without a type: %+v", s.Err)
+			}
+			if s.Value != nil && (s.Err != nil || s.Body == nil) {
+				t.Errorf("a Value %v for a signal not read", s.Value)
+			}
+			if s.Value == nil && decodeSignalValue(s.Code, s.Body) != nil && s.Err == nil {
+				t.Errorf("%s: a known value left undecoded", s.Code)
+			}
+			SignalValue[Measurement](s)
+			SignalValue[bool](s)
+			SignalValue[map[string]any](s)
+		}
+		check(decodeSignal(resourceOf(body), nil))
+		p := decodeSignalPage(body, nil)
+		for _, s := range p.Signals {
+			check(s)
 		}
 	})
 }

@@ -27,14 +27,23 @@ const (
 
 // Endpoint holds the origins of Smartcar's hosts: scheme://host[:port], no path and
 // no trailing slash. An empty field means the production default of that field (see
-// DefaultEndpoint). Point all three at one origin to talk to an emulator.
+// DefaultEndpoint), except that an empty V3Origin follows an APIOrigin set to
+// another host than Smartcar's, and an empty IAMOrigin an AuthOrigin set so: an
+// emulator such as the sandbox serves every host on one origin, and an Endpoint
+// pointed at it for v2.0 must not send v3 calls to Smartcar.
 type Endpoint struct {
 	// ConnectOrigin serves the Connect pages (GET /oauth/authorize).
 	ConnectOrigin string
-	// AuthOrigin serves the token endpoint (POST /oauth/token).
+	// AuthOrigin serves the token endpoint of Connect's tokens (POST /oauth/token).
 	AuthOrigin string
-	// APIOrigin serves the REST API (/v2.0/...).
+	// APIOrigin serves the REST API v2.0 (/v2.0/...).
 	APIOrigin string
+	// V3Origin serves the vehicle API v3 (/v3/...): Smartcar's
+	// vehicle.api.smartcar.com, the official SDKs' SMARTCAR_API_V3_ORIGIN.
+	V3Origin string
+	// IAMOrigin serves the application token of API v3 (POST /oauth2/token,
+	// client_credentials), which Smartcar serves apart from AuthOrigin.
+	IAMOrigin string
 }
 
 // DefaultEndpoint returns Smartcar's production origins.
@@ -43,6 +52,8 @@ func DefaultEndpoint() Endpoint {
 		ConnectOrigin: "https://connect.smartcar.com",
 		AuthOrigin:    "https://auth.smartcar.com",
 		APIOrigin:     "https://api.smartcar.com",
+		V3Origin:      "https://vehicle.api.smartcar.com",
+		IAMOrigin:     "https://iam.smartcar.com",
 	}
 }
 
@@ -57,11 +68,22 @@ func (e Endpoint) withDefaults() Endpoint {
 		}
 		return v
 	}
-	return Endpoint{
+	out := Endpoint{
 		ConnectOrigin: pick(e.ConnectOrigin, d.ConnectOrigin),
 		AuthOrigin:    pick(e.AuthOrigin, d.AuthOrigin),
 		APIOrigin:     pick(e.APIOrigin, d.APIOrigin),
 	}
+	// v3's hosts follow an emulator's origin (see Endpoint).
+	v3Default, iamDefault := d.V3Origin, d.IAMOrigin
+	if out.APIOrigin != d.APIOrigin {
+		v3Default = out.APIOrigin
+	}
+	if out.AuthOrigin != d.AuthOrigin {
+		iamDefault = out.AuthOrigin
+	}
+	out.V3Origin = pick(e.V3Origin, v3Default)
+	out.IAMOrigin = pick(e.IAMOrigin, iamDefault)
+	return out
 }
 
 // AuthURL returns the Connect authorization URL, ConnectOrigin + "/oauth/authorize".
@@ -69,6 +91,10 @@ func (e Endpoint) AuthURL() string { return e.withDefaults().ConnectOrigin + "/o
 
 // TokenURL returns the token endpoint, AuthOrigin + "/oauth/token".
 func (e Endpoint) TokenURL() string { return e.withDefaults().AuthOrigin + "/oauth/token" }
+
+// AppTokenURL returns the application token endpoint of API v3, IAMOrigin +
+// "/oauth2/token".
+func (e Endpoint) AppTokenURL() string { return e.withDefaults().IAMOrigin + "/oauth2/token" }
 
 // OAuth2 returns the endpoint as an oauth2.Endpoint. Smartcar authenticates the
 // client with HTTP Basic, so AuthStyle is oauth2.AuthStyleInHeader.
@@ -227,17 +253,32 @@ func (c *Config) Exchange(ctx context.Context, code string) (*oauth2.Token, erro
 // tokens are cached and refreshed. A token source failure is returned by the call,
 // as an *Error when the token endpoint refused the refresh.
 func (c *Config) Client(ctx context.Context, ts oauth2.TokenSource) *Client {
+	return NewClient(bearerClient(ctx, ts), c.Endpoint.withDefaults().APIOrigin)
+}
+
+// V3Client returns a client of the vehicle API v3 (Endpoint.V3Origin) whose requests
+// carry a token from ts, built as Config.Client builds its client. ts is either a
+// user's Connect token source (Config.TokenSource), as the official Node SDK sends
+// it, or the application's source (Config.AppTokenSource), in which case every
+// call names its user with the UserID option.
+func (c *Config) V3Client(ctx context.Context, ts oauth2.TokenSource) *V3Client {
+	return NewV3Client(bearerClient(ctx, ts), c.Endpoint.withDefaults().V3Origin)
+}
+
+// bearerClient is an *http.Client that authorises requests with ts, on the transport
+// of the client in ctx under oauth2.HTTPClient (else http.DefaultClient), keeping its
+// Timeout, Jar and CheckRedirect.
+func bearerClient(ctx context.Context, ts oauth2.TokenSource) *http.Client {
 	base := http.DefaultClient
 	if hc, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok && hc != nil {
 		base = hc
 	}
-	hc := &http.Client{
+	return &http.Client{
 		Transport:     &bearerTransport{source: ts, base: base.Transport},
 		Timeout:       base.Timeout,
 		Jar:           base.Jar,
 		CheckRedirect: base.CheckRedirect,
 	}
-	return NewClient(hc, c.Endpoint.withDefaults().APIOrigin)
 }
 
 // convertOAuthError turns x/oauth2's *RetrieveError into an *Error and removes the
