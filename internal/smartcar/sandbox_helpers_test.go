@@ -233,6 +233,14 @@ func (e *sandboxEnv) calls(path string) []journalEntry {
 	return list.Entries
 }
 
+// countCalls counts the calls whose path contains path.
+func (e *sandboxEnv) countCalls(path string) int {
+	e.t.Helper()
+	var list struct{ Entries []journalEntry }
+	e.ctl("GET", "/journal?limit=10000&path="+url.QueryEscape(path), nil, &list)
+	return len(list.Entries)
+}
+
 // lastCall is the newest call, which the test expects to exist.
 func (e *sandboxEnv) lastCall() journalEntry {
 	e.t.Helper()

@@ -1,14 +1,10 @@
 package smartcar_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -29,22 +25,15 @@ func startV3Sandbox(now func() time.Time) (*httptest.Server, *smartcar.Config, e
 	return srv, conf, nil
 }
 
-// v3Env is a sandbox for v3 tests, with its control API at hand.
-type v3Env struct {
-	t    *testing.T
-	srv  *httptest.Server
-	conf *smartcar.Config
-	ctx  context.Context
-}
+// v3Env is the test's sandbox (sandboxEnv, with its control API) with the v3 origins
+// pointed at it too.
+type v3Env struct{ *sandboxEnv }
 
 func newV3Env(t *testing.T, now func() time.Time) *v3Env {
 	t.Helper()
-	srv, conf, err := startV3Sandbox(now)
-	if err != nil {
-		t.Fatalf("sandbox: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	return &v3Env{t: t, srv: srv, conf: conf, ctx: context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())}
+	e := newSandboxEnv(t, now)
+	e.conf.Endpoint.V3Origin, e.conf.Endpoint.IAMOrigin = e.srv.URL, e.srv.URL
+	return &v3Env{e}
 }
 
 // connectUser walks Connect for conf as email and returns the redirect's code and
@@ -100,57 +89,6 @@ func (e *v3Env) appClient(opts ...smartcar.TokenSourceOption) *smartcar.V3Client
 	return e.conf.V3Client(e.ctx, e.conf.AppTokenSource(e.ctx, opts...))
 }
 
-// control calls the sandbox's control API (/__sandbox/api + path) and decodes the
-// answer into out (when not nil); any status but 2xx fails the test.
-func (e *v3Env) control(method, path string, body any, out any) {
-	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(e.ctx, method, e.srv.URL+"/__sandbox/api"+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatalf("control %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		e.t.Fatalf("control %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("control %s %s: %v in %s", method, path, err, b)
-		}
-	}
-}
-
-// journalEntry is one call in the sandbox's journal.
-type journalEntry struct {
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	VehicleID string `json:"vehicleId"`
-	Status    int    `json:"status"`
-}
-
-// journal lists the calls whose path contains path, newest first.
-func (e *v3Env) journal(path string) []journalEntry {
-	e.t.Helper()
-	var j struct {
-		Entries []journalEntry `json:"entries"`
-	}
-	e.control(http.MethodGet, "/journal?limit=10000&path="+url.QueryEscape(path), nil, &j)
-	return j.Entries
-}
-
 // ctlVehicle is a vehicle as the control API shows it.
 type ctlVehicle struct {
 	ID             string   `json:"id"`
@@ -165,6 +103,6 @@ type ctlVehicle struct {
 func (e *v3Env) vehicle(id string) ctlVehicle {
 	e.t.Helper()
 	var v ctlVehicle
-	e.control(http.MethodGet, "/vehicles/"+id, nil, &v)
+	e.ctl(http.MethodGet, "/vehicles/"+id, nil, &v)
 	return v
 }

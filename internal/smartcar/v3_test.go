@@ -59,7 +59,7 @@ func TestV3ConnectToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AllSignals: %v", err)
 	}
-	if n := len(e.journal("/v3/vehicles/" + id + "/signals")); n != 1 {
+	if n := e.countCalls("/v3/vehicles/" + id + "/signals"); n != 1 {
 		t.Errorf("AllSignals made %d requests, want one round trip", n)
 	}
 	if set.Vehicle == nil || set.Vehicle.ID != id || set.Meta.RequestID == "" {
@@ -261,7 +261,7 @@ func TestV3Pagination(t *testing.T) {
 		t.Errorf("first page of %d: %d signals, next %v, %v", size, len(p.Signals), p.HasNext, err)
 	}
 
-	before := len(e.journal("/v3/vehicles/" + id + "/signals"))
+	before := e.countCalls("/v3/vehicles/" + id + "/signals")
 	var codes []string
 	for s, err := range u.api.Signals(ctx, id, smartcar.PageSize(size)) {
 		if err != nil {
@@ -269,7 +269,7 @@ func TestV3Pagination(t *testing.T) {
 		}
 		codes = append(codes, s.Code)
 	}
-	if got := len(e.journal("/v3/vehicles/"+id+"/signals")) - before; got != pages {
+	if got := e.countCalls("/v3/vehicles/"+id+"/signals") - before; got != pages {
 		t.Errorf("the iterator made %d requests, want %d pages", got, pages)
 	}
 	if len(codes) != total {
@@ -282,14 +282,14 @@ func TestV3Pagination(t *testing.T) {
 	}
 
 	// Stopping early stops the requests.
-	before = len(e.journal("/v3/vehicles/" + id + "/signals"))
+	before = e.countCalls("/v3/vehicles/" + id + "/signals")
 	n := 0
 	for range u.api.Signals(ctx, id, smartcar.PageSize(size)) {
 		if n++; n == 3 {
 			break
 		}
 	}
-	if got := len(e.journal("/v3/vehicles/"+id+"/signals")) - before; got != 1 {
+	if got := e.countCalls("/v3/vehicles/"+id+"/signals") - before; got != 1 {
 		t.Errorf("breaking after 3 signals made %d requests, want 1", got)
 	}
 	// A failed page ends the iteration with its error.
@@ -373,7 +373,7 @@ func TestV3Commands(t *testing.T) {
 		t.Errorf("SetChargeLimit(0) = %v, want a refusal before any request", err)
 	}
 
-	e.control(http.MethodPatch, "/vehicles/"+id, map[string]any{"batteryPercent": 40, "pluggedIn": true}, nil)
+	e.ctl(http.MethodPatch, "/vehicles/"+id, map[string]any{"batteryPercent": 40, "pluggedIn": true}, nil)
 	if x, err = u.api.StartCharge(ctx, id); err != nil || x.CommandType != "charge-start" {
 		t.Fatalf("StartCharge = %+v, %v", x, err)
 	}
@@ -391,8 +391,8 @@ func TestV3Commands(t *testing.T) {
 		t.Fatalf("StopCharge = %+v, %v", x, err)
 	}
 
-	e.control(http.MethodPatch, "/vehicles/"+id, map[string]any{"pluggedIn": false}, nil)
-	e.control(http.MethodPatch, "/vehicles/"+id, map[string]any{"stage": "driving"}, nil)
+	e.ctl(http.MethodPatch, "/vehicles/"+id, map[string]any{"pluggedIn": false}, nil)
+	e.ctl(http.MethodPatch, "/vehicles/"+id, map[string]any{"stage": "driving"}, nil)
 	_, err = u.api.Lock(ctx, id)
 	se := wantError(t, "Lock while driving", err, http.StatusConflict, smartcar.TypeVehicleState, "IN_MOTION")
 	if se.Resolution != smartcar.ResolutionRetryLater || se.SuggestedUserMessage == "" || se.Title != "In Motion" {
@@ -421,7 +421,7 @@ func TestV3CommandStillRunning(t *testing.T) {
 	u := e.connect("v3-running@bev.smartcar.com", "TESLA", nil)
 	id := u.vehicles[0]
 	ctx := e.ctx
-	e.control(http.MethodPost, "/faults", map[string]any{"path": "/v3/vehicles/*/commands/**", "status": 202, "delay": "90s"}, nil)
+	e.ctl(http.MethodPost, "/faults", map[string]any{"path": "/v3/vehicles/*/commands/**", "status": 202, "delay": "90s"}, nil)
 
 	x, err := u.api.Unlock(ctx, id)
 	if err != nil {
@@ -434,7 +434,7 @@ func TestV3CommandStillRunning(t *testing.T) {
 	if err != nil || again.ID != x.ID || !again.Running() || again.StatusCode != http.StatusOK {
 		t.Fatalf("CommandExecution before the delay = %+v, %v", again, err)
 	}
-	e.control(http.MethodPost, "/clock", map[string]any{"advance": "91s"}, nil)
+	e.ctl(http.MethodPost, "/clock", map[string]any{"advance": "91s"}, nil)
 	done, err := u.api.CommandExecution(ctx, id, x.ID)
 	if err != nil || done.Running() || done.Status != smartcar.CommandSuccess || done.CompletedAt.Sub(done.ExecutedAt) != 90*time.Second {
 		t.Fatalf("CommandExecution after the delay = %+v, %v", done, err)
@@ -451,7 +451,7 @@ func TestV3NotEnabled(t *testing.T) {
 	u := e.connect("v3-enabled@bev.smartcar.com", "TESLA", nil)
 	id := u.vehicles[0]
 
-	e.control(http.MethodPost, "/faults", map[string]any{"path": "/v3/vehicles/*/signals", "type": "RESOURCE_NOT_FOUND", "code": "VERSION"}, nil)
+	e.ctl(http.MethodPost, "/faults", map[string]any{"path": "/v3/vehicles/*/signals", "type": "RESOURCE_NOT_FOUND", "code": "VERSION"}, nil)
 	_, err := u.api.AllSignals(e.ctx, id)
 	wantError(t, "v3 VERSION", err, http.StatusNotFound, smartcar.TypeResourceNotFound, "VERSION")
 	if !errors.Is(err, smartcar.ErrV3NotEnabled) {
@@ -462,12 +462,12 @@ func TestV3NotEnabled(t *testing.T) {
 		t.Errorf("an unknown signal (PATH) matches ErrV3NotEnabled")
 	}
 	// v2.0 calls never match it, whatever they answer.
-	e.control(http.MethodPost, "/faults", map[string]any{"path": "/v2.0/vehicles/*/odometer", "type": "RESOURCE_NOT_FOUND", "code": "VERSION"}, nil)
+	e.ctl(http.MethodPost, "/faults", map[string]any{"path": "/v2.0/vehicles/*/odometer", "type": "RESOURCE_NOT_FOUND", "code": "VERSION"}, nil)
 	if _, err := u.v2.Odometer(e.ctx, id); err == nil || errors.Is(err, smartcar.ErrV3NotEnabled) {
 		t.Errorf("v2.0 VERSION: %v", err)
 	}
 
-	e.control(http.MethodPost, "/faults", map[string]any{"path": "/oauth2/token", "status": 400,
+	e.ctl(http.MethodPost, "/faults", map[string]any{"path": "/oauth2/token", "status": 400,
 		"body": `{"error":"unauthorized_client","error_description":"The client is not authorized to use this grant type."}`}, nil)
 	_, err = e.appClient().Vehicle(e.ctx, id, smartcar.UserID(u.id))
 	se := wantError(t, "app token refused", err, http.StatusBadRequest, "unauthorized_client", "")
@@ -518,7 +518,7 @@ func TestAppTokenSourceConcurrent(t *testing.T) {
 			t.Fatalf("callers got different tokens: %s and %s", access, r.access)
 		}
 	}
-	if got := len(e.journal("/oauth2/token")); got != 1 {
+	if got := e.countCalls("/oauth2/token"); got != 1 {
 		t.Fatalf("%d concurrent callers made %d token requests, want 1", n, got)
 	}
 	if len(seen) != 1 || seen[0] != access {
@@ -531,13 +531,13 @@ func TestAppTokenSourceConcurrent(t *testing.T) {
 
 	// Still cached 54 minutes later; renewed within five minutes of the hour.
 	clock.Advance(54 * time.Minute)
-	if tok, err := ts.Token(); err != nil || tok.AccessToken != access || len(e.journal("/oauth2/token")) != 1 {
-		t.Errorf("54 min later: %v, %v, %d requests", tok, err, len(e.journal("/oauth2/token")))
+	if tok, err := ts.Token(); err != nil || tok.AccessToken != access || e.countCalls("/oauth2/token") != 1 {
+		t.Errorf("54 min later: %v, %v, %d requests", tok, err, e.countCalls("/oauth2/token"))
 	}
 	clock.Advance(time.Minute + time.Second)
 	renewed, err := ts.Token()
-	if err != nil || renewed.AccessToken == access || len(e.journal("/oauth2/token")) != 2 {
-		t.Fatalf("55 min later: %v, %v, %d requests", renewed, err, len(e.journal("/oauth2/token")))
+	if err != nil || renewed.AccessToken == access || e.countCalls("/oauth2/token") != 2 {
+		t.Fatalf("55 min later: %v, %v, %d requests", renewed, err, e.countCalls("/oauth2/token"))
 	}
 	// The new token works, as the sandbox's clock has not moved.
 	if _, err := e.conf.V3Client(e.ctx, ts).Vehicle(e.ctx, u.vehicles[0], smartcar.UserID(u.id)); err != nil {
@@ -558,7 +558,7 @@ func TestAppTokenSourceRefused(t *testing.T) {
 		if strings.Contains(se.Error(), conf.ClientSecret) || errors.Is(err, smartcar.ErrV3NotEnabled) {
 			t.Errorf("invalid_client: %v (matches ErrV3NotEnabled: %v)", se, errors.Is(err, smartcar.ErrV3NotEnabled))
 		}
-		if got := len(e.journal("/oauth2/token")); got != i+1 {
+		if got := e.countCalls("/oauth2/token"); got != i+1 {
 			t.Errorf("after %d refusals, %d requests", i+1, got)
 		}
 	}
