@@ -89,8 +89,14 @@ func TestBufferedLog(t *testing.T) {
 func TestRunFlushesTheLogAtShutdown(t *testing.T) {
 	w := newSignalWriter()
 	ctx, cancel := context.WithCancel(context.Background())
+	dataDir := t.TempDir() // not ./data, which is in the repository
 	a, err := start(ctx, []string{"--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")},
-		func(string) string { return "" }, w)
+		func(k string) string {
+			if k == "DATA_DIR" {
+				return dataDir
+			}
+			return ""
+		}, w)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

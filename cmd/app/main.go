@@ -155,6 +155,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler, err := web.NewServer(web.Options{
 		Logger:         log,
 		Smartcar:       sc,
+		APIVersion:     string(cfg.APIVersion),
 		HTTPClient:     &http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout},
 		UpstreamBudget: upstreamBudget(cfg.UpstreamTimeout),
 		SessionKeys:    keys,

@@ -81,3 +81,25 @@ func TestRunPortTaken(t *testing.T) {
 		t.Errorf("a taken port must fail at once with a hint, got %v", err)
 	}
 }
+
+// TestRunAPIVersion: SMARTCAR_API_VERSION reaches the app (both versions start), and a
+// value it does not know stops the start with the variable and the allowed values.
+func TestRunAPIVersion(t *testing.T) {
+	for _, v := range []string{"3", "2.0"} {
+		a := startApp(t, map[string]string{"SMARTCAR_API_VERSION": v})
+		resp, err := http.Get(a.URL + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("SMARTCAR_API_VERSION=%s: /login %s", v, resp.Status)
+		}
+	}
+	env := map[string]string{"SMARTCAR_API_VERSION": "2", "DATA_DIR": t.TempDir()}
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")},
+		func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `SMARTCAR_API_VERSION: "2" must be 3 or 2.0`) {
+		t.Errorf("SMARTCAR_API_VERSION=2: %v", err)
+	}
+}

@@ -28,11 +28,25 @@ const (
 	DefaultPort        = 8000
 	DefaultSandboxPort = 8001
 	DefaultMode        = "test"
+	DefaultAPIVersion  = APIVersion3
 	DefaultTimeout     = 10 * time.Second
 
 	DefaultConnectOrigin = "https://connect.smartcar.com"
 	DefaultAuthOrigin    = "https://auth.smartcar.com"
 	DefaultAPIOrigin     = "https://api.smartcar.com"
+)
+
+// APIVersion is the Smartcar vehicle API the app reads vehicles with.
+type APIVersion string
+
+// The API versions SMARTCAR_API_VERSION accepts.
+const (
+	// APIVersion3 reads with an application token (client-credentials grant) and the
+	// sc-user-id of the user Connect returned; the app must be enabled for API v3 in
+	// the Smartcar dashboard.
+	APIVersion3 APIVersion = "3"
+	// APIVersion2 reads with the per-vehicle tokens from Connect.
+	APIVersion2 APIVersion = "2.0"
 )
 
 // DefaultScopes are the permissions the app asks for unless SMARTCAR_SCOPE says otherwise.
@@ -52,6 +66,8 @@ type Config struct {
 	Mode string
 	// Scopes are the permissions requested at Connect.
 	Scopes []string
+	// APIVersion is the vehicle API to read with: APIVersion3 or APIVersion2.
+	APIVersion APIVersion
 	// Origins of Smartcar's three hosts. In sandbox mode the app replaces them with the
 	// in-process sandbox's origin once it listens.
 	ConnectOrigin *url.URL
@@ -124,6 +140,7 @@ func Load(getenv Getenv) (*Config, error) {
 		ClientSecret:  value("SMARTCAR_CLIENT_SECRET", ""),
 		Mode:          value("SMARTCAR_MODE", DefaultMode),
 		Scopes:        strings.Fields(getenv("SMARTCAR_SCOPE")),
+		APIVersion:    APIVersion(value("SMARTCAR_API_VERSION", string(DefaultAPIVersion))),
 		ConnectOrigin: origin("SMARTCAR_CONNECT_ORIGIN", DefaultConnectOrigin),
 		AuthOrigin:    origin("SMARTCAR_AUTH_ORIGIN", DefaultAuthOrigin),
 		APIOrigin:     origin("SMARTCAR_API_ORIGIN", DefaultAPIOrigin),
@@ -139,6 +156,11 @@ func Load(getenv Getenv) (*Config, error) {
 	case "test", "simulated", "live":
 	default:
 		rd.bad("SMARTCAR_MODE", "%q must be one of test, simulated, live", c.Mode)
+	}
+	switch c.APIVersion {
+	case APIVersion3, APIVersion2:
+	default:
+		rd.bad("SMARTCAR_API_VERSION", "%q must be %s or %s", c.APIVersion, APIVersion3, APIVersion2)
 	}
 
 	rawRedirect := value("SMARTCAR_REDIRECT_URI", DefaultRedirectURI)

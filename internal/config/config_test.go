@@ -138,3 +138,29 @@ func TestWithDotEnv(t *testing.T) {
 		t.Error("a malformed .env must be reported")
 	}
 }
+
+func TestLoadAPIVersion(t *testing.T) {
+	for _, tc := range []struct {
+		set  string
+		want APIVersion
+	}{
+		{"", APIVersion3}, // the default for new setups
+		{"3", APIVersion3},
+		{" 2.0 ", APIVersion2},
+	} {
+		c, err := Load(env(map[string]string{"SMARTCAR_API_VERSION": tc.set}))
+		if err != nil {
+			t.Fatalf("SMARTCAR_API_VERSION=%q: %v", tc.set, err)
+		}
+		if c.APIVersion != tc.want {
+			t.Errorf("SMARTCAR_API_VERSION=%q: %q, want %q", tc.set, c.APIVersion, tc.want)
+		}
+	}
+	for _, bad := range []string{"2", "v3", "3.0", "2.0.0", "latest"} {
+		_, err := Load(env(map[string]string{"SMARTCAR_API_VERSION": bad}))
+		want := `SMARTCAR_API_VERSION: "` + bad + `" must be 3 or 2.0`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("SMARTCAR_API_VERSION=%q: error %v, want one with %s", bad, err, want)
+		}
+	}
+}

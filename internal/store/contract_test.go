@@ -5,12 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/pressly/goose/v3"
 )
 
 // The contract: one suite, run against every backend.
@@ -29,6 +33,8 @@ func testContract(t *testing.T, b backend) {
 		{"StatesConcurrentConsume", testStatesConcurrentConsume},
 		{"Connect", testConnect},
 		{"ConnectConcurrent", testConnectConcurrent},
+		{"SCUserID", testSCUserID},
+		{"MigrateSCUserID", testMigrateSCUserID},
 		{"SoleConnections", testSoleConnections},
 		{"ConnectionsPaging", testConnectionsPaging},
 		{"Encryption", testEncryption},
@@ -388,7 +394,7 @@ func testConnect(t *testing.T, b backend) {
 }
 
 func equalConn(a, b Connection) bool {
-	return a.ID == b.ID && a.UserID == b.UserID && slices.Equal(a.VehicleIDs, b.VehicleIDs) &&
+	return a.ID == b.ID && a.UserID == b.UserID && a.SCUserID == b.SCUserID && slices.Equal(a.VehicleIDs, b.VehicleIDs) &&
 		slices.Equal(a.Scopes, b.Scopes) && a.Tokens == b.Tokens &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
@@ -860,7 +866,7 @@ func testNewerSchema(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err := e.tryOpen()
-	want := "store: database schema is version 999, this binary knows up to 1; upgrade the app"
+	want := "store: database schema is version 999, this binary knows up to 2; upgrade the app"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Open on a newer schema: %v\nwant %s", err, want)
 	}
@@ -924,4 +930,160 @@ func testLockedIsUnavailable(t *testing.T, b backend) {
 	if err := e.s.SetUnits(ctx, sess, "imperial"); err != nil {
 		t.Fatalf("after the lock is released: %v", err)
 	}
+}
+
+// testSCUserID: the sc-user-id of API v3 reads is stored with the user, comes with
+// every read of its connection, is replaced by the next Connect like the tokens, and is
+// never anything but the user's own, valid id.
+func testSCUserID(t *testing.T, b backend) {
+	e := newEnv(t, b)
+	ctx := t.Context()
+	a, other := e.session(), e.session()
+	const user = "0b5e1c2a-7f5d-4d7e-9a51-3c1f0e2d4b6a"
+	nc := newConn(user, "access-1", "refresh-1")
+	nc.SCUserID = user
+	c, err := e.s.Connect(ctx, a, nc)
+	if err != nil || c.SCUserID != user {
+		t.Fatalf("Connect = %+v, %v; want SCUserID %s", c, err, user)
+	}
+	first := func(list []Connection, err error) (Connection, error) {
+		if err == nil && len(list) != 1 {
+			err = fmt.Errorf("%d connections, want 1", len(list))
+		}
+		if err != nil {
+			return Connection{}, err
+		}
+		return list[0], nil
+	}
+	for _, read := range []struct {
+		name string
+		fn   func() (Connection, error)
+	}{
+		{"SessionConnection", func() (Connection, error) { return e.s.SessionConnection(ctx, a, c.ID) }},
+		{"Connection", func() (Connection, error) { return e.s.Connection(ctx, c.ID) }},
+		{"Connections", func() (Connection, error) { list, _, err := e.s.Connections(ctx, a, Page{}); return first(list, err) }},
+		{"SoleConnections", func() (Connection, error) { return first(e.s.SoleConnections(ctx, a, t0)) }},
+		{"RefreshConnection", func() (Connection, error) {
+			return e.s.RefreshConnection(ctx, c.ID, "access-1", func(context.Context, string) (Tokens, error) {
+				return Tokens{Access: "access-2", Refresh: "refresh-2"}, nil
+			})
+		}},
+	} {
+		got, err := read.fn()
+		if err != nil || got.SCUserID != user {
+			t.Errorf("%s: SCUserID %q, %v; want %s", read.name, got.SCUserID, err, user)
+		}
+	}
+
+	// Replaced by the newest Connect of the user (from any session), like the tokens.
+	again := newConn(user, "access-3", "refresh-3")
+	if c, err := e.s.Connect(ctx, other, again); err != nil || c.SCUserID != "" {
+		t.Fatalf("reconnect without one: %+v, %v", c, err)
+	}
+	if got, _ := e.s.SessionConnection(ctx, a, c.ID); got.SCUserID != "" {
+		t.Errorf("after a Connect without an sc-user-id: %q", got.SCUserID)
+	}
+	again.SCUserID = user
+	if _, err := e.s.Connect(ctx, a, again); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.s.Connection(ctx, c.ID); got.SCUserID != user {
+		t.Errorf("after a Connect with it again: %q", got.SCUserID)
+	}
+
+	// Refused, and nothing written: another user's id, or one that cannot be Smartcar's.
+	users := e.count("users")
+	for name, bad := range map[string]struct{ user, sc string }{
+		"another user's":  {"user-2", user},
+		"a space":         {"user 3", "user 3"},
+		"a line break":    {"user\r\nx: 4", "user\r\nx: 4"},
+		"too long":        {strings.Repeat("u", 129), strings.Repeat("u", 129)},
+		"a placeholder's": {"unknown:abc", "unknown:abc"},
+	} {
+		nc := newConn(bad.user, "access-x", "refresh-x")
+		nc.SCUserID = bad.sc
+		if c, err := e.s.Connect(ctx, a, nc); err == nil {
+			t.Errorf("%s sc-user-id %q accepted: %+v", name, bad.sc, c)
+		}
+	}
+	if n := e.count("users"); n != users {
+		t.Errorf("%d users after refused Connects, want %d", n, users)
+	}
+}
+
+// testMigrateSCUserID: a database of schema 1 gets sc_user_id at Open, filled in for
+// the users keyed by Smartcar's id and empty for the app's placeholders, and the
+// migration goes down again.
+func testMigrateSCUserID(t *testing.T, b backend) {
+	url := b.newURL(t)
+	postgres := !strings.HasPrefix(url, "sqlite://")
+	driver, dsn, dialect := "sqlite", strings.TrimPrefix(url, "sqlite://"), goose.DialectSQLite3
+	if postgres {
+		driver, dsn, dialect = "pgx", url, goose.DialectPostgres
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	initial, err := migrationFiles.ReadFile("migrations/00001_initial.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := goose.NewProvider(dialect, db, fstest.MapFS{"00001_initial.sql": {Data: initial}}, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Two users as schema 1 stored them, each with a connection.
+	box, err := newSealer([][]byte{key(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const smartcarID, placeholder = "5d2f8c1e-0a4b-4c3d-9e8f-7a6b5c4d3e2f", "unknown:Zm9v"
+	for i, user := range []string{smartcarID, placeholder} {
+		id := fmt.Sprintf("conn%d", i)
+		if _, err := db.ExecContext(ctx, `INSERT INTO users (id, created_at, updated_at) VALUES ($1, 1, 1)`, user); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO connections (id, user_id, vehicle_ids, scopes, access_token, refresh_token,
+			access_expires_at, refresh_expires_at, refresh_lease_until, created_at, updated_at)
+			VALUES ($1, $2, '[]', '[]', $3, $4, 0, 0, 0, 1, 1)`,
+			id, user, box.seal(id, colAccess, "a"), box.seal(id, colRefresh, "r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st, err := Open(ctx, url, Options{Keys: [][]byte{key(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"conn0": smartcarID, "conn1": ""} {
+		c, err := st.Connection(ctx, id)
+		if err != nil || c.SCUserID != want {
+			t.Errorf("%s after the migration: SCUserID %q, %v; want %q", id, c.SCUserID, err, want)
+		}
+	}
+	st.Close()
+
+	all, err := goose.NewProvider(dialect, db, must(fs.Sub(migrationFiles, "migrations")), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all.DownTo(ctx, 1); err != nil {
+		t.Fatalf("migrating down to 1: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `SELECT sc_user_id FROM users`); err == nil {
+		t.Error("sc_user_id is still there after the down migration")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -316,25 +316,27 @@ func (s *sqlStore) ConsumeState(ctx context.Context, sessionID, state string, no
 
 // --- users and connections ---
 
-// connColumns are the columns scanConn reads, in its order.
-const connColumns = `c.id, c.user_id, c.vehicle_ids, c.scopes, c.access_token, c.refresh_token,
+// connColumns are the columns sealedConn.dest reads, in its order: a connections row
+// (c) and its user's sc_user_id.
+const connColumns = `c.id, c.user_id, (SELECT u.sc_user_id FROM users u WHERE u.id = c.user_id),
+	c.vehicle_ids, c.scopes, c.access_token, c.refresh_token,
 	c.access_expires_at, c.refresh_expires_at, c.created_at, c.updated_at`
 
-// sealedConn is a connections row as stored.
+// sealedConn is a connections row as stored, with its user's sc_user_id.
 type sealedConn struct {
-	id, userID, vehicles, scopes, access, refresh string
-	accessExp, refreshExp, created, updated       int64
+	id, userID, scUserID, vehicles, scopes, access, refresh string
+	accessExp, refreshExp, created, updated                 int64
 }
 
 func (r *sealedConn) dest() []any {
-	return []any{&r.id, &r.userID, &r.vehicles, &r.scopes, &r.access, &r.refresh,
+	return []any{&r.id, &r.userID, &r.scUserID, &r.vehicles, &r.scopes, &r.access, &r.refresh,
 		&r.accessExp, &r.refreshExp, &r.created, &r.updated}
 }
 
 // decode decrypts and parses the row. Its errors name the connection, never a token.
 func (s *sqlStore) decode(r sealedConn) (Connection, error) {
 	c := Connection{
-		ID: r.id, UserID: r.userID,
+		ID: r.id, UserID: r.userID, SCUserID: r.scUserID,
 		CreatedAt: fromMS(r.created), UpdatedAt: fromMS(r.updated),
 	}
 	c.Tokens.AccessExpiry, c.Tokens.RefreshExpiry = fromMS(r.accessExp), fromMS(r.refreshExp)
@@ -381,6 +383,11 @@ func (s *sqlStore) Connect(ctx context.Context, sessionID string, nc NewConnecti
 	if nc.Tokens.Access == "" {
 		return Connection{}, errors.New("store: connect: no access token")
 	}
+	if nc.SCUserID != "" && (nc.SCUserID != nc.UserID || !ValidUserID(nc.SCUserID)) {
+		// Only a confirmed id is sent with the application token, which reads any
+		// user's vehicles: never one that is not the user's own.
+		return Connection{}, errors.New("store: connect: the sc-user-id must be the user's own id, and valid")
+	}
 	var out Connection
 	err := s.tx(ctx, "connect", func(ctx context.Context, tx *sql.Tx) error {
 		sid, now := hashID(sessionID), s.now()
@@ -389,8 +396,9 @@ func (s *sqlStore) Connect(ctx context.Context, sessionID string, nc NewConnecti
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO users (id, created_at, updated_at) VALUES ($1, $2, $2)
-			 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at`, nc.UserID, now); err != nil {
+			`INSERT INTO users (id, sc_user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+			 ON CONFLICT (id) DO UPDATE SET sc_user_id = excluded.sc_user_id, updated_at = excluded.updated_at`,
+			nc.UserID, nc.SCUserID, now); err != nil {
 			return err
 		}
 		// Linking again moves the user to the top of the session's list.
@@ -415,7 +423,7 @@ func (s *sqlStore) Connect(ctx context.Context, sessionID string, nc NewConnecti
 				s.box.seal(id, colAccess, nc.Tokens.Access), s.box.seal(id, colRefresh, nc.Tokens.Refresh),
 				ms(nc.Tokens.AccessExpiry), ms(nc.Tokens.RefreshExpiry), now)
 			if err := affected(res, err); err == nil {
-				out = Connection{ID: id, UserID: nc.UserID, VehicleIDs: nc.VehicleIDs, Scopes: nc.Scopes,
+				out = Connection{ID: id, UserID: nc.UserID, SCUserID: nc.SCUserID, VehicleIDs: nc.VehicleIDs, Scopes: nc.Scopes,
 					Tokens: nc.Tokens.stored(), CreatedAt: fromMS(now), UpdatedAt: fromMS(now)}
 				return nil
 			} else if !errors.Is(err, ErrNotFound) {
@@ -437,7 +445,7 @@ func (s *sqlStore) Connect(ctx context.Context, sessionID string, nc NewConnecti
 			ms(nc.Tokens.AccessExpiry), ms(nc.Tokens.RefreshExpiry), now); err != nil {
 			return err
 		}
-		out = Connection{ID: id, UserID: nc.UserID, VehicleIDs: nc.VehicleIDs, Scopes: nc.Scopes,
+		out = Connection{ID: id, UserID: nc.UserID, SCUserID: nc.SCUserID, VehicleIDs: nc.VehicleIDs, Scopes: nc.Scopes,
 			Tokens: nc.Tokens.stored(), CreatedAt: fromMS(created), UpdatedAt: fromMS(now)}
 		return nil
 	})

@@ -69,8 +69,9 @@ type Store interface {
 	//
 	// A Smartcar user has one connection. Connecting the same account again (from this
 	// session or another) does not duplicate anything: it replaces that connection's
-	// tokens, scopes and vehicle ids and keeps its id, since the newest grant is the one
-	// the user just gave. Every session linked to the user sees the new tokens.
+	// tokens, scopes and vehicle ids, and the user's SCUserID, and keeps its id, since
+	// the newest grant is the one the user just gave. Every session linked to the user
+	// sees the new tokens.
 	Connect(ctx context.Context, sessionID string, c NewConnection) (Connection, error)
 	// Connections returns a page of the session's connections, the most recently linked
 	// first, and the cursor of the next page ("" after the last).
@@ -140,7 +141,11 @@ func (t Tokens) GoString() string { return t.String() }
 
 // NewConnection is what a Connect flow yields.
 type NewConnection struct {
-	UserID     string // Smartcar's user id (GET /v2.0/user)
+	UserID string // Smartcar's user id (GET /v2.0/user)
+	// SCUserID is the id API v3 reads send as sc-user-id: UserID once Smartcar has
+	// confirmed it (Connect's user_id agreeing with GET /v2.0/user), else "". Connect
+	// refuses any other value, and one that ValidUserID refuses.
+	SCUserID   string
 	VehicleIDs []string
 	Scopes     []string
 	Tokens     Tokens
@@ -148,13 +153,37 @@ type NewConnection struct {
 
 // Connection is one Smartcar user's grant to the app.
 type Connection struct {
-	ID         string // ours, random; names the connection in URLs
-	UserID     string // Smartcar's user id
+	ID     string // ours, random; names the connection in URLs
+	UserID string // Smartcar's user id
+	// SCUserID is the user's sc-user-id for API v3 reads with the application token;
+	// "" when unknown, and those reads use Tokens.Access instead.
+	SCUserID   string
 	VehicleIDs []string
 	Scopes     []string
 	Tokens     Tokens
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// maxUserIDLen bounds a Smartcar user id (Smartcar's are UUIDs: 36 characters).
+const maxUserIDLen = 128
+
+// ValidUserID reports whether id can be a Smartcar user id: 1 to 128 ASCII letters,
+// digits, '-', '_' or '.'. Smartcar's are UUIDs; the check keeps anything else that
+// arrives in a query string (spaces, control characters, a header's line breaks, a
+// kilobyte of text) out of the database and out of the sc-user-id header.
+func ValidUserID(id string) bool {
+	if id == "" || len(id) > maxUserIDLen {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // RefreshFunc exchanges a refresh token for a new pair (grant_type=refresh_token).

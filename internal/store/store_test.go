@@ -161,3 +161,25 @@ func TestPostgresRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestValidUserID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"0b5e1c2a-7f5d-4d7e-9a51-3c1f0e2d4b6a": true, // Smartcar's: a UUID
+		"a":                                    true,
+		"A.b_C-9":                              true,
+		strings.Repeat("a", 128):               true,
+		"":                                     false,
+		strings.Repeat("a", 129):               false,
+		"a b":                                  false,
+		"a\r\nsc-user-id: b":                   false,
+		"a\x00":                                false,
+		"unknown:abc":                          false,
+		"a/b":                                  false,
+		"%41":                                  false,
+		"ü":                                    false,
+	} {
+		if got := ValidUserID(id); got != want {
+			t.Errorf("ValidUserID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

@@ -17,12 +17,10 @@ import (
 	"smartcargo/internal/smartcar"
 )
 
-// dashboardPaths are what one vehicle's page reads, in ONE batch request.
-var dashboardPaths = []string{
-	smartcar.PathAttributes, smartcar.PathVIN, smartcar.PathOdometer, smartcar.PathLocation,
-	smartcar.PathFuel, smartcar.PathBattery, smartcar.PathCharge, smartcar.PathChargeLimit,
-	smartcar.PathTirePressure, smartcar.PathEngineOil, smartcar.PathLockStatus, smartcar.PathPermissions,
-}
+// dashboardPaths are what one vehicle's page reads, in ONE batch request: the
+// attributes and the permissions for the page itself, then every tile's items.
+var dashboardPaths = append(append([]string{smartcar.PathAttributes},
+	v2Paths(dashboardTiles, func(tileRow) bool { return true })...), smartcar.PathPermissions)
 
 // Tile states.
 const (
@@ -31,7 +29,7 @@ const (
 	tileFailed      = "failed"      // a temporary failure
 )
 
-// tile is one signal on the dashboard: its state, and how old its data is.
+// tile is a tile's state, and how old its data is.
 type tile struct {
 	State string
 	// Note explains a state other than ok, in plain words.
@@ -53,58 +51,24 @@ type dashboardPage struct {
 	// DisconnectURL is the disconnect page of the vehicle, for its connection.
 	DisconnectURL string
 
-	VIN struct {
-		tile
-		Value string
-	}
-	Odometer struct {
-		tile
-		Distance string
-	}
-	Location struct {
-		tile
-		Latitude, Longitude string
-		MapURL              string
-	}
-	Fuel struct {
-		tile
-		Range, Percent, Amount string
-		Fraction               float64
-	}
-	Battery struct {
-		tile
-		Range, Percent string
-		Fraction       float64
-	}
-	Charge struct {
-		tile
-		PluggedIn bool
-		State     string
-		Charging  bool
-	}
-	ChargeLimit struct {
-		tile
-		Percent  string
-		Fraction float64
-	}
-	Tires struct {
-		tile
-		FrontLeft, FrontRight, BackLeft, BackRight string
-	}
-	Oil struct {
-		tile
-		Percent  string
-		Fraction float64
-	}
-	Security struct {
-		tile
-		Locked   bool
-		Openings []openingRow
-	}
+	// VIN is the header's tile (zero when not shown); Tiles are the grid's, in order.
+	// A tile the user did not grant is in neither.
+	VIN   tileView
+	Tiles []tileView
 	// CanLock and CanCharge show the command buttons.
 	CanLock, CanCharge bool
 	// NotShared lists the permissions the user did not grant, in words.
 	NotShared []string
+}
+
+// tileOK reports whether the tile key is shown and was read.
+func (p *dashboardPage) tileOK(key string) bool {
+	for _, t := range p.Tiles {
+		if t.Key == key {
+			return t.OK()
+		}
+	}
+	return false
 }
 
 type openingRow struct {
@@ -179,18 +143,18 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 	// permissions are unknown everything is tried and each tile speaks for itself.
 	shown := func(scope string) bool { return granted == nil || slices.Contains(granted, scope) }
 	if granted != nil {
-		for _, s := range dashboardScopes {
-			if !slices.Contains(granted, s.scope) {
-				p.NotShared = append(p.NotShared, s.words)
+		for _, t := range dashboardTiles {
+			if !slices.Contains(granted, t.scope) {
+				p.NotShared = append(p.NotShared, t.words)
+			}
+		}
+		for _, c := range commandScopes {
+			if !slices.Contains(granted, c.scope) {
+				p.NotShared = append(p.NotShared, c.words)
 			}
 		}
 	}
 
-	type failure struct {
-		scope string
-		err   error
-	}
-	var failures []failure
 	ok := func(m smartcar.Meta) tile {
 		t := tile{State: tileOK, Age: ago(m.DataAge, now)}
 		if !m.DataAge.IsZero() {
@@ -198,104 +162,42 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 		}
 		return t
 	}
-	fail := func(scope string, err error) tile {
-		if !errors.Is(err, smartcar.ErrNotInBatch) {
-			failures = append(failures, failure{scope, err})
+	// failures are the errors of the live signals shown, for when none was read.
+	var (
+		failures []error
+		anyOK    bool
+	)
+	for _, row := range dashboardTiles {
+		if !shown(row.scope) {
+			continue // hide what the user did not grant
 		}
-		return tileFor(err)
-	}
-
-	if v, err := b.VIN(); err != nil {
-		p.VIN.tile = tileFor(err) // static: not a sign of the vehicle's state
-	} else {
-		p.VIN.tile, p.VIN.Value = ok(v.Meta), v.VIN
-	}
-	if v, err := b.Odometer(); err != nil {
-		p.Odometer.tile = fail("read_odometer", err)
-	} else {
-		p.Odometer.tile, p.Odometer.Distance = ok(v.Meta), number(v.Distance, 0)
-	}
-	if v, err := b.Location(); err != nil {
-		p.Location.tile = fail("read_location", err)
-	} else {
-		p.Location.tile = ok(v.Meta)
-		p.Location.Latitude = strconv.FormatFloat(v.Latitude, 'f', 5, 64)
-		p.Location.Longitude = strconv.FormatFloat(v.Longitude, 'f', 5, 64)
-		p.Location.MapURL = osmURL(v.Latitude, v.Longitude)
-	}
-	if v, err := b.Fuel(); err != nil {
-		p.Fuel.tile = fail("read_fuel", err)
-	} else {
-		p.Fuel.tile = ok(v.Meta)
-		p.Fuel.Range, p.Fuel.Percent = number(v.Range, 0), percent(v.PercentRemaining)
-		p.Fuel.Fraction, p.Fuel.Amount = v.PercentRemaining, number(v.AmountRemaining, 1)
-	}
-	if v, err := b.Battery(); err != nil {
-		p.Battery.tile = fail("read_battery", err)
-	} else {
-		p.Battery.tile = ok(v.Meta)
-		p.Battery.Range, p.Battery.Percent = number(v.Range, 0), percent(v.PercentRemaining)
-		p.Battery.Fraction = v.PercentRemaining
-	}
-	if v, err := b.Charge(); err != nil {
-		p.Charge.tile = fail("read_charge", err)
-	} else {
-		p.Charge.tile = ok(v.Meta)
-		p.Charge.PluggedIn, p.Charge.State = v.IsPluggedIn, chargeStateWords(v.State)
-		p.Charge.Charging = v.State == smartcar.Charging
-	}
-	if v, err := b.ChargeLimit(); err != nil {
-		p.ChargeLimit.tile = fail("read_charge", err)
-	} else {
-		p.ChargeLimit.tile = ok(v.Meta)
-		p.ChargeLimit.Percent, p.ChargeLimit.Fraction = percent(v.Limit), v.Limit
-	}
-	if v, err := b.TirePressure(); err != nil {
-		p.Tires.tile = fail("read_tires", err)
-	} else {
-		p.Tires.tile = ok(v.Meta)
-		p.Tires.FrontLeft, p.Tires.FrontRight = number(v.FrontLeft, 0), number(v.FrontRight, 0)
-		p.Tires.BackLeft, p.Tires.BackRight = number(v.BackLeft, 0), number(v.BackRight, 0)
-	}
-	if v, err := b.EngineOil(); err != nil {
-		p.Oil.tile = fail("read_engine_oil", err)
-	} else {
-		p.Oil.tile = ok(v.Meta)
-		p.Oil.Percent, p.Oil.Fraction = percent(v.LifeRemaining), v.LifeRemaining
-	}
-	if v, err := b.LockStatus(); err != nil {
-		p.Security.tile = fail("read_security", err)
-	} else {
-		p.Security.tile = ok(v.Meta)
-		p.Security.Locked, p.Security.Openings = v.IsLocked, openings(v)
-	}
-
-	// Hide what the user did not grant.
-	live := []struct {
-		t     *tile
-		scope string
-	}{
-		{&p.Odometer.tile, "read_odometer"}, {&p.Location.tile, "read_location"}, {&p.Fuel.tile, "read_fuel"},
-		{&p.Battery.tile, "read_battery"}, {&p.Charge.tile, "read_charge"}, {&p.ChargeLimit.tile, "read_charge"},
-		{&p.Tires.tile, "read_tires"}, {&p.Oil.tile, "read_engine_oil"}, {&p.Security.tile, "read_security"},
-	}
-	if !shown("read_vin") {
-		p.VIN.State = ""
-	}
-	for _, s := range live {
-		if !shown(s.scope) {
-			s.t.State = ""
+		r := row.v2.read(b)
+		v := tileView{Key: row.key, Title: row.title}
+		if r.err != nil {
+			v.tile = tileFor(r.err)
+		} else {
+			v.tile, v.Parts = ok(r.meta), row.show(r.values, p.U)
+		}
+		if row.header {
+			p.VIN = v
+		} else {
+			p.Tiles = append(p.Tiles, v)
+		}
+		if row.static {
+			continue
+		}
+		anyOK = anyOK || r.anyOK()
+		for _, err := range append([]error{r.err}, r.more...) {
+			if err != nil && !errors.Is(err, smartcar.ErrNotInBatch) {
+				failures = append(failures, err)
+			}
 		}
 	}
 	// Every signal shown failed, and not only because the vehicle lacks it (as
 	// Smartcar's error test accounts do): there is nothing to show, so explain the
 	// error instead.
-	if !anyOK(p) {
-		for _, f := range failures {
-			if !shown(f.scope) {
-				continue
-			}
-			err := f.err
+	if !anyOK {
+		for _, err := range failures {
 			var se *smartcar.Error
 			if errors.As(err, &se) && se.Type == smartcar.TypeCompatibility && se.Code != "VEHICLE_NOT_CAPABLE" {
 				return nil, err // MAKE_NOT_COMPATIBLE, SMARTCAR_NOT_CAPABLE: the whole vehicle
@@ -307,28 +209,10 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 		}
 	}
 
-	p.CanLock = granted != nil && slices.Contains(granted, "control_security") || granted == nil && p.Security.OK()
+	p.CanLock = granted != nil && slices.Contains(granted, "control_security") || granted == nil && p.tileOK("security")
 	p.CanCharge = (granted != nil && slices.Contains(granted, "control_charge") || granted == nil) &&
-		(p.Charge.OK() || p.Battery.OK())
+		(p.tileOK("charge") || p.tileOK("battery"))
 	return p, nil
-}
-
-// dashboardScopes are the permissions the dashboard can use, in words.
-var dashboardScopes = []struct{ scope, words string }{
-	{"read_vin", "VIN"}, {"read_odometer", "odometer"}, {"read_location", "location"},
-	{"read_fuel", "fuel"}, {"read_battery", "battery"}, {"read_charge", "charging"},
-	{"read_tires", "tire pressure"}, {"read_engine_oil", "oil life"}, {"read_security", "lock status"},
-	{"control_security", "lock and unlock"}, {"control_charge", "start and stop charging"},
-}
-
-func anyOK(p *dashboardPage) bool {
-	for _, t := range []tile{p.Odometer.tile, p.Location.tile, p.Fuel.tile, p.Battery.tile, p.Charge.tile,
-		p.ChargeLimit.tile, p.Tires.tile, p.Oil.tile, p.Security.tile} {
-		if t.OK() {
-			return true
-		}
-	}
-	return false
 }
 
 // tileFor classifies a signal's error.

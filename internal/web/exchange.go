@@ -86,6 +86,14 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 			Message: "Smartcar sent us back without an authorization code. Please connect again.",
 			Action:  ActionLogin, Err: errors.New("exchange: no code")}
 	}
+	// Connect's user_id (API v3's sc-user-id) comes through the browser like the
+	// rest: one that cannot be Smartcar's is refused before the code is spent.
+	connectUser := q.Get("user_id")
+	if connectUser != "" && !store.ValidUserID(connectUser) {
+		return store.Connection{}, &Error{Status: http.StatusBadRequest, Title: "Sign-in incomplete",
+			Message: "Smartcar sent us back with a user id we cannot use. Please connect again.",
+			Action:  ActionLogin, Err: errors.New("exchange: malformed user_id")}
+	}
 	ctx := r.Context()
 	tok, err := up.cfg.Exchange(up.context(ctx), code)
 	if err != nil {
@@ -108,7 +116,8 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 	if uerr == nil {
 		userID = user.ID
 	}
-	if userID == "" {
+	confirmed := userID != ""
+	if !confirmed {
 		log.Warn("reading the Smartcar user of a new connection", "request_id", middleware.GetReqID(ctx), "err", uerr)
 		id, err := newState()
 		if err != nil {
@@ -121,6 +130,7 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 	}
 	c, err := up.st.Connect(ctx, sess.id, store.NewConnection{
 		UserID:     userID,
+		SCUserID:   scUserID(ctx, log, confirmed, userID, connectUser),
 		VehicleIDs: ids,
 		Scopes:     grantedScopes(tok, up.cfg.Scopes),
 		Tokens:     up.tokens(tok),
@@ -129,6 +139,28 @@ func exchange(r *http.Request, log *slog.Logger, up *upstream, sess *session, q 
 		return store.Connection{}, err
 	}
 	return c, dropCovered(ctx, up, sess, c)
+}
+
+// scUserID is the sc-user-id to keep for API v3 reads with the application token,
+// which reaches every user's vehicles: only an id the tokens confirmed, never the
+// query string's alone. That is the user id of GET /v2.0/user (confirmed says it
+// answered), the same id as Connect's user_id; when the two disagree the tokens' user
+// wins and Connect's is dropped. Without a confirmed id it is "", and v3 reads of the
+// connection use its per-vehicle token.
+func scUserID(ctx context.Context, log *slog.Logger, confirmed bool, userID, connectUser string) string {
+	switch {
+	case !confirmed:
+		if connectUser != "" {
+			log.Warn("Connect's user_id is unconfirmed (GET /v2.0/user failed) and not kept", "request_id", middleware.GetReqID(ctx))
+		}
+		return ""
+	case connectUser != "" && connectUser != userID:
+		log.Warn("Connect's user_id is not the user of the tokens: the tokens' user is kept", "request_id", middleware.GetReqID(ctx))
+	}
+	if !store.ValidUserID(userID) {
+		return ""
+	}
+	return userID
 }
 
 // dropCovered deletes the session's older connections whose vehicles all came with the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/store"
 )
 
 // TestPendingStates: one session may have several Connect flows in progress (a
@@ -182,4 +183,122 @@ func TestConnectErrorLog(t *testing.T) {
 			t.Errorf("the log contains %q:\n%s", bad, out)
 		}
 	}
+}
+
+// TestExchangeUserID: Connect's redirect carries user_id (API v3's sc-user-id) next to
+// the code. The connection keeps it when the tokens confirm it (GET /v2.0/user is the
+// same id); the query string alone is never trusted: another id is dropped for the
+// tokens' user, one that cannot be Smartcar's is refused before the code is spent, and
+// without GET /v2.0/user nothing is kept (v3 reads fall back to the per-vehicle token).
+func TestExchangeUserID(t *testing.T) {
+	setup := func(t *testing.T) (*sandboxEnv, *lockedBuffer) {
+		logs := &lockedBuffer{}
+		e := newSandboxEnv(t, func(o *Options) {
+			o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		return e, logs
+	}
+	// redirect walks Connect from the browser's /login and returns Connect's answer,
+	// not yet brought back.
+	redirect := func(t *testing.T, e *sandboxEnv) url.Values {
+		t.Helper()
+		u, _ := e.startConnect()
+		acct := e.freshAccount(1)
+		q := e.walk(u.String(), connectwalk.Options{Make: acct.brand, Email: acct.email}).Query()
+		if q.Get("code") == "" || q.Get("user_id") == "" {
+			t.Fatalf("Connect's redirect lacks code or user_id: %v", q)
+		}
+		return q
+	}
+	stored := func(t *testing.T, e *sandboxEnv) store.Connection {
+		t.Helper()
+		conns, _, err := e.store.Connections(t.Context(), e.sessionID(), store.Page{})
+		if err != nil || len(conns) != 1 {
+			t.Fatalf("%d connections (%v), want 1", len(conns), err)
+		}
+		return conns[0]
+	}
+
+	t.Run("confirmed", func(t *testing.T) {
+		e, logs := setup(t)
+		q := redirect(t, e)
+		e.get("/exchange?"+q.Encode()).wantRedirect(t, "/vehicle")
+		c := stored(t, e)
+		if c.SCUserID != q.Get("user_id") || c.UserID != c.SCUserID {
+			t.Errorf("user %q, sc-user-id %q; want both Connect's %q", c.UserID, c.SCUserID, q.Get("user_id"))
+		}
+		if logs.String() != "" {
+			t.Errorf("warnings: %s", logs)
+		}
+	})
+	t.Run("none on the redirect", func(t *testing.T) {
+		// A Connect without user_id (an app on v2.0): GET /v2.0/user names the same id.
+		e, _ := setup(t)
+		q := redirect(t, e)
+		want := q.Get("user_id")
+		q.Del("user_id")
+		e.get("/exchange?"+q.Encode()).wantRedirect(t, "/vehicle")
+		if c := stored(t, e); c.SCUserID != want {
+			t.Errorf("sc-user-id %q, want GET /v2.0/user's %q", c.SCUserID, want)
+		}
+	})
+	t.Run("another user's", func(t *testing.T) {
+		e, logs := setup(t)
+		q := redirect(t, e)
+		own := q.Get("user_id")
+		q.Set("user_id", "00000000-0000-4000-8000-000000000001") // someone else's, well formed
+		e.get("/exchange?"+q.Encode()).wantRedirect(t, "/vehicle")
+		if c := stored(t, e); c.SCUserID != own || c.UserID != own {
+			t.Errorf("user %q, sc-user-id %q; want the tokens' user %q", c.UserID, c.SCUserID, own)
+		}
+		if !strings.Contains(logs.String(), "not the user of the tokens") {
+			t.Errorf("no warning: %q", logs)
+		}
+	})
+	for name, bad := range map[string]string{
+		"a space":      "a b",
+		"a line break": "a\r\nsc-user-id: b",
+		"too long":     strings.Repeat("a", 129),
+		"a slash":      "../v3",
+	} {
+		t.Run("malformed: "+name, func(t *testing.T) {
+			e, _ := setup(t)
+			q := redirect(t, e)
+			good := q.Get("user_id")
+			q.Set("user_id", bad)
+			mark := e.mark()
+			r := e.get("/exchange?" + q.Encode())
+			r.wantStatus(t, http.StatusBadRequest)
+			if got := textOf(r.body, "error-title"); got != "Sign-in incomplete" || !has(r.body, "login-link") {
+				t.Errorf("page %q: %s", got, text(r.body))
+			}
+			if strings.Contains(r.body, "sc-user-id: b") {
+				t.Error("the page shows the user_id")
+			}
+			if calls := e.callsSince(mark); len(calls) != 0 {
+				t.Errorf("the code was spent: %+v", calls)
+			}
+			// Still good with Connect's own answer and a state of this browser.
+			_, state := e.startConnect()
+			q.Set("state", state)
+			q.Set("user_id", good)
+			e.get("/exchange?"+q.Encode()).wantRedirect(t, "/vehicle")
+			if c := stored(t, e); c.SCUserID != good {
+				t.Errorf("sc-user-id %q, want %q", c.SCUserID, good)
+			}
+		})
+	}
+	t.Run("GET /v2.0/user fails", func(t *testing.T) {
+		e, logs := setup(t)
+		q := redirect(t, e)
+		e.fault(sandboxFault{Method: "GET", Path: "/v2.0/user", Type: "SERVER", Code: "INTERNAL"})
+		e.get("/exchange?"+q.Encode()).wantRedirect(t, "/vehicle")
+		c := stored(t, e)
+		if c.SCUserID != "" || c.UserID == q.Get("user_id") {
+			t.Errorf("user %q, sc-user-id %q: Connect's unconfirmed user_id was kept", c.UserID, c.SCUserID)
+		}
+		if !strings.Contains(logs.String(), "unconfirmed") {
+			t.Errorf("no warning: %q", logs)
+		}
+	})
 }

@@ -25,6 +25,9 @@ type Options struct {
 	// Smartcar is the app's Smartcar registration (client id and secret, redirect URI,
 	// scopes, Connect mode and origins).
 	Smartcar smartcar.Config
+	// APIVersion is the Smartcar vehicle API to read with: APIVersion3 or APIVersion2;
+	// empty means APIVersion2. Until the v3 client is wired in, every read is v2.0.
+	APIVersion string
 	// HTTPClient makes every upstream call (token exchange, refresh, API). It should have
 	// a timeout. nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -55,6 +58,15 @@ type Options struct {
 	UpstreamBudget time.Duration
 }
 
+// The Smartcar API versions of Options.APIVersion.
+const (
+	// APIVersion3 reads with the application token and the sc-user-id of the user
+	// Connect returned (store.Connection.SCUserID), else the per-vehicle token.
+	APIVersion3 = "3"
+	// APIVersion2 reads with the per-vehicle tokens from Connect.
+	APIVersion2 = "2.0"
+)
+
 // NewServer checks the options, parses every template once and returns the app's
 // handler. It fails on a missing dependency or a template that does not parse.
 func NewServer(o Options) (http.Handler, error) {
@@ -83,6 +95,13 @@ func NewServer(o Options) (http.Handler, error) {
 	if o.Store == nil {
 		errs = append(errs, errors.New("web: Options.Store is nil"))
 	}
+	switch o.APIVersion {
+	case "":
+		o.APIVersion = APIVersion2
+	case APIVersion3, APIVersion2:
+	default:
+		errs = append(errs, fmt.Errorf("web: Options.APIVersion %q: want %q or %q", o.APIVersion, APIVersion3, APIVersion2))
+	}
 	sessions, err := newSessionStore(o.Store, o.SessionKeys, o.SecureCookies, o.Now)
 	if err != nil {
 		errs = append(errs, err)
@@ -95,7 +114,7 @@ func NewServer(o Options) (http.Handler, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	sc := o.Smartcar // a copy: the caller's struct may change after we return
-	up := &upstream{cfg: &sc, hc: o.HTTPClient, now: o.Now, st: o.Store}
+	up := &upstream{cfg: &sc, version: o.APIVersion, hc: o.HTTPClient, now: o.Now, st: o.Store}
 	connect, err := newConnectLink(&sc)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -3,6 +3,8 @@ package web
 import (
 	"strings"
 	"testing"
+
+	"smartcargo/internal/smartcar"
 )
 
 // TestEveryPageRenders executes each page with its own struct, empty and filled, so a
@@ -69,21 +71,31 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 }
 
-// fullDashboard is a dashboard with every tile in some state.
+// fullDashboard is a dashboard with every tile of the table in some state, the ok
+// ones laid out by their rows.
 func fullDashboard(b basePage) *dashboardPage {
 	p := &dashboardPage{basePage: b, VehicleID: "v1", ConnectionID: "2", Make: "TESLA", Model: "Model 3", Year: 2022,
 		U: labelsFor("metric"), CanLock: true, CanCharge: true, NotShared: []string{"VIN", "oil life"}, DisconnectURL: "/vehicle/v1/disconnect?c=2"}
-	ok := tile{State: tileOK, Age: "5 minutes ago", AgeTime: "2026-05-01T09:55:00Z"}
-	p.VIN.tile, p.VIN.Value = ok, "0SC123"
-	p.Odometer.tile, p.Odometer.Distance = ok, "12,346"
-	p.Location.tile, p.Location.Latitude, p.Location.Longitude, p.Location.MapURL = ok, "39.7", "-104.9", osmURL(39.7, -104.9)
-	p.Fuel.tile = tile{State: tileUnavailable, Note: "Not available on this vehicle."}
-	p.Battery.tile, p.Battery.Percent, p.Battery.Range, p.Battery.Fraction = ok, "81%", "310", .81
-	p.Charge.tile, p.Charge.State, p.Charge.PluggedIn = ok, "Charging", true
-	p.ChargeLimit.tile, p.ChargeLimit.Percent, p.ChargeLimit.Fraction = ok, "80%", .8
-	p.Tires.tile = tile{State: tileFailed, Note: "The vehicle is asleep."}
-	p.Oil.tile, p.Oil.Percent, p.Oil.Fraction = ok, "35%", .35
-	p.Security.tile, p.Security.Locked = ok, true
-	p.Security.Openings = []openingRow{{Kind: "Door", Name: "Front left door", Status: "Open", Open: true}}
+	values := signalValues{VIN: "0SC123", Fraction: .81, Range: 310, Amount: 40.5, Distance: 12345.6,
+		Latitude: 39.7, Longitude: -104.9, Charge: smartcar.Charging, PluggedIn: true, Limit: .8, HasLimit: true,
+		Tires: [4]float64{230, 231, 229, 228}, Locked: true,
+		Openings: []openingRow{{Kind: "Door", Name: "Front left door", Status: "Open", Open: true}}}
+	for _, row := range dashboardTiles {
+		v := tileView{Key: row.key, Title: row.title}
+		switch row.key {
+		case "fuel":
+			v.tile = tile{State: tileUnavailable, Note: "Not available on this vehicle."}
+		case "tires":
+			v.tile = tile{State: tileFailed, Note: "The vehicle is asleep."}
+		default:
+			v.tile = tile{State: tileOK, Age: "5 minutes ago", AgeTime: "2026-05-01T09:55:00Z"}
+			v.Parts = row.show(values, p.U)
+		}
+		if row.header {
+			p.VIN = v
+		} else {
+			p.Tiles = append(p.Tiles, v)
+		}
+	}
 	return p
 }

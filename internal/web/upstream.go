@@ -16,14 +16,17 @@ import (
 // refreshTokenLifetime is how long Smartcar's refresh tokens live (60 days).
 const refreshTokenLifetime = 60 * 24 * time.Hour
 
-// upstream is how handlers reach Smartcar: the app's registration, the HTTP client for
-// every upstream call, the clock that judges token expiry, and the store the tokens
-// live in.
+// upstream is how handlers reach Smartcar: the app's registration and the API version
+// it reads with, the HTTP client for every upstream call, the clock that judges token
+// expiry, and the store the tokens live in.
 type upstream struct {
 	cfg *smartcar.Config
-	hc  *http.Client
-	now func() time.Time
-	st  store.Store
+	// version is Options.APIVersion. Nothing reads it until the v3 client lands: the
+	// reads are v2.0 whatever it says.
+	version string
+	hc      *http.Client
+	now     func() time.Time
+	st      store.Store
 }
 
 // context returns ctx carrying our HTTP client under oauth2.HTTPClient, where x/oauth2

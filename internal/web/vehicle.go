@@ -23,8 +23,10 @@ const fetchConcurrency = vehiclesPerPage
 // vehiclesPerPage is the size of a page of the vehicle list.
 const vehiclesPerPage = 10
 
-// glancePaths are read for each vehicle of the list, in one batch per vehicle.
-var glancePaths = []string{smartcar.PathAttributes, smartcar.PathBattery, smartcar.PathFuel, smartcar.PathLockStatus}
+// glancePaths are read for each vehicle of the list, in one batch per vehicle: the
+// attributes and the items of the dashboard's tiles that the list shows.
+var glancePaths = append([]string{smartcar.PathAttributes},
+	v2Paths(dashboardTiles, func(t tileRow) bool { return t.glance != glanceNone })...)
 
 type vehiclesPage struct {
 	basePage
@@ -206,30 +208,43 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 }
 
 // fillGlance puts make, model, year, energy and lock state from a glance batch into
-// the row. A signal the vehicle lacks is simply left out.
+// the row, read by the dashboard's tiles that the list shows. A signal the vehicle
+// lacks is simply left out.
 func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
 	if a, err := b.Attributes(); err == nil {
 		row.Make, row.Model, row.Year = a.Make, a.Model, a.Year
 	} else {
 		row.Problem = tileFor(err).Note
 	}
-	_, berr := b.Battery()
-	_, ferr := b.Fuel()
-	row.energyShared = !isNotGranted(berr) || !isNotGranted(ferr)
-	_, lerr := b.LockStatus()
-	row.lockShared = !isNotGranted(lerr)
-	if v, err := b.Battery(); err == nil {
-		row.Energy, row.Range, row.Percent, row.Fraction = "battery", number(v.Range, 0), percent(v.PercentRemaining), v.PercentRemaining
-	} else if v, ferr := b.Fuel(); ferr == nil {
-		row.Energy, row.Range, row.Percent, row.Fraction = "fuel", number(v.Range, 0), percent(v.PercentRemaining), v.PercentRemaining
-	} else if !isUnavailable(err) && row.Problem == "" {
-		row.Problem = tileFor(err).Note
-	}
-	if v, err := b.LockStatus(); err == nil {
-		row.Lock = "Unlocked"
-		if v.IsLocked {
-			row.Lock = "Locked"
+	var energyErr error // the first energy tile's, if none was read
+	for _, t := range dashboardTiles {
+		if t.glance == glanceNone {
+			continue
 		}
+		r := t.v2.read(b)
+		switch t.glance {
+		case glanceEnergy:
+			row.energyShared = row.energyShared || !isNotGranted(r.err)
+			switch {
+			case row.Energy != "":
+			case r.err == nil:
+				row.Energy, row.Fraction = t.key, r.values.Fraction
+				row.Range, row.Percent = number(r.values.Range, 0), percent(r.values.Fraction)
+			case energyErr == nil:
+				energyErr = r.err
+			}
+		case glanceLock:
+			row.lockShared = !isNotGranted(r.err)
+			if r.err == nil {
+				row.Lock = "Unlocked"
+				if r.values.Locked {
+					row.Lock = "Locked"
+				}
+			}
+		}
+	}
+	if row.Energy == "" && energyErr != nil && !isUnavailable(energyErr) && row.Problem == "" {
+		row.Problem = tileFor(energyErr).Note
 	}
 }
 
