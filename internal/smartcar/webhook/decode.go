@@ -291,7 +291,7 @@ func number(raw json.RawMessage) (float64, bool) {
 		return f, true
 	}
 	var f float64
-	if json.Unmarshal(raw, &f) != nil {
+	if isNull(raw) || json.Unmarshal(raw, &f) != nil {
 		return 0, false
 	}
 	return f, true
@@ -307,7 +307,7 @@ const maxEpochMillis = 253402300799999
 
 // time is the member as a time in UTC: epoch seconds or milliseconds (a JSON
 // number, or a string of digits), or an RFC 3339 string. Zero when absent or
-// unreadable.
+// unreadable, zero or negative.
 func (o object) time(key string) time.Time {
 	raw := bytes.TrimSpace(o[key])
 	if len(raw) == 0 {
@@ -319,8 +319,9 @@ func (o object) time(key string) time.Time {
 			return t.UTC()
 		}
 	}
+	// 0 is read as "not known" rather than 1970.
 	f, ok := number(raw)
-	if !ok || f < 0 {
+	if !ok || f <= 0 {
 		return time.Time{}
 	}
 	ms := f
