@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -224,7 +223,7 @@ func decodeTrigger(o object) Trigger {
 type object map[string]json.RawMessage
 
 func parseObject(raw []byte) (object, bool) {
-	raw = bytes.TrimSpace(raw)
+	raw = trimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, false
 	}
@@ -257,7 +256,7 @@ func (o object) obj(key string) object {
 }
 
 func (o object) arr(key string) []json.RawMessage {
-	raw := bytes.TrimSpace(o[key])
+	raw := trimSpace(o[key])
 	if len(raw) == 0 || raw[0] != '[' {
 		return nil
 	}
@@ -278,17 +277,17 @@ func (o object) integer(key string) (int, bool) {
 }
 
 func number(raw json.RawMessage) (float64, bool) {
-	raw = bytes.TrimSpace(raw)
+	raw = trimSpace(raw)
 	if len(raw) == 0 {
 		return 0, false
 	}
 	if raw[0] == '"' {
-		s := rawString(raw)
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		// A string holding a JSON number ("2020", "1767225600123"), nothing else
+		// that strconv would take (hex, "Inf").
+		raw = trimSpace([]byte(rawString(raw)))
+		if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
 			return 0, false
 		}
-		return f, true
 	}
 	var f float64
 	if isNull(raw) || json.Unmarshal(raw, &f) != nil {
@@ -309,7 +308,7 @@ const maxEpochMillis = 253402300799999
 // number, or a string of digits), or an RFC 3339 string. Zero when absent or
 // unreadable, zero or negative.
 func (o object) time(key string) time.Time {
-	raw := bytes.TrimSpace(o[key])
+	raw := trimSpace(o[key])
 	if len(raw) == 0 {
 		return time.Time{}
 	}
@@ -336,5 +335,11 @@ func (o object) time(key string) time.Time {
 }
 
 func isNull(raw json.RawMessage) bool {
-	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+	return bytes.Equal(trimSpace(raw), []byte("null"))
+}
+
+// trimSpace trims JSON's whitespace only; bytes.TrimSpace would also take
+// Unicode spaces that make the text invalid JSON.
+func trimSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
 }
