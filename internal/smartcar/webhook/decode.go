@@ -305,8 +305,8 @@ const secondsBelow = 1e11
 const maxEpochMillis = 253402300799999
 
 // time is the member as a time in UTC: epoch seconds or milliseconds (a JSON
-// number, or a string of digits), or an RFC 3339 string. Zero when absent or
-// unreadable, zero or negative.
+// number, or a string of digits), or an RFC 3339 string. Zero when absent,
+// unreadable, or not after 1970 and before the year 10000.
 func (o object) time(key string) time.Time {
 	raw := trimSpace(o[key])
 	if len(raw) == 0 {
@@ -315,6 +315,9 @@ func (o object) time(key string) time.Time {
 	if raw[0] == '"' {
 		s := strings.TrimSpace(rawString(raw))
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			if ms := t.UnixMilli(); ms <= 0 || ms > maxEpochMillis {
+				return time.Time{}
+			}
 			return t.UTC()
 		}
 	}

@@ -249,6 +249,8 @@ func TestDecodeTimes(t *testing.T) {
 		{`"2026-01-01T01:00:00+01:00"`, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{`"2026-01-01T00:00:00.123456789Z"`, time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)},
 		{`"2026-01-01"`, time.Time{}},
+		{`"1969-12-31T23:59:59Z"`, time.Time{}},
+		{`"9999-12-31T23:59:59-01:00"`, time.Time{}},
 		{`true`, time.Time{}},
 		{`null`, time.Time{}},
 		{`-1`, time.Time{}},
