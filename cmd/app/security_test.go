@@ -19,6 +19,7 @@ import (
 
 	"smartcargo/internal/config"
 	"smartcargo/internal/fakeclock"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 )
 
@@ -478,7 +479,7 @@ func TestSecurityNoSecretsInURLsOrLogs(t *testing.T) {
 		t.Fatal("the refresh did not rotate both tokens in the store")
 	}
 	for _, c := range r.sandbox(t).Calls("/v2.0/") {
-		if auth := c.RequestHeaders["authorization"]; auth != bearerShown(exchanged.Access) && auth != bearerShown(refreshed.Access) {
+		if auth := c.RequestHeaders["authorization"]; auth != sandboxctl.Bearer(exchanged.Access) && auth != sandboxctl.Bearer(refreshed.Access) {
 			t.Errorf("%s %s carried %q, an access token the test does not know", c.Method, c.Path, auth)
 		}
 	}
@@ -558,8 +559,8 @@ func TestSecurityRefreshTokenRotation(t *testing.T) {
 			t.Fatalf("refresh %d: the store keeps the refresh token %q (old %q)", i+1, tok.Refresh, want)
 		}
 		for _, c := range sb.Calls("/v2.0/") {
-			if auth := c.RequestHeaders["authorization"]; auth != bearerShown(tok.Access) {
-				t.Errorf("refresh %d: %s %s carried %q, not the new access token (%s)", i+1, c.Method, c.Path, auth, bearerShown(tok.Access))
+			if auth := c.RequestHeaders["authorization"]; auth != sandboxctl.Bearer(tok.Access) {
+				t.Errorf("refresh %d: %s %s carried %q, not the new access token (%s)", i+1, c.Method, c.Path, auth, sandboxctl.Bearer(tok.Access))
 			}
 		}
 		// The journal hides the refresh token the app sent; it was want if want is now
@@ -591,10 +592,6 @@ func postToken(t *testing.T, r *rig, form url.Values) (int, string) {
 	json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body.Error
 }
-
-// bearerShown is how the sandbox's journal shows an Authorization header carrying
-// the access token tok: its last 4 characters.
-func bearerShown(tok string) string { return "Bearer …" + tok[max(0, len(tok)-4):] }
 
 // TestSecurityHeaders: every answer, the app's pages and Connect's pages alike,
 // carries a CSP with default-src 'self' and frame-ancestors 'none', nosniff and a

@@ -195,6 +195,10 @@ func (c *Client) Entry(id uint64) Entry {
 	return e
 }
 
+// Bearer is how an entry's requestHeaders show an Authorization header carrying the
+// access token tok: its last 4 characters.
+func Bearer(tok string) string { return "Bearer …" + tok[max(0, len(tok)-4):] }
+
 // Calls is Journal with each call's headers and bodies.
 func (c *Client) Calls(path string) []Entry {
 	c.t.Helper()
