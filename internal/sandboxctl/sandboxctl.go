@@ -1,8 +1,8 @@
 // Package sandboxctl is the tests' typed client of the sandbox's control API
 // (/__sandbox/api/, docs/sandbox.md "The control API"): scripted faults, the journal of
-// the calls an app made, the vehicles, the tokens and the clock. It is the one such
-// client: every package whose tests run on the sandbox (in process or started by the
-// app) drives it through this one.
+// the calls an app made, the vehicles and approvals, token revocation, and Do for any
+// other route. It is the one such client: every package whose tests run on the
+// sandbox (in process or started by the app) drives it through this one.
 //
 // It speaks the documented JSON, not the sandbox's Go types, so that a test sees what
 // any other client of the control API would. Every method fails the test on an answer
@@ -28,19 +28,13 @@ type Client struct {
 	hc     *http.Client
 }
 
-// New returns a client of the sandbox at origin (scheme://host:port) that fails t.
+// New returns a client of the sandbox at origin (scheme://host:port) that fails t. A
+// client is cheap: a subtest makes its own, since only the goroutine running a test
+// may stop it.
 func New(t testing.TB, origin string) *Client {
 	// The timeout is above the longest wait the API itself allows (GET
 	// /faults/{id}?held=N&wait=1m), so only a sandbox that never answers hits it.
 	return &Client{t: t, origin: origin, hc: &http.Client{Timeout: 2 * time.Minute}}
-}
-
-// For returns the client failing t instead: a test's subtests each need their own,
-// since only the goroutine running a test may stop it.
-func (c *Client) For(t testing.TB) *Client {
-	d := *c
-	d.t = t
-	return &d
 }
 
 // Do calls the control API at path (below /__sandbox/api, e.g. "/faults"): body
@@ -284,17 +278,6 @@ func (c *Client) PatchVehicle(id string, patch map[string]any) Vehicle {
 	return v
 }
 
-// ExpireTokens expires the access tokens reaching the vehicle now (their refresh
-// tokens still work) and returns how many.
-func (c *Client) ExpireTokens(vehicleID string) int {
-	c.t.Helper()
-	var out struct {
-		Expired int `json:"expired"`
-	}
-	c.Do(http.MethodPost, "/tokens/expire", map[string]string{"vehicle": vehicleID}, &out)
-	return out.Expired
-}
-
 // RevokeTokens forgets every token of the approvals reaching the vehicle, as when its
 // user withdraws the app's access (calls get 401, refreshes invalid_grant), and
 // returns how many.
@@ -305,18 +288,6 @@ func (c *Client) RevokeTokens(vehicleID string) int {
 	}
 	c.Do(http.MethodPost, "/tokens/revoke", map[string]string{"vehicle": vehicleID}, &out)
 	return out.Revoked
-}
-
-// Advance moves the sandbox's clock forward by d (an offset on its base clock, so
-// codes and tokens expire as if d had passed) and returns its time now. An app on a
-// clock of its own does not see it: a test sharing one clock with both moves that.
-func (c *Client) Advance(d time.Duration) time.Time {
-	c.t.Helper()
-	var out struct {
-		Now time.Time `json:"now"`
-	}
-	c.Do(http.MethodPost, "/clock", map[string]string{"advance": d.String()}, &out)
-	return out.Now
 }
 
 // User is an approval: a Connect login's vehicles shared with one app.
