@@ -68,12 +68,12 @@ func TestIdleSessionExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(61 * 24 * time.Hour)
-	before := len(r.tap.tokenGrants())
+	before := len(r.tokenCalls(t))
 	p, err := u.get(r.URL + "/vehicle")
 	if err != nil || p.Status != http.StatusSeeOther || !strings.HasSuffix(p.Location, "/login") {
 		t.Errorf("/vehicle after 61 idle days: %v %v, want a redirect to /login", p, err)
 	}
-	if n := len(r.tap.tokenGrants()) - before; n != 0 {
+	if n := len(r.tokenCalls(t)) - before; n != 0 {
 		t.Errorf("%d token requests for an expired session", n)
 	}
 }

@@ -52,9 +52,9 @@ func TestFaultsOnVehicleList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s, %d in a row", tt.kind, tt.times), func(t *testing.T) {
-			r.tap.calls()
-			r.tap.arm(tt.kind, tt.times, pathSuffix("/v2.0/vehicles"))
-			defer r.tap.disarm()
+			sb := r.sandbox(t)
+			sb.ClearJournal()
+			id := r.arm(t, tt.kind, tt.times, http.MethodGet, "/v2.0/vehicles")
 			p, err := u.get(r.URL + "/vehicle")
 			if err != nil {
 				t.Fatalf("GET /vehicle with %s: %v (a hung request ends here at the test's bound)", tt.kind, err)
@@ -76,21 +76,26 @@ func TestFaultsOnVehicleList(t *testing.T) {
 					}
 				}
 			}
-			var list []apiCall
-			for _, c := range r.tap.calls() {
-				if strings.HasSuffix(c.Path, "/v2.0/vehicles") {
-					list = append(list, c)
+			// The list requests: those the fault took (a held one reaches the journal
+			// only when the sandbox notices that the app gave up, maybe after the page)
+			// and those the sandbox answered itself, in the journal before their answer
+			// left.
+			faulted := tt.times - sb.Left(id)
+			var answered []string
+			for _, c := range sb.Journal("/v2.0/vehicles") {
+				if c.Path == "/v2.0/vehicles" && c.Status == http.StatusOK {
+					answered = append(answered, c.Method+" "+c.Path)
 				}
 			}
-			if len(list) != tt.calls {
-				t.Errorf("the app sent %d vehicle list requests, want %d: %+v", len(list), tt.calls, list)
+			if n := faulted + len(answered); n != tt.calls {
+				t.Errorf("the app sent %d vehicle list requests (%d faulted, then %v), want %d", n, faulted, answered, tt.calls)
 			}
 			if cookieDeletion(p) != nil {
 				t.Errorf("the error page deletes the session cookie: %v", p.Header["Set-Cookie"])
 			}
 
 			// The session survives the fault: the next request works.
-			r.tap.disarm()
+			sb.ClearFaults()
 			next, err := u.get(r.URL + "/vehicle")
 			if err != nil {
 				t.Fatal(err)
@@ -130,10 +135,7 @@ func TestFaultsOnCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			r.tap.arm(tt.kind, 1, func(req *http.Request) bool {
-				return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/security")
-			})
-			defer r.tap.disarm()
+			r.arm(t, tt.kind, 1, http.MethodPost, "/v2.0/vehicles/*/security")
 			p, err := u.lockFromDashboard(links[0])
 			if err != nil {
 				t.Fatal(err)
@@ -142,7 +144,7 @@ func TestFaultsOnCommand(t *testing.T) {
 			if kind != "error" || !strings.Contains(strings.ToLower(msg), strings.ToLower(tt.flash)) {
 				t.Errorf("flash %s %q, want an error mentioning %q", kind, msg, tt.flash)
 			}
-			r.tap.disarm()
+			r.sandbox(t).ClearFaults()
 			p, err = u.lockFromDashboard(links[0])
 			if err != nil {
 				t.Fatal(err)
@@ -239,8 +241,7 @@ func TestFaultsOnDashboard(t *testing.T) {
 	for _, kind := range []faultKind{fault429, fault500, fault502, fault409, faultHang} {
 		t.Run(string(kind), func(t *testing.T) {
 			want := faultPages[kind]
-			r.tap.arm(kind, 1, pathSuffix("/batch"))
-			defer r.tap.disarm()
+			r.arm(t, kind, 1, http.MethodPost, "/v2.0/vehicles/*/batch")
 			p, err := u.get(links[0])
 			if err != nil {
 				t.Fatal(err)
@@ -248,7 +249,7 @@ func TestFaultsOnDashboard(t *testing.T) {
 			if p.Status != want.status || errorTitle(p) != want.title {
 				t.Errorf("vehicle page: %d %q, want %d %q", p.Status, errorTitle(p), want.status, want.title)
 			}
-			r.tap.disarm()
+			r.sandbox(t).ClearFaults()
 			p, err = u.get(links[0])
 			if err != nil {
 				t.Fatal(err)

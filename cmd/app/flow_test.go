@@ -10,7 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +29,7 @@ import (
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/sandbox"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
 	"smartcargo/internal/web"
@@ -364,15 +364,14 @@ func runApp(t *testing.T, env map[string]string, logw io.Writer) (*app, func()) 
 
 // rig is the app and a sandbox wired as cmd/app wires them (web.NewServer with a
 // smartcar.Config pointing at the sandbox), but built by the test so that it can
-// inject what start cannot: a clock shared by both, a tap between the app and the
-// sandbox that sees token traffic and injects faults, and a handler that can be
-// swapped (a restart with other session keys).
+// inject what start cannot: a clock shared by both and a handler that can be swapped
+// (a restart with other session keys). Tests steer and inspect the sandbox through its
+// control API (r.sandbox): scripted faults, the journal of the app's calls.
 type rig struct {
-	// URL is the app's origin; SandboxURL the sandbox's (behind the tap).
+	// URL is the app's origin; SandboxURL the sandbox's.
 	URL, SandboxURL string
 	// Client is the app's registration with the sandbox.
 	Client sandbox.Client
-	tap    *upstreamTap
 	app    *swapHandler
 	// newApp builds another app handler on the same sandbox and store with other
 	// session keys.
@@ -384,6 +383,9 @@ type rig struct {
 	// keys are the session keys of the first app.
 	keys [][]byte
 }
+
+// sandbox is the control API of the rig's sandbox, failing t.
+func (r *rig) sandbox(t *testing.T) *sandboxctl.Client { return sandboxctl.New(t, r.SandboxURL) }
 
 // instance serves another app instance on st (same sandbox and session keys) on its
 // own loopback port, and returns its origin.
@@ -462,33 +464,23 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	appURL := "http://" + ln.Addr().String()
 	client := sandbox.DevClient(appURL + "/exchange")
-	sandboxOpts := func(o2 sandbox.Options) sandbox.Options {
-		o2.Clients = []sandbox.Client{client}
-		o2.Logger = log.With("component", "sandbox")
-		o2.Templates = templates.FS
-		o2.Static = static.FS
-		o2.Now = o.now
-		return o2
-	}
-	real, err := sandbox.NewServer(sandboxOpts(sandbox.Options{}))
+	sb, err := sandbox.NewServer(sandbox.Options{
+		Clients:   []sandbox.Client{client},
+		Logger:    log.With("component", "sandbox"),
+		Templates: templates.FS,
+		Static:    static.FS,
+		Now:       o.now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tap := &upstreamTap{real: real, faults: map[faultKind]http.Handler{}}
-	for kind, so := range faultSandboxes {
-		h, err := sandbox.NewServer(sandboxOpts(so))
-		if err != nil {
-			t.Fatalf("sandbox with fault knobs %+v: %v", so, err)
-		}
-		if kind == fault429Short {
-			h = shortRetryAfter(h)
-		}
-		tap.faults[kind] = h
-	}
-	sb := httptest.NewServer(tap)
-	t.Cleanup(sb.Close)
+	sbSrv := httptest.NewServer(sb)
+	t.Cleanup(sbSrv.Close)
 
-	r := &rig{URL: appURL, SandboxURL: sb.URL, Client: client, tap: tap, store: o.store, keys: o.keys}
+	r := &rig{URL: appURL, SandboxURL: sbSrv.URL, Client: client, store: o.store, keys: o.keys}
+	// Cleanups run last first: a call a hang fault still holds is let go before the
+	// sandbox's server waits for its calls to end.
+	t.Cleanup(r.sandbox(t).ClearFaults)
 	r.newApp = func(keys [][]byte) http.Handler {
 		return r.newAppOn(r.store, keys)
 	}
@@ -498,7 +490,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			Smartcar: smartcar.Config{
 				ClientID: client.ID, ClientSecret: client.Secret, RedirectURL: appURL + "/exchange",
 				Scopes: config.DefaultScopes(), Mode: smartcar.ModeTest,
-				Endpoint: smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL},
+				Endpoint: smartcar.Endpoint{ConnectOrigin: sbSrv.URL, AuthOrigin: sbSrv.URL, APIOrigin: sbSrv.URL},
 			},
 			HTTPClient:     &http.Client{Timeout: o.timeout},
 			UpstreamBudget: o.budget,
@@ -536,7 +528,7 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
 }
 
-// faultKind names a fault the tap can inject into the app's API calls.
+// faultKind names a fault the tests script into the app's upstream calls.
 type faultKind string
 
 const (
@@ -548,181 +540,51 @@ const (
 	faultHang     faultKind = "hang"
 )
 
-// faultSandboxes are sandboxes whose knobs fail (or hang) every API request: the
-// tap hands an armed request to one of them, so the error bodies and headers are the
-// sandbox's own. Their knobs act before the token check, so they answer the app's
-// requests although they never issued its tokens.
-var faultSandboxes = map[faultKind]sandbox.Options{
-	fault429:      {FailRate: 1, FailStatus: http.StatusTooManyRequests},
-	fault429Short: {FailRate: 1, FailStatus: http.StatusTooManyRequests},
-	fault500:      {FailRate: 1, FailStatus: http.StatusInternalServerError},
-	fault502:      {FailRate: 1, FailStatus: http.StatusBadGateway},
-	fault409:      {FailRate: 1, FailStatus: http.StatusConflict},
-	faultHang:     {HangRate: 1},
+// faultAnswers are the sandbox's answers for each kind: the errors its fail-rate knob
+// gives for those statuses (sandbox.Failures), with the sandbox's own bodies and
+// headers (RATE_LIMIT brings retry-after 60, unless shortened), or a call held until
+// the app gives up.
+var faultAnswers = map[faultKind]sandboxctl.Fault{
+	fault429:      {Type: "RATE_LIMIT", Code: "VEHICLE"},
+	fault429Short: {Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: "1s"},
+	fault500:      {Type: "SERVER", Code: "INTERNAL"},
+	fault502:      {Type: "UPSTREAM", Code: "NO_RESPONSE"},
+	fault409:      {Type: "VEHICLE_STATE", Code: "ASLEEP"},
+	faultHang:     {Hang: true},
 }
 
-// shortRetryAfter turns the sandbox's retry-after of 60 s into 1 s, short enough for
-// the client to wait and retry once.
-func shortRetryAfter(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
-	})
-}
-
-type retryAfterWriter struct{ http.ResponseWriter }
-
-func (w *retryAfterWriter) WriteHeader(code int) {
-	if _, ok := w.Header()["retry-after"]; ok {
-		w.Header()["retry-after"] = []string{"1"}
+// arm scripts kind into the next times calls of method to path (a pattern of the
+// control API: "*" is one segment) and returns the fault's id. The test's cleanup
+// disarms it.
+func (r *rig) arm(t *testing.T, kind faultKind, times int, method, path string) string {
+	t.Helper()
+	f, ok := faultAnswers[kind]
+	if !ok {
+		t.Fatalf("no fault %q", kind)
 	}
-	w.ResponseWriter.WriteHeader(code)
+	f.Method, f.Path, f.Times = method, path, times
+	sb := r.sandbox(t)
+	t.Cleanup(sb.ClearFaults)
+	return sb.Fault(f)
 }
 
-// upstreamTap stands between the app and the sandbox. It records the API requests
-// and the token endpoint's traffic (codes and tokens, for the log checks) and answers
-// armed API requests with a fault.
-type upstreamTap struct {
-	real   http.Handler
-	faults map[faultKind]http.Handler
-
-	mu sync.Mutex
-	// holdRefresh, when set, runs before each refresh_token grant is answered.
-	holdRefresh func()
-	armed       []armedFault
-	api         []apiCall
-	secrets     []string
-	grants      []tokenGrant
+// tokenCalls returns the app's calls to the token endpoint so far, oldest first.
+func (r *rig) tokenCalls(t *testing.T) []sandboxctl.TokenCall {
+	t.Helper()
+	return r.sandbox(t).TokenCalls()
 }
 
-type armedFault struct {
-	kind  faultKind
-	match func(*http.Request) bool
-	left  int
-}
-
-// apiCall is one API request the tap saw, and the fault it got, if any.
-type apiCall struct {
-	Method, Path string
-	Fault        faultKind
-}
-
-// tokenGrant is one token request: what the app sent and what it got.
-type tokenGrant struct {
-	GrantType, Code, RefreshSent string
-	Status                       int
-	Access, Refresh              string
-}
-
-// arm makes the next n API requests that match (nil: any) fail with kind.
-func (tp *upstreamTap) arm(kind faultKind, n int, match func(*http.Request) bool) {
-	if match == nil {
-		match = func(*http.Request) bool { return true }
+// connection returns, from the app's store, the connection a dashboard link names
+// (its c parameter), tokens decrypted.
+func (r *rig) connection(t *testing.T, dashboard string) store.Connection {
+	t.Helper()
+	u, err := url.Parse(dashboard)
+	if err != nil || u.Query().Get("c") == "" {
+		t.Fatalf("dashboard link %q names no connection", dashboard)
 	}
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	tp.armed = append(tp.armed, armedFault{kind: kind, match: match, left: n})
-}
-
-// disarm drops the faults still armed.
-func (tp *upstreamTap) disarm() {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	tp.armed = nil
-}
-
-// calls returns the API requests seen so far and forgets them.
-func (tp *upstreamTap) calls() []apiCall {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	c := tp.api
-	tp.api = nil
-	return c
-}
-
-// tokenGrants returns every token request seen.
-func (tp *upstreamTap) tokenGrants() []tokenGrant {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return append([]tokenGrant(nil), tp.grants...)
-}
-
-// seenSecrets returns every code and token that crossed the tap.
-func (tp *upstreamTap) seenSecrets() []string {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return append([]string(nil), tp.secrets...)
-}
-
-func (tp *upstreamTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/v2.0/"):
-		tp.serveAPI(w, r)
-	case r.Method == http.MethodPost && r.URL.Path == "/oauth/token":
-		tp.serveToken(w, r)
-	default:
-		tp.real.ServeHTTP(w, r)
-	}
-}
-
-func (tp *upstreamTap) serveAPI(w http.ResponseWriter, r *http.Request) {
-	h := tp.real
-	call := apiCall{Method: r.Method, Path: r.URL.Path}
-	tp.mu.Lock()
-	for i := range tp.armed {
-		f := &tp.armed[i]
-		if f.left > 0 && f.match(r) {
-			f.left--
-			call.Fault = f.kind
-			h = tp.faults[f.kind]
-			break
-		}
-	}
-	tp.api = append(tp.api, call)
-	tp.mu.Unlock()
-	h.ServeHTTP(w, r)
-}
-
-func (tp *upstreamTap) serveToken(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	c, err := r.store.Connection(t.Context(), u.Query().Get("c"))
 	if err != nil {
-		http.Error(w, "read", http.StatusBadRequest)
-		return
+		t.Fatalf("the store's connection %s: %v", u.Query().Get("c"), err)
 	}
-	form, _ := url.ParseQuery(string(body))
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	tp.mu.Lock()
-	hold := tp.holdRefresh
-	tp.mu.Unlock()
-	if hold != nil && form.Get("grant_type") == "refresh_token" {
-		hold()
-	}
-	rec := httptest.NewRecorder()
-	tp.real.ServeHTTP(rec, r)
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	json.Unmarshal(rec.Body.Bytes(), &tok)
-	g := tokenGrant{
-		GrantType: form.Get("grant_type"), Code: form.Get("code"), RefreshSent: form.Get("refresh_token"),
-		Status: rec.Code, Access: tok.AccessToken, Refresh: tok.RefreshToken,
-	}
-	tp.mu.Lock()
-	tp.grants = append(tp.grants, g)
-	for _, s := range []string{g.Code, g.RefreshSent, g.Access, g.Refresh} {
-		if s != "" {
-			tp.secrets = append(tp.secrets, s)
-		}
-	}
-	tp.mu.Unlock()
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	w.Write(rec.Body.Bytes())
-}
-
-// pathSuffix matches API requests whose path ends with s.
-func pathSuffix(s string) func(*http.Request) bool {
-	return func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, s) }
+	return c
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"smartcargo/internal/sandboxctl"
 )
 
 // TestRestartKeepsSimulatedVehicles: `make run` stopped and started again on the same
@@ -25,10 +27,8 @@ func TestRestartKeepsSimulatedVehicles(t *testing.T) {
 		t.Fatalf("%d vehicles after sign-in, want 2", len(before))
 	}
 	id := strings.TrimPrefix(strings.SplitN(before[0], "?", 2)[0], "/vehicle/")
-	req, _ := http.NewRequest(http.MethodPatch, a.SandboxURL+"/__sandbox/api/vehicles/"+id, strings.NewReader(`{"locked":false}`))
-	req.Header.Set("Content-Type", "application/json")
-	if r, err := u.do(req); err != nil || r.Status != http.StatusOK {
-		t.Fatalf("unlock through the control API: %v %v", r, err)
+	if v := sandboxctl.New(t, a.SandboxURL).PatchVehicle(id, map[string]any{"locked": false}); v.Locked == nil || *v.Locked {
+		t.Fatalf("unlock through the control API: the vehicle reads locked %v", v.Locked)
 	}
 	stop()
 

@@ -19,6 +19,7 @@ import (
 
 	"smartcargo/internal/config"
 	"smartcargo/internal/fakeclock"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 )
 
@@ -426,6 +427,14 @@ func TestSecurityNoSecretsInURLsOrLogs(t *testing.T) {
 	if len(links) == 0 {
 		t.Fatal("no vehicle")
 	}
+	// The secrets, as the test meets them: the code in Connect's redirect, and the
+	// tokens the exchange gave, in the app's store until the refresh replaces them.
+	cb, err := url.Parse(callback)
+	if err != nil || cb.Query().Get("code") == "" {
+		t.Fatalf("Connect's redirect %q carries no code", callback)
+	}
+	code := cb.Query().Get("code")
+	exchanged := r.connection(t, links[0]).Tokens
 	if _, err := u.lockFromDashboard(links[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -434,6 +443,7 @@ func TestSecurityNoSecretsInURLsOrLogs(t *testing.T) {
 	if p, err := u.get(r.URL + "/vehicle"); err != nil || p.Status != http.StatusOK {
 		t.Fatalf("/vehicle after expiry: %v %v", p, err)
 	}
+	refreshed := r.connection(t, links[0]).Tokens
 	// A replayed /exchange, and a made-up code with a valid state: Smartcar's answer
 	// echoes the code ("Invalid code: <code>.").
 	if _, err := u.get(callback); err != nil {
@@ -453,15 +463,27 @@ func TestSecurityNoSecretsInURLsOrLogs(t *testing.T) {
 		t.Errorf("made-up code: status %d, want an error page", p.Status)
 	}
 
-	var secrets []string
-	kinds := map[string]bool{}
-	for _, g := range r.tap.tokenGrants() {
-		kinds[g.GrantType] = true
+	// Those are every code and token that crossed: the journal shows the grants (their
+	// secrets redacted) and which access tokens the API calls carried (their last 4).
+	// The exchange of the code and of the bad code, one refresh (both pairs rotated):
+	grants := map[string][]int{}
+	for _, g := range r.tokenCalls(t) {
+		grants[g.GrantType()] = append(grants[g.GrantType()], g.Status)
 	}
-	if !kinds["authorization_code"] || !kinds["refresh_token"] {
-		t.Fatalf("the visit did not exercise both grants: %+v", r.tap.tokenGrants())
+	codes, refreshes := grants["authorization_code"], grants["refresh_token"]
+	if len(codes) != 2 || codes[0] != http.StatusOK || codes[1] == http.StatusOK ||
+		len(refreshes) != 1 || refreshes[0] != http.StatusOK || len(grants) != 2 {
+		t.Fatalf("token requests by grant type and status: %v; want the code and the bad code exchanged (one refused) and one refresh", grants)
 	}
-	secrets = append(r.tap.seenSecrets(), badCode)
+	if exchanged.Access == refreshed.Access || exchanged.Refresh == refreshed.Refresh || refreshed.Refresh == "" {
+		t.Fatal("the refresh did not rotate both tokens in the store")
+	}
+	for _, c := range r.sandbox(t).Calls("/v2.0/") {
+		if auth := c.RequestHeaders["authorization"]; auth != sandboxctl.Bearer(exchanged.Access) && auth != sandboxctl.Bearer(refreshed.Access) {
+			t.Errorf("%s %s carried %q, an access token the test does not know", c.Method, c.Path, auth)
+		}
+	}
+	secrets := []string{code, badCode, exchanged.Access, exchanged.Refresh, refreshed.Access, refreshed.Refresh}
 	out := logs.String()
 	if !strings.Contains(out, "vehicle connected") {
 		t.Fatalf("the log was not captured:\n%s", out)
@@ -501,16 +523,22 @@ func lineWith(out, s string) string {
 func TestSecurityRefreshTokenRotation(t *testing.T) {
 	clock := newTestClock()
 	r := newRig(t, rigOptions{now: clock.Now})
+	sb := r.sandbox(t)
 	u := newUser(nil)
-	if _, err := u.signIn(r.URL, connectOptions{}); err != nil {
+	list, err := u.signIn(r.URL, connectOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	grants := r.tap.tokenGrants()
-	if len(grants) != 1 || grants[0].Refresh == "" {
-		t.Fatalf("token requests after sign-in: %+v", grants)
+	if calls := r.tokenCalls(t); len(calls) != 1 || calls[0].GrantType() != "authorization_code" || calls[0].Status != http.StatusOK {
+		t.Fatalf("token requests after sign-in: %+v", calls)
 	}
-	want := grants[0].Refresh
+	dashboard := vehicleLinks(list)[0]
+	want := r.connection(t, dashboard).Tokens.Refresh
+	if want == "" {
+		t.Fatal("the store has no refresh token after sign-in")
+	}
 	for i := range 3 {
+		sb.ClearJournal()
 		clock.Advance(2*time.Hour + 5*time.Minute) // past the access token and the grace of a used refresh token
 		p, err := u.get(r.URL + "/vehicle")
 		if err != nil {
@@ -519,24 +547,50 @@ func TestSecurityRefreshTokenRotation(t *testing.T) {
 		if p.Status != http.StatusOK || len(vehicleLinks(p)) == 0 {
 			t.Fatalf("refresh %d: /vehicle %d: %s", i+1, p.Status, excerpt(p.Body))
 		}
-		var refreshes []tokenGrant
-		for _, g := range r.tap.tokenGrants() {
-			if g.GrantType == "refresh_token" {
-				refreshes = append(refreshes, g)
+		calls := r.tokenCalls(t)
+		if len(calls) != 1 || calls[0].GrantType() != "refresh_token" {
+			t.Fatalf("after expiry %d the app made %d token requests (%+v), want one refresh", i+1, len(calls), calls)
+		}
+		if calls[0].Status != http.StatusOK {
+			t.Fatalf("refresh %d: status %d %s", i+1, calls[0].Status, calls[0].ResponseBody)
+		}
+		tok := r.connection(t, dashboard).Tokens
+		if tok.Refresh == "" || tok.Refresh == want {
+			t.Fatalf("refresh %d: the store keeps the refresh token %q (old %q)", i+1, tok.Refresh, want)
+		}
+		for _, c := range sb.Calls("/v2.0/") {
+			if auth := c.RequestHeaders["authorization"]; auth != sandboxctl.Bearer(tok.Access) {
+				t.Errorf("refresh %d: %s %s carried %q, not the new access token (%s)", i+1, c.Method, c.Path, auth, sandboxctl.Bearer(tok.Access))
 			}
 		}
-		if len(refreshes) != i+1 {
-			t.Fatalf("after expiry %d the app made %d refreshes, want %d (one per expiry)", i+1, len(refreshes), i+1)
+		// The journal hides the refresh token the app sent; it was want if want is now
+		// used: a used one dies a minute (its grace) later, an unused one would not.
+		clock.Advance(2 * time.Minute)
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {want}}
+		if status, e := postToken(t, r, form); status != http.StatusBadRequest || e != "invalid_grant" {
+			t.Fatalf("refresh %d did not send (and use up) the newest refresh token: it still answers %d %q", i+1, status, e)
 		}
-		g := refreshes[i]
-		if g.RefreshSent != want {
-			t.Fatalf("refresh %d sent %q, want the newest refresh token %q", i+1, g.RefreshSent, want)
-		}
-		if g.Status != http.StatusOK || g.Refresh == "" || g.Refresh == want {
-			t.Fatalf("refresh %d: status %d, new refresh token %q (old %q)", i+1, g.Status, g.Refresh, want)
-		}
-		want = g.Refresh
+		want = tok.Refresh
 	}
+}
+
+// postToken posts form to the sandbox's token endpoint as the app (HTTP Basic) and
+// returns the status and the OAuth error, if any.
+func postToken(t *testing.T, r *rig, form url.Values) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, r.SandboxURL+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(r.Client.ID, r.Client.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Error
 }
 
 // TestSecurityHeaders: every answer, the app's pages and Connect's pages alike,

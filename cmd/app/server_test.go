@@ -123,8 +123,7 @@ func TestUpstreamBudgetEndsAHungPage(t *testing.T) {
 	if _, err := u.signIn(r.URL, connectOptions{Email: "budget@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	r.tap.arm(faultHang, 1, pathSuffix("/v2.0/vehicles"))
-	defer r.tap.disarm()
+	r.arm(t, faultHang, 1, http.MethodGet, "/v2.0/vehicles")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+"/vehicle", nil)

@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"smartcargo/internal/pgtest"
+	"smartcargo/internal/sandboxctl"
 )
 
-// refreshGrants counts the refresh_token requests the tap saw, by answer status.
-func refreshGrants(r *rig) (ok, refused int) {
-	for _, g := range r.tap.tokenGrants() {
-		if g.GrantType != "refresh_token" {
+// refreshGrants counts the refresh_token requests in the sandbox's journal, by
+// answer status.
+func refreshGrants(t *testing.T, r *rig) (ok, refused int) {
+	t.Helper()
+	for _, g := range r.tokenCalls(t) {
+		if g.GrantType() != "refresh_token" {
 			continue
 		}
 		if g.Status == http.StatusOK {
@@ -46,14 +49,9 @@ func TestAbortedRefreshKeepsRotatedToken(t *testing.T) {
 	}
 	clock.Advance(3 * time.Hour)
 
-	started, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	r.tap.mu.Lock()
-	r.tap.holdRefresh = func() {
-		once.Do(func() { close(started) })
-		<-release
-	}
-	r.tap.mu.Unlock()
+	// The sandbox holds the refresh until the test lets it go.
+	sb := r.sandbox(t)
+	hold := sb.Fault(sandboxctl.Fault{Method: http.MethodPost, Path: "/oauth/token", Hang: true})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -62,18 +60,20 @@ func TestAbortedRefreshKeepsRotatedToken(t *testing.T) {
 		_, err := u.do(req)
 		done <- err
 	}()
-	<-started
+	sb.WaitHeld(hold, 1)
 	cancel() // the browser gives up during the refresh
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("aborted request: %v, want context.Canceled", err)
 	}
-	close(release)
+	if n := sb.Release(hold); n != 1 {
+		t.Fatalf("the sandbox released %d held refreshes, want 1: the app's refresh gave up with the browser", n)
+	}
 
 	p, err := u.get(r.URL + "/vehicle")
 	if err != nil || p.Status != http.StatusOK || len(vehicleLinks(p)) != 1 {
 		t.Fatalf("next /vehicle: %v %v, want the list", p, err)
 	}
-	if ok, refused := refreshGrants(r); ok != 1 || refused != 0 {
+	if ok, refused := refreshGrants(t, r); ok != 1 || refused != 0 {
 		t.Errorf("%d refreshes answered, %d refused; want exactly one, none refused", ok, refused)
 	}
 }
@@ -144,7 +144,7 @@ func TestTwoInstancesPostgres(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if ok, refused := refreshGrants(r); ok != 1 || refused != 0 {
+	if ok, refused := refreshGrants(t, r); ok != 1 || refused != 0 {
 		t.Errorf("%d refreshes, %d refused for one connection across two instances; want exactly 1", ok, refused)
 	}
 

@@ -2,7 +2,6 @@ package connectwalk_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/static"
 	"smartcargo/templates"
 )
@@ -100,21 +100,7 @@ func TestWalkErrors(t *testing.T) {
 // read from its control API.
 func sharedVehicles(t *testing.T, origin, email string) []string {
 	t.Helper()
-	resp, err := http.Get(origin + "/__sandbox/api/users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Users []struct {
-			Email      string   `json:"email"`
-			VehicleIDs []string `json:"vehicleIds"`
-		} `json:"users"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range body.Users {
+	for _, u := range sandboxctl.New(t, origin).Users() {
 		if u.Email == email {
 			return u.VehicleIDs
 		}

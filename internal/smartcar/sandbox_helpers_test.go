@@ -1,16 +1,11 @@
 package smartcar_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +14,7 @@ import (
 
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/sandbox"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -96,6 +92,7 @@ func sandboxClient(ctx context.Context, conf *smartcar.Config, email, brand stri
 type sandboxEnv struct {
 	t    *testing.T
 	srv  *httptest.Server
+	sb   *sandboxctl.Client // its control API
 	conf *smartcar.Config
 	// ctx carries the sandbox's *http.Client for x/oauth2's token calls.
 	ctx context.Context
@@ -108,7 +105,7 @@ func newSandboxEnv(t *testing.T, now func() time.Time) *sandboxEnv {
 		t.Fatalf("sandbox: %v", err)
 	}
 	t.Cleanup(srv.Close)
-	return &sandboxEnv{t: t, srv: srv, conf: conf, ctx: context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())}
+	return &sandboxEnv{t: t, srv: srv, sb: sandboxctl.New(t, srv.URL), conf: conf, ctx: context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())}
 }
 
 // newSandbox is newSandboxEnv for tests that need only the Config and the context.
@@ -133,104 +130,46 @@ func (e *sandboxEnv) connect(email, brand string) (*smartcar.Client, *oauth2.Tok
 	return c, tok
 }
 
-// ctl calls the control API: body (unless nil) is sent as JSON, the answer decoded
-// into out (unless nil). Any answer but 200 fails the test.
+// ctl calls the control API (sandboxctl.Client.Do): body (unless nil) is sent as
+// JSON, the answer decoded into out (unless nil). Any answer but 200 fails the test.
 func (e *sandboxEnv) ctl(method, path string, body, out any) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+"/__sandbox/api"+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatalf("control API %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("control API %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("control API %s %s: %v in %s", method, path, err, b)
-		}
-	}
+	e.sb.Do(method, path, body, out)
 }
 
 // sandboxFault is a fault for POST /__sandbox/api/faults: the next Times (default 1)
 // calls matching Method and Path get its answer.
-type sandboxFault struct {
-	Method      string            `json:"method,omitempty"`
-	Path        string            `json:"path"`
-	Times       int               `json:"times,omitempty"`
-	Status      int               `json:"status,omitempty"`
-	Type        string            `json:"type,omitempty"`
-	Code        string            `json:"code,omitempty"`
-	Body        *string           `json:"body,omitempty"`
-	ContentType string            `json:"contentType,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Hang        bool              `json:"hang,omitempty"`
-}
+type sandboxFault = sandboxctl.Fault
 
 // answer is a raw body for a fault.
-func answer(body string) *string { return &body }
+func answer(body string) *string { return sandboxctl.Text(body) }
 
 // fault arms f and returns its id.
 func (e *sandboxEnv) fault(f sandboxFault) string {
 	e.t.Helper()
-	var out struct{ ID string }
-	e.ctl("POST", "/faults", f, &out)
-	return out.ID
+	return e.sb.Fault(f)
 }
 
 // waitHeld waits (on the sandbox, no sleeping here) until the hang fault holds n calls.
 func (e *sandboxEnv) waitHeld(id string, n int) {
 	e.t.Helper()
-	e.ctl("GET", "/faults/"+id+"?held="+strconv.Itoa(n), nil, nil)
+	e.sb.WaitHeld(id, n)
 }
 
 // release lets the calls the hang fault holds proceed.
 func (e *sandboxEnv) release(id string) {
 	e.t.Helper()
-	e.ctl("POST", "/faults/"+id+"/release", nil, nil)
+	e.sb.Release(id)
 }
 
 // journalEntry is one call the sandbox received, with its headers and bodies.
-type journalEntry struct {
-	ID              uint64            `json:"id"`
-	Method          string            `json:"method"`
-	Path            string            `json:"path"`
-	Query           string            `json:"query"`
-	Status          int               `json:"status"`
-	RequestID       string            `json:"requestId"`
-	RequestHeaders  map[string]string `json:"requestHeaders"`
-	ResponseHeaders map[string]string `json:"responseHeaders"`
-	RequestBody     string            `json:"requestBody"`
-	ResponseBody    string            `json:"responseBody"`
-}
+type journalEntry = sandboxctl.Entry
 
 // calls returns the calls whose path contains path ("": every call), oldest first,
 // each with its headers and bodies.
 func (e *sandboxEnv) calls(path string) []journalEntry {
 	e.t.Helper()
-	var list struct{ Entries []journalEntry }
-	e.ctl("GET", "/journal?limit=10000&path="+url.QueryEscape(path), nil, &list)
-	slices.Reverse(list.Entries)
-	for i, c := range list.Entries {
-		e.ctl("GET", "/journal/"+strconv.FormatUint(c.ID, 10), nil, &list.Entries[i])
-	}
-	return list.Entries
+	return e.sb.Calls(path)
 }
 
 // countCalls counts the calls whose path contains path.
@@ -256,15 +195,11 @@ func (e *sandboxEnv) lastCall() journalEntry {
 func (e *sandboxEnv) tokenCalls() []url.Values {
 	e.t.Helper()
 	var out []url.Values
-	for _, c := range e.calls("/oauth/token") {
-		form, err := url.ParseQuery(c.RequestBody)
-		if err != nil {
-			e.t.Fatalf("token call %d: %v", c.ID, err)
+	for _, c := range e.sb.TokenCalls() {
+		if !strings.HasPrefix(c.RequestHeaders["authorization"], "Basic ") || c.Form.Has("client_secret") {
+			e.t.Errorf("token call %d: authorization %q, form %v; want HTTP Basic only", c.ID, c.RequestHeaders["authorization"], c.Form)
 		}
-		if !strings.HasPrefix(c.RequestHeaders["authorization"], "Basic ") || form.Has("client_secret") {
-			e.t.Errorf("token call %d: authorization %q, form %v; want HTTP Basic only", c.ID, c.RequestHeaders["authorization"], form)
-		}
-		out = append(out, form)
+		out = append(out, c.Form)
 	}
 	return out
 }
@@ -282,17 +217,12 @@ func (e *sandboxEnv) refreshes() int {
 }
 
 // sandboxVehicle is a vehicle as the control API shows it.
-type sandboxVehicle struct {
-	ID, Make, Model, Email string
-	Year                   int
-}
+type sandboxVehicle = sandboxctl.Vehicle
 
 func (e *sandboxEnv) vehicles() []sandboxVehicle {
 	e.t.Helper()
-	var out struct{ Vehicles []sandboxVehicle }
-	e.ctl("GET", "/vehicles", nil, &out)
-	return out.Vehicles
+	return e.sb.Vehicles()
 }
 
 // bearer is how the journal shows an Authorization header carrying tok.
-func bearer(tok string) string { return "Bearer …" + tok[len(tok)-4:] }
+func bearer(tok string) string { return sandboxctl.Bearer(tok) }

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +16,7 @@ import (
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/htmlpage"
 	"smartcargo/internal/sandbox"
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -31,7 +29,9 @@ import (
 // journal of the calls the app made, scripted faults, the vehicles, the tokens.
 type sandboxEnv struct {
 	*testApp
-	sandbox  *httptest.Server
+	sandbox *httptest.Server
+	// sb is the sandbox's control API.
+	sb       *sandboxctl.Client
 	upstream *atomic.Int64
 	// cfg is the app's Smartcar registration; base the options every app of the env
 	// gets (see otherApp).
@@ -84,7 +84,7 @@ func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 		t.Fatalf("sandbox.NewServer: %v", err)
 	}
 	sbHandler = h
-	return &sandboxEnv{testApp: a, sandbox: sb, upstream: n, cfg: cfg, base: base, manyBrand: map[int]int{}}
+	return &sandboxEnv{testApp: a, sandbox: sb, sb: sandboxctl.New(t, sb.URL), upstream: n, cfg: cfg, base: base, manyBrand: map[int]int{}}
 }
 
 // otherApp is another instance of the app on the same sandbox, with keys of its own
@@ -95,59 +95,24 @@ func (e *sandboxEnv) otherApp(configure ...func(*Options)) *testApp {
 	return newTestApp(e.t, e.cfg.Endpoint, append(slices.Clone(e.base), configure...)...)
 }
 
-// ctl calls the sandbox's control API: body (unless nil) is sent as JSON, the answer
-// decoded into out (unless nil). Any answer but 200 fails the test.
+// ctl calls the sandbox's control API (sandboxctl.Client.Do).
 func (e *sandboxEnv) ctl(method, path string, body, out any) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, e.sandbox.URL+"/__sandbox/api"+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("control API %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("control API %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("control API %s %s: %v in %s", method, path, err, b)
-		}
-	}
+	e.sb.Do(method, path, body, out)
 }
 
 // sandboxVehicle is a vehicle as the control API shows it.
-type sandboxVehicle struct {
-	ID, VIN, Make, Model string
-	Year                 int
-	Powertrain           string // BEV, PHEV or ICE
-}
+type sandboxVehicle = sandboxctl.Vehicle
 
 func (e *sandboxEnv) vehicle(id string) sandboxVehicle {
 	e.t.Helper()
-	var v sandboxVehicle
-	e.ctl("GET", "/vehicles/"+id, nil, &v)
-	return v
+	return e.sb.Vehicle(id)
 }
 
 // setVehicle changes what a test-mode vehicle reads back (locked, chargeLimit).
 func (e *sandboxEnv) setVehicle(id string, patch map[string]any) {
 	e.t.Helper()
-	e.ctl("PATCH", "/vehicles/"+id, patch, nil)
+	e.sb.PatchVehicle(id, patch)
 }
 
 // vehicleOf returns the first of ids with that powertrain.
@@ -163,29 +128,13 @@ func (e *sandboxEnv) vehicleOf(ids []string, powertrain string) string {
 }
 
 // journalEntry is one call the sandbox received; headers and bodies only from entry.
-type journalEntry struct {
-	ID             uint64            `json:"id"`
-	ClientID       string            `json:"clientId"`
-	Method         string            `json:"method"`
-	Path           string            `json:"path"`
-	VehicleID      string            `json:"vehicleId"`
-	Status         int               `json:"status"`
-	RequestID      string            `json:"requestId"`
-	RequestHeaders map[string]string `json:"requestHeaders"`
-	RequestBody    string            `json:"requestBody"`
-	ResponseBody   string            `json:"responseBody"`
-}
+type journalEntry = sandboxctl.Entry
 
 // journal returns the calls the sandbox received (token endpoint and API), oldest
 // first.
 func (e *sandboxEnv) journal() []journalEntry {
 	e.t.Helper()
-	var j struct {
-		Entries []journalEntry `json:"entries"`
-	}
-	e.ctl("GET", "/journal?limit=10000", nil, &j)
-	slices.Reverse(j.Entries)
-	return j.Entries
+	return e.sb.Journal("")
 }
 
 // mark names the journal's newest call, for callsSince.
@@ -212,24 +161,15 @@ func (e *sandboxEnv) callsSince(mark uint64) []journalEntry {
 // entry returns one call with its headers and bodies.
 func (e *sandboxEnv) entry(id uint64) journalEntry {
 	e.t.Helper()
-	var c journalEntry
-	e.ctl("GET", "/journal/"+strconv.FormatUint(id, 10), nil, &c)
-	return c
+	return e.sb.Entry(id)
 }
 
 // refreshes counts the refresh_token grants the sandbox's token endpoint received.
 func (e *sandboxEnv) refreshes() int {
 	e.t.Helper()
 	n := 0
-	for _, c := range e.journal() {
-		if c.Path != "/oauth/token" {
-			continue
-		}
-		form, err := url.ParseQuery(e.entry(c.ID).RequestBody)
-		if err != nil {
-			e.t.Fatalf("token call %d: %v", c.ID, err)
-		}
-		if form.Get("grant_type") == "refresh_token" {
+	for _, c := range e.sb.TokenCalls() {
+		if c.GrantType() == "refresh_token" {
 			n++
 		}
 	}
@@ -256,36 +196,24 @@ func (e *sandboxEnv) commands() []string {
 }
 
 // sandboxFault is a fault for the control API (POST /__sandbox/api/faults).
-type sandboxFault struct {
-	Method      string  `json:"method,omitempty"`
-	Path        string  `json:"path"`
-	Times       int     `json:"times,omitempty"`
-	Status      int     `json:"status,omitempty"`
-	Type        string  `json:"type,omitempty"`
-	Code        string  `json:"code,omitempty"`
-	Description string  `json:"description,omitempty"`
-	Suggested   *string `json:"suggestedUserMessage,omitempty"`
-	Body        string  `json:"body,omitempty"`
-	ContentType string  `json:"contentType,omitempty"`
-	RetryAfter  string  `json:"retryAfter,omitempty"`
-}
+type sandboxFault = sandboxctl.Fault
 
 // fault arms a fault: the next matching calls (Times, default 1) get its answer.
 func (e *sandboxEnv) fault(f sandboxFault) {
 	e.t.Helper()
-	e.ctl("POST", "/faults", f, nil)
+	e.sb.Fault(f)
 }
 
 func (e *sandboxEnv) clearFaults() {
 	e.t.Helper()
-	e.ctl("DELETE", "/faults", nil, nil)
+	e.sb.ClearFaults()
 }
 
 // revokeTokens makes the sandbox forget every token that reaches the vehicle, as
 // when its user withdraws the app's access: refreshes are refused (invalid_grant).
 func (e *sandboxEnv) revokeTokens(vehicleID string) {
 	e.t.Helper()
-	e.ctl("POST", "/tokens/revoke", map[string]string{"vehicle": vehicleID}, nil)
+	e.sb.RevokeTokens(vehicleID)
 }
 
 // account is a Connect login at the sandbox: the brand pressed and the email, which
@@ -317,15 +245,7 @@ func (e *sandboxEnv) freshAccount(n int) account {
 // in Connect's order (the order of GET /v2.0/vehicles).
 func (e *sandboxEnv) shared(acct account) []string {
 	e.t.Helper()
-	var body struct {
-		Users []struct {
-			Email      string   `json:"email"`
-			ClientID   string   `json:"clientId"`
-			VehicleIDs []string `json:"vehicleIds"`
-		} `json:"users"`
-	}
-	e.ctl("GET", "/users", nil, &body)
-	for _, u := range body.Users {
+	for _, u := range e.sb.Users() {
 		if u.Email == strings.ToLower(acct.email) && u.ClientID == e.cfg.ClientID {
 			return u.VehicleIDs
 		}

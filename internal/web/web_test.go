@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"smartcargo/internal/connectwalk"
+	"smartcargo/internal/sandboxctl"
 )
 
 func TestLoginPage(t *testing.T) {
@@ -420,7 +421,7 @@ func TestSmartcarErrorPages(t *testing.T) {
 func TestUpstreamNotJSON(t *testing.T) {
 	a := newSandboxEnv(t)
 	a.connect(1)
-	a.fault(sandboxFault{Method: "GET", Path: "/v2.0/vehicles", Status: 502, Body: "<html>Bad gateway</html>", ContentType: "text/html"})
+	a.fault(sandboxFault{Method: "GET", Path: "/v2.0/vehicles", Status: 502, Body: sandboxctl.Text("<html>Bad gateway</html>"), ContentType: "text/html"})
 	r := a.get("/vehicle")
 	r.wantStatus(t, http.StatusBadGateway)
 	if !has(r.body, "retry-link") {
