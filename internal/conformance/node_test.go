@@ -53,9 +53,9 @@ func TestNodeSDK(t *testing.T) {
 	handler, err := sandbox.NewServer(sandbox.Options{
 		Clients:         []sandbox.Client{client},
 		ManagementToken: amt,
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Templates: templates.FS,
-		Static:    static.FS,
+		Logger:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Templates:       templates.FS,
+		Static:          static.FS,
 	})
 	if err != nil {
 		t.Fatalf("sandbox.NewServer: %v", err)
