@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		printDevClient(stdout, origin, o.Clients[0])
 	}
 	fmt.Fprintf(stdout, "Console and control API: %s/__sandbox/ (%s)\n", origin, consoleAccess(o.AdminToken != ""))
+	printWebhooks(stdout, origin, srv.ManagementToken(), o.ManagementToken == "", len(o.WebhookAllow) > 0)
 	// Printed last: tests and scripts take this line to mean "ready".
 	fmt.Fprintf(stdout, "Smartcar sandbox listening on %s\n", origin)
 
@@ -113,6 +114,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	return nil
+}
+
+// printWebhooks shows where webhooks are managed and the management token that
+// signs them. A generated token is printed (it is a local sandbox's); a given one is
+// not repeated.
+func printWebhooks(w io.Writer, origin, token string, generated, allowList bool) {
+	reach := "loopback callbacks only"
+	if allowList {
+		reach = "loopback and the --webhook-allow list"
+	}
+	fmt.Fprintf(w, "Webhooks: management API %s/v3/webhooks (%s)\n", origin, reach)
+	if generated {
+		fmt.Fprintf(w, "  export SMARTCAR_MANAGEMENT_API_ORIGIN=%s\n  export SMARTCAR_MANAGEMENT_TOKEN=%s   (generated; --management-token sets one)\n", origin, token)
+	}
 }
 
 // consoleAccess says who may use the console.

@@ -32,6 +32,11 @@ type Sandbox struct {
 	SimSpeed float64
 	// AdminToken guards the console and control API (empty: loopback only).
 	AdminToken string
+	// ManagementToken is the application management token of the sandbox's webhooks
+	// (empty: the sandbox generates one); WebhookAllow the hosts and CIDR prefixes
+	// webhook callbacks may reach besides loopback.
+	ManagementToken string
+	WebhookAllow    []string
 	// DataDir keeps the sandbox's state across restarts ("": in memory). The app's
 	// built-in sandbox uses <DATA_DIR>/sandbox when it is not set.
 	DataDir string
@@ -56,6 +61,9 @@ func (sb *Sandbox) Options() sandbox.Options {
 		SimSpeed:       sb.SimSpeed,
 		AdminToken:     sb.AdminToken,
 		DataDir:        sb.DataDir,
+
+		ManagementToken: sb.ManagementToken,
+		WebhookAllow:    slices.Clone(sb.WebhookAllow),
 	}
 }
 
@@ -96,6 +104,17 @@ func sandboxSettings() []sandboxSetting {
 			func(rd *reader, env string, sb *Sandbox) { sb.SimSpeed = rd.simSpeed(env) }},
 		{"SANDBOX_ADMIN_TOKEN", "admin-token", "`token` required by the console and control API under /__sandbox/, which then answer on any address (default: loopback only, no token)", "",
 			func(rd *reader, env string, sb *Sandbox) { _, sb.AdminToken = rd.get(env, "") }},
+		{"SANDBOX_MANAGEMENT_TOKEN", "management-token", "application management `token`: the webhook management API (/v3/webhooks) takes it and every webhook payload is signed with it (default: generated, kept in the data directory)", "",
+			func(rd *reader, env string, sb *Sandbox) { _, sb.ManagementToken = rd.get(env, "") }},
+		{"SANDBOX_WEBHOOK_ALLOW", "webhook-allow", "comma-separated `hosts` and CIDR prefixes webhook callbacks may reach besides loopback (default: loopback only)", "",
+			func(rd *reader, env string, sb *Sandbox) {
+				_, raw := rd.get(env, "")
+				for _, h := range strings.Split(raw, ",") {
+					if h = strings.TrimSpace(h); h != "" {
+						sb.WebhookAllow = append(sb.WebhookAllow, h)
+					}
+				}
+			}},
 		{"SANDBOX_DATA_DIR", "data-dir", "`directory` keeping the sandbox's state (tokens, vehicles, simulations, journal) across restarts; empty keeps it in memory (the app's built-in sandbox defaults to $DATA_DIR/sandbox)", "",
 			func(rd *reader, env string, sb *Sandbox) { _, sb.DataDir = rd.get(env, "") }},
 		{"SANDBOX_READ_TIMEOUT", "read-timeout", "`duration` a client may take to send a whole request", t.Read.String(),

@@ -55,10 +55,13 @@ func TestLoadSandboxEnv(t *testing.T) {
 		"SANDBOX_ACCESS_TOKEN_TTL": "30s",
 		"SANDBOX_SIM_SPEED":        "60",
 		"SANDBOX_ADMIN_TOKEN":      "tok",
+		"SANDBOX_MANAGEMENT_TOKEN": "amt-1",
+		"SANDBOX_WEBHOOK_ALLOW":    " 10.0.0.0/8, ,hooks.example.test",
 		"SANDBOX_CLIENTS":          " a:s1:https://a.example/cb , ,b:s2:http://localhost:9/x",
 	}
 	want := Sandbox{Port: 9001, Seed: 7, Latency: 300 * time.Millisecond, Jitter: 100 * time.Millisecond,
 		FailRate: 0.25, FailStatus: 429, HangRate: 0.5, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, AccessTokenTTL: 30 * time.Second, SimSpeed: 60, AdminToken: "tok",
+		ManagementToken: "amt-1", WebhookAllow: []string{"10.0.0.0/8", "hooks.example.test"},
 		Clients: []sandbox.Client{{ID: "a", Secret: "s1", RedirectURIs: []string{"https://a.example/cb"}}, {ID: "b", Secret: "s2", RedirectURIs: []string{"http://localhost:9/x"}}}}
 	sb, err := LoadSandbox(env(vars), nil)
 	if err != nil {
@@ -85,6 +88,9 @@ func TestLoadSandboxEnv(t *testing.T) {
 	srv, err := sandbox.NewHTTPServer(o)
 	if err != nil {
 		t.Fatalf("NewHTTPServer(Options()): %v", err)
+	}
+	if srv.ManagementToken() != "amt-1" || !slices.Equal(o.WebhookAllow, want.WebhookAllow) {
+		t.Errorf("management token %q, webhook allow-list %v", srv.ManagementToken(), o.WebhookAllow)
 	}
 	if srv.ReadTimeout != 2*time.Second || srv.IdleTimeout != 4*time.Second || srv.WriteTimeout != 3*time.Second+400*time.Millisecond {
 		t.Errorf("server timeouts %v %v %v", srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)

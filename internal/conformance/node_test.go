@@ -49,11 +49,13 @@ func TestNodeSDK(t *testing.T) {
 	ensureNodeModules(t, dir)
 
 	client := sandbox.Client{ID: randomHex(t, 16), Secret: randomHex(t, 24), RedirectURIs: []string{redirectURI}}
+	amt := randomHex(t, 16)
 	handler, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{client},
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:         []sandbox.Client{client},
+		ManagementToken: amt,
+		Logger:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Templates:       templates.FS,
+		Static:          static.FS,
 	})
 	if err != nil {
 		t.Fatalf("sandbox.NewServer: %v", err)
@@ -79,6 +81,9 @@ func TestNodeSDK(t *testing.T) {
 		"SMARTCAR_CLIENT_ID="+client.ID,
 		"SMARTCAR_CLIENT_SECRET="+client.Secret,
 		"CONFORMANCE_REDIRECT_URI="+redirectURI,
+		// The application management token: webhooks are signed with it (hashChallenge,
+		// verifyPayload).
+		"CONFORMANCE_MANAGEMENT_TOKEN="+amt,
 	)
 	out := &summaryWriter{w: t.Output()}
 	cmd.Stdout = out

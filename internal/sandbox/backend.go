@@ -9,6 +9,7 @@ import (
 	"smartcargo/internal/sandbox/control"
 	"smartcargo/internal/sandbox/faults"
 	"smartcargo/internal/sandbox/journal"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // backend is the sandbox as the control surface sees it (control.Backend).
@@ -16,14 +17,22 @@ type backend struct{ s *server }
 
 var _ control.Backend = backend{}
 
-func (b backend) Now() time.Time                    { return b.s.clock.Now() }
-func (b backend) Advance(d time.Duration) time.Time { return b.s.clock.Advance(d) }
-func (b backend) Journal() *journal.Journal         { return b.s.journal }
-func (b backend) Faults() *faults.Set               { return b.s.faults }
-func (b backend) ErrorTypes() map[string]int        { return errorTypes() }
-func (b backend) Profiles() []control.Profile       { return simProfiles() }
-func (b backend) Paging() control.Paging            { return b.s.paging.get() }
-func (b backend) SetPaging(p control.Paging)        { b.s.paging.set(p) }
+func (b backend) Now() time.Time             { return b.s.clock.Now() }
+func (b backend) Webhooks() *webhooks.Sender { return b.s.hooks }
+
+// Advance moves the clock, then lets the webhook sender see what changed and which
+// retries came due.
+func (b backend) Advance(d time.Duration) time.Time {
+	t := b.s.clock.Advance(d)
+	b.s.hooks.Evaluate()
+	return t
+}
+func (b backend) Journal() *journal.Journal   { return b.s.journal }
+func (b backend) Faults() *faults.Set         { return b.s.faults }
+func (b backend) ErrorTypes() map[string]int  { return errorTypes() }
+func (b backend) Profiles() []control.Profile { return simProfiles() }
+func (b backend) Paging() control.Paging      { return b.s.paging.get() }
+func (b backend) SetPaging(p control.Paging)  { b.s.paging.set(p) }
 
 // connected lists each vehicle of the latest approvals once (the newest approval's
 // email names it), with the approval's mode.
@@ -103,6 +112,7 @@ func (b backend) PatchVehicle(id string, p control.Patch) (control.Vehicle, erro
 		if err := b.s.patchSim(cv.v, p); err != nil {
 			return control.Vehicle{}, err
 		}
+		b.s.hooks.Evaluate(cv.v.ID)
 		return b.view(cv), nil
 	}
 	// A test-mode vehicle keeps only what commands leave: its locks and charge limit.

@@ -80,6 +80,7 @@ func newEnvOpts(t *testing.T, o Options, prepare func(*server)) (*sandboxEnv, *s
 	if err != nil {
 		t.Fatalf("newServer: %v", err)
 	}
+	t.Cleanup(s.hooks.Close) // NewServer's sender lives as long as the process otherwise
 	if prepare != nil {
 		prepare(s)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"smartcargo/internal/sandbox/journal"
 	"smartcargo/internal/sandbox/sim"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // The sandbox's state survives a restart when Options.DataDir is set: a JSON snapshot
@@ -21,7 +22,9 @@ import (
 // command state, the clock's offset and the journal, replaced atomically (written to a
 // temporary file, synced, renamed) at most once per saveInterval while something
 // changed, and once more at shutdown. Connect sessions in progress are not kept (a
-// restart in the middle of Connect means starting Connect again), nor are faults.
+// restart in the middle of Connect means starting Connect again), nor are faults. The
+// webhooks, their subscriptions and what each vehicle was last sent are kept (and a
+// generated management token); pending deliveries and their retries are dropped.
 
 const (
 	// journalKept caps the journal entries a snapshot keeps (the newest).
@@ -46,6 +49,9 @@ type snapshot struct {
 	Vehicles    map[string]snapVehicle `json:"vehicles"`
 	Sims        map[string]*sim.State  `json:"sims"`
 	Journal     []journal.Entry        `json:"journal"`
+	// ManagementToken is kept only when the sandbox generated it.
+	ManagementToken string          `json:"managementToken,omitempty"`
+	Webhooks        *webhooks.State `json:"webhooks,omitempty"`
 }
 
 type snapGrant struct {
@@ -87,6 +93,11 @@ func (s *server) snapshot() *snapshot {
 	if n := len(snap.Journal) - journalKept; n > 0 {
 		snap.Journal = snap.Journal[n:]
 	}
+	if s.generatedToken {
+		snap.ManagementToken = s.hooks.Token()
+	}
+	hooks := s.hooks.Export()
+	snap.Webhooks = &hooks
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -227,6 +238,9 @@ func (s *server) restore(snap *snapshot) error {
 	}
 	s.journal.Restore(snap.Journal)
 	s.clock.restore(snap.ClockOffset, snap.SimLead)
+	if snap.Webhooks != nil {
+		s.hooks.Import(*snap.Webhooks)
+	}
 	return nil
 }
 

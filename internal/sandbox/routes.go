@@ -9,6 +9,7 @@ import (
 
 	"smartcargo/internal/sandbox/apiv3"
 	"smartcargo/internal/sandbox/control"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // routes maps the sandbox's whole surface: Connect pages, the token endpoints and the
@@ -44,11 +45,14 @@ func (s *server) routes() chi.Router {
 	// The v3 application token (client_credentials; v3.go).
 	r.With(s.journaled, s.scripted).Post("/oauth2/token", s.handleAppToken)
 
-	// API v3 (internal/sandbox/apiv3): the vehicle, its signals and its commands.
-	v3 := apiv3.New(v3Backend{s})
+	// API v3 (internal/sandbox/apiv3): the vehicle, its signals and its commands; and
+	// the v3 webhook management API (internal/sandbox/webhooks), which Smartcar serves
+	// on its management origin (SMARTCAR_MANAGEMENT_API_ORIGIN may point here too).
+	s.v3 = apiv3.New(v3Backend{s})
 	r.Route("/v3", func(r chi.Router) {
 		r.Use(s.journaled, s.apiBodyLimit, s.scripted, s.chaos)
-		r.Mount("/", v3)
+		r.Mount("/webhooks", s.hooks.Handler(webhooks.Catalog{Known: apiv3.Known, All: apiv3.Codes()}))
+		r.Mount("/", s.v3)
 	})
 
 	// API v2.0. Any numeric version behaves like 2.0 (the Python e2e suite relies on

@@ -25,9 +25,11 @@ import (
 	"time"
 
 	"smartcargo/internal/page"
+	"smartcargo/internal/sandbox/apiv3"
 	"smartcargo/internal/sandbox/control"
 	"smartcargo/internal/sandbox/faults"
 	"smartcargo/internal/sandbox/journal"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // Client is an application registered with the sandbox.
@@ -95,6 +97,21 @@ type Options struct {
 	// /__sandbox/ (which then answer on any listener); without it they answer only on
 	// loopback listeners.
 	AdminToken string
+
+	// ManagementToken is the application management token: the webhook management
+	// API (/v3/webhooks) takes it and every webhook payload is signed with it. Empty
+	// generates one (kept in DataDir); Server.ManagementToken tells it.
+	ManagementToken string
+	// WebhookAllow lists the hosts, IP addresses and CIDR prefixes webhook callbacks
+	// may reach besides loopback; without it the sandbox calls back only to this
+	// machine.
+	WebhookAllow []string
+	// WebhookTimeout bounds each webhook delivery and VERIFY answer (0: Smartcar's
+	// 15 s). WebhookRetryBase is the first retry's delay on the sandbox clock (0: 30 s;
+	// each next one doubles), WebhookAttempts the attempts per event (0: 5).
+	WebhookTimeout   time.Duration
+	WebhookRetryBase time.Duration
+	WebhookAttempts  int
 }
 
 // DefaultFailStatus is the status of injected failures when FailStatus is 0.
@@ -168,7 +185,12 @@ type server struct {
 	journal *journal.Journal
 	faults  *faults.Set
 	paging  *paging
-	control *control.Control
+	// hooks is the webhook sender; v3 the v3 API, whose signals webhooks carry.
+	hooks *webhooks.Sender
+	v3    *apiv3.Handler
+	// generatedToken: the management token was generated, so the snapshot keeps it.
+	generatedToken bool
+	control        *control.Control
 	// persist saves the state in the background (nil: in memory only).
 	persist *persister
 	clients map[string]Client
@@ -221,15 +243,20 @@ type Server struct {
 	s *server
 }
 
-// Shutdown shuts the server down gracefully (http.Server.Shutdown), then saves the
-// state.
+// Shutdown shuts the server down gracefully (http.Server.Shutdown), stops the
+// webhook deliveries (pending retries are dropped), then saves the state.
 func (srv *Server) Shutdown(ctx context.Context) error {
-	return errors.Join(srv.Server.Shutdown(ctx), srv.save())
+	err := srv.Server.Shutdown(ctx)
+	srv.s.hooks.Close()
+	return errors.Join(err, srv.save())
 }
 
-// Close closes the server at once (http.Server.Close), then saves the state.
+// Close closes the server at once (http.Server.Close), stops the webhook deliveries,
+// then saves the state.
 func (srv *Server) Close() error {
-	return errors.Join(srv.Server.Close(), srv.save())
+	err := srv.Server.Close()
+	srv.s.hooks.Close()
+	return errors.Join(err, srv.save())
 }
 
 func (srv *Server) save() error {
@@ -373,12 +400,29 @@ func newServer(o Options) (*server, error) {
 		seed = rand.Uint64()
 	}
 	s.rnd = &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-	s.mux = s.routes()
+	var snap *snapshot
 	if o.DataDir != "" {
-		snap, err := loadSnapshot(o.DataDir)
-		if err != nil {
+		if snap, err = loadSnapshot(o.DataDir); err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
+	}
+	// A generated management token lives as long as the state: the webhooks an app
+	// registered (and the receiver that checks their signatures) outlive a restart.
+	token := o.ManagementToken
+	if token == "" && snap != nil {
+		token = snap.ManagementToken
+	}
+	if token == "" {
+		token = newID()
+	}
+	s.generatedToken = o.ManagementToken == ""
+	if s.hooks, err = webhooks.New(webhooks.Options{Token: token, Backend: hooksBackend{s}, Allow: o.WebhookAllow,
+		Timeout: o.WebhookTimeout, RetryBase: o.WebhookRetryBase, MaxAttempts: o.WebhookAttempts,
+		Tick: webhookTick(o.SimSpeed), Logger: s.log}); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.mux = s.routes()
+	if o.DataDir != "" {
 		if snap != nil {
 			if err := s.restore(snap); err != nil {
 				return nil, fmt.Errorf("sandbox: %s: %w", filepath.Join(o.DataDir, snapshotFile), err)

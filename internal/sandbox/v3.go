@@ -217,9 +217,16 @@ func (b v3Backend) vehicleOf(g *grant, v *vehicle) *apiv3.Vehicle {
 
 // callOf is the v3 request as a v2 call: the same vehicle, approval and instant.
 func (b v3Backend) callOf(r *http.Request, av *apiv3.Vehicle) *call {
-	ref := av.Ref.(v3Ref)
 	in, r := b.s.instantOf(r)
-	return &call{s: b.s, r: r, v: ref.v, g: ref.g, units: unitsMetric, now: in.now, simNow: in.sim}
+	c := b.callAt(av, in)
+	c.r = r
+	return c
+}
+
+// callAt is a read of the vehicle at an instant, outside any request (webhooks).
+func (b v3Backend) callAt(av *apiv3.Vehicle, in instant) *call {
+	ref := av.Ref.(v3Ref)
+	return &call{s: b.s, v: ref.v, g: ref.g, units: unitsMetric, now: in.now, simNow: in.sim}
 }
 
 // State reads the vehicle at the request's instant, from the values the v2 endpoints
@@ -227,7 +234,10 @@ func (b v3Backend) callOf(r *http.Request, av *apiv3.Vehicle) *call {
 // test mode's random data in the same ranges, with the lock state and charge limit
 // commands left.
 func (b v3Backend) State(r *http.Request, av *apiv3.Vehicle) (*apiv3.State, error) {
-	c := b.callOf(r, av)
+	return b.stateOf(b.callOf(r, av))
+}
+
+func (b v3Backend) stateOf(c *call) (*apiv3.State, error) {
 	v, rnd := c.v, c.s.rnd
 	if v.ErrType != "" {
 		return nil, toV3(newAPIError(v.ErrType, v.ErrCode))
@@ -321,6 +331,7 @@ func (b v3Backend) Command(r *http.Request, av *apiv3.Vehicle, cmd apiv3.Command
 	if err != nil {
 		return 0, v3Error(err)
 	}
+	b.s.hooks.Evaluate(c.v.ID) // a command may change what subscribed webhooks carry
 	running, _ := r.Context().Value(commandRunningKey{}).(time.Duration)
 	return running, nil
 }

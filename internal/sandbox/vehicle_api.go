@@ -116,6 +116,9 @@ func (s *server) vehicleEndpoint(e endpoint) http.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if r.Method == http.MethodPost && !e.Static {
+			s.hooks.Evaluate(c.v.ID) // a command may change what subscribed webhooks carry
+		}
 		if e.Data {
 			h := w.Header()
 			age := c.now.Add(-time.Duration(s.rnd.IntN(300)) * time.Second)
@@ -677,19 +680,32 @@ func handleSubscribe(c *call) (any, error) {
 	if !isUUID(id) {
 		return nil, errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
 	}
-	c.s.store.subscribe(c.v.ID, strings.ToLower(id))
+	id = strings.ToLower(id)
+	c.s.store.subscribe(c.v.ID, id)
+	if c.s.hooks.Known(id) {
+		// A webhook registered through the management API: the vehicle gets its first
+		// delivery and then its changes.
+		if _, err := c.s.hooks.Subscribe(id, c.v.ID); err != nil {
+			return nil, errValidation("webhook_id", err.Error())
+		}
+	}
 	return struct {
 		WebhookID string `json:"webhookId"`
 		VehicleID string `json:"vehicleId"`
-	}{strings.ToLower(id), c.v.ID}, nil
+	}{id, c.v.ID}, nil
 }
 
 // handleUnsubscribe is DELETE /vehicles/{id}/webhooks/{webhookId}. It is authorised
-// with the application management token, which the sandbox does not know: any
-// non-empty bearer is accepted.
+// with the application management token: exactly the sandbox's for a webhook
+// registered through the management API; any non-empty bearer for another webhook id
+// (one only the v2 subscribe route has seen, which delivers nothing).
 func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return errAuthentication()
+	}
+	known := s.hooks.Known(strings.ToLower(chi.URLParam(r, "webhookID")))
+	if known && !s.hooks.Authorized(r) {
 		return errAuthentication()
 	}
 	vid, wid := chi.URLParam(r, "vehicleID"), chi.URLParam(r, "webhookID")
@@ -700,6 +716,9 @@ func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error
 		return errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
 	}
 	s.store.unsubscribe(strings.ToLower(vid), strings.ToLower(wid))
+	if known {
+		s.hooks.Unsubscribe(strings.ToLower(wid), strings.ToLower(vid))
+	}
 	writeJSON(w, r, s.log, http.StatusOK, struct {
 		Status string `json:"status"`
 	}{"success"})

@@ -917,6 +917,71 @@ describe('webhooks subscribe / unsubscribe (§4.1, §9)', () => {
   });
 });
 
+describe('webhook payloads from the sandbox (§9)', () => {
+  const AMT = process.env.CONFORMANCE_MANAGEMENT_TOKEN;
+
+  /** A callback on loopback that keeps each payload's raw body and SC-Signature. */
+  async function receiver() {
+    const got = [];
+    const server = http.createServer((req, res) => {
+      let raw = '';
+      req.setEncoding('utf8');
+      req.on('data', (c) => { raw += c; });
+      req.on('end', () => {
+        const payload = JSON.parse(raw);
+        got.push({raw, payload, signature: req.headers['sc-signature']});
+        res.setHeader('Content-Type', 'application/json');
+        if (payload.eventType === 'VERIFY') {
+          res.end(JSON.stringify({challenge: smartcar.hashChallenge(AMT, payload.data.challenge)}));
+          return;
+        }
+        res.end('{}');
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {got, server, url: `http://127.0.0.1:${server.address().port}/webhooks`};
+  }
+
+  /** Waits (on the control API) until the webhook made `attempts` attempts. */
+  async function deliveries(id, attempts) {
+    const res = await fetch(`${ORIGIN}/__sandbox/api/webhooks/${id}/deliveries?attempts=${attempts}`);
+    assert.equal(res.status, 200);
+    return (await res.json()).deliveries;
+  }
+
+  it('hashChallenge answers VERIFY and verifyPayload accepts every payload (compact JSON)', async () => {
+    assert.ok(AMT, 'CONFORMANCE_MANAGEMENT_TOKEN is set (conformance/node_test.go)');
+    const {got, server, url} = await receiver();
+    try {
+      const res = await fetch(`${ORIGIN}/v3/webhooks`, {
+        method: 'POST',
+        headers: {'Authorization': `Bearer ${AMT}`, 'Content-Type': 'application/json'},
+        body: JSON.stringify({data: {type: 'webhook', attributes: {name: 'Node <conformance> & co', callbackUri: url}}}),
+      });
+      assert.equal(res.status, 201);
+      const {data: {id}} = await res.json();
+      const [verify] = await deliveries(id, 1);
+      assert.equal(verify.eventType, 'VERIFY');
+      assert.equal(verify.outcome, 'verified', 'the sandbox took the answer hashChallenge made');
+
+      const {access, vehicles: [vehicleId]} = await login();
+      await new smartcar.Vehicle(vehicleId, access.accessToken).subscribe(id);
+      await deliveries(id, 2);
+      const state = got.filter((g) => g.payload.eventType === 'VEHICLE_STATE');
+      assert.equal(state.length, 1, 'the first delivery after subscribing');
+      assert.equal(state[0].payload.data.vehicle.id, vehicleId);
+      assert.equal(state[0].payload.meta.webhookName, 'Node <conformance> & co');
+      for (const g of got) {
+        assert.equal(JSON.stringify(g.payload), g.raw, 'the body is what JSON.stringify gives back');
+        assert.ok(smartcar.verifyPayload(AMT, g.signature, g.payload), `verifyPayload accepts the ${g.payload.eventType} payload`);
+        assert.ok(!smartcar.verifyPayload('another-token', g.signature, g.payload), 'and refuses it with another token');
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('errors as SmartcarError (§6)', () => {
   it('a garbage access token: 401 AUTHENTICATION on vehicle, vehicles and user calls', async () => {
     const want = {

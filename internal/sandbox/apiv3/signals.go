@@ -303,21 +303,65 @@ type signalLinks struct {
 // a permission the grant lacks (PERMISSION, as recorded from the live API), or
 // something the vehicle does not have (COMPATIBILITY/VEHICLE_NOT_CAPABLE).
 func (h *Handler) signalOf(r *http.Request, v *Vehicle, d signalDef, s *State, u units) signalResource {
-	res := signalResource{ID: d.code, Type: "signal",
-		Attributes: signalAttributes{Code: d.code, Name: d.name, Group: d.group, Status: signalStatus{Value: "SUCCESS"}},
-		Meta:       signalMeta{RetrievedAt: s.RetrievedAt.UnixMilli()},
-		Links:      signalLinks{Self: vehicleURL(r, v.ID) + "/signals/" + d.code, Vehicle: vehicleURL(r, v.ID)}}
+	attrs, meta := h.attributesOf(v, d, s, u)
+	return signalResource{ID: d.code, Type: "signal", Attributes: attrs, Meta: meta,
+		Links: signalLinks{Self: vehicleURL(r, v.ID) + "/signals/" + d.code, Vehicle: vehicleURL(r, v.ID)}}
+}
+
+// attributesOf is a signal's attributes and meta, the part the API's resources and
+// webhook payloads share.
+func (h *Handler) attributesOf(v *Vehicle, d signalDef, s *State, u units) (signalAttributes, signalMeta) {
+	attrs := signalAttributes{Code: d.code, Name: d.name, Group: d.group, Status: signalStatus{Value: "SUCCESS"}}
+	meta := signalMeta{RetrievedAt: s.RetrievedAt.UnixMilli()}
 	switch {
 	case !v.has(d.permission):
-		res.Attributes.Status = signalStatus{Value: "ERROR", Error: h.signalError("PERMISSION", "")}
+		attrs.Status = signalStatus{Value: "ERROR", Error: h.signalError("PERMISSION", "")}
 	case !v.capable(d.needs):
-		res.Attributes.Status = signalStatus{Value: "ERROR", Error: h.signalError("COMPATIBILITY", "VEHICLE_NOT_CAPABLE")}
+		attrs.Status = signalStatus{Value: "ERROR", Error: h.signalError("COMPATIBILITY", "VEHICLE_NOT_CAPABLE")}
 	default:
-		res.Attributes.Body = d.body(s, u)
+		attrs.Body = d.body(s, u)
 		at := s.ReportedAt.UnixMilli()
-		res.Meta.OemUpdatedAt = &at
+		meta.OemUpdatedAt = &at
 	}
-	return res
+	return attrs, meta
+}
+
+// WebhookSignal is one signal as a webhook payload (version 4.0) carries it: the
+// API's signal attributes, flattened, with the same body and status, and its meta.
+type WebhookSignal struct {
+	Code   string       `json:"code"`
+	Name   string       `json:"name"`
+	Group  string       `json:"group"`
+	Body   any          `json:"body,omitempty"`
+	Status signalStatus `json:"status"`
+	Meta   *signalMeta  `json:"meta,omitempty"`
+}
+
+// WebhookSignals cuts the signals of codes (unknown codes are skipped) from one state
+// of the vehicle, in metric units, as GET /v3/vehicles/{id}/signals would serve them.
+// A signal the grant or the vehicle does not allow carries its error status and no
+// body or meta, as Smartcar's payloads show.
+func (h *Handler) WebhookSignals(v *Vehicle, s *State, codes []string) []WebhookSignal {
+	out := make([]WebhookSignal, 0, len(codes))
+	for _, code := range codes {
+		d, ok := findSignal(code)
+		if !ok {
+			continue
+		}
+		attrs, meta := h.attributesOf(v, d, s, units{})
+		ws := WebhookSignal{Code: attrs.Code, Name: attrs.Name, Group: attrs.Group, Body: attrs.Body, Status: attrs.Status}
+		if attrs.Body != nil {
+			ws.Meta = &meta
+		}
+		out = append(out, ws)
+	}
+	return out
+}
+
+// Known reports whether the sandbox serves a signal with that code.
+func Known(code string) bool {
+	_, ok := findSignal(code)
+	return ok
 }
 
 // signalError is a per-signal error in the shape recorded from the live API: a code

@@ -15,6 +15,7 @@ import (
 
 	"smartcargo/internal/sandbox/faults"
 	"smartcargo/internal/sandbox/journal"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // maxBody bounds a control API request body.
@@ -354,6 +355,39 @@ func (c *Control) apiRoutes(r chi.Router) {
 		c.b.SetPaging(p)
 		return p, nil
 	}))
+	r.Get("/webhooks", c.api(func(*http.Request) (any, error) {
+		return map[string]any{"webhooks": c.b.Webhooks().List()}, nil
+	}))
+	r.Get("/webhooks/{id}/deliveries", c.api(func(r *http.Request) (any, error) {
+		attempts := 0
+		if a := r.URL.Query().Get("attempts"); a != "" {
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 0 || n > 100000 {
+				return nil, badRequest("attempts must be a whole number: wait (up to 10 s) until the webhook has made that many attempts")
+			}
+			attempts = n
+		}
+		ds, err := c.b.Webhooks().Deliveries(r.Context(), chi.URLParam(r, "id"), attempts)
+		if err != nil {
+			return nil, webhookError(chi.URLParam(r, "id"), err)
+		}
+		return map[string]any{"deliveries": ds}, nil
+	}))
+	r.Post("/webhooks/{id}/deliver", c.api(func(r *http.Request) (any, error) {
+		var body struct {
+			VehicleID string `json:"vehicleId"`
+		}
+		if r.ContentLength != 0 {
+			if err := decode(r, &body); err != nil {
+				return nil, err
+			}
+		}
+		n, err := c.b.Webhooks().Deliver(chi.URLParam(r, "id"), strings.ToLower(body.VehicleID))
+		if err != nil {
+			return nil, webhookError(chi.URLParam(r, "id"), err)
+		}
+		return map[string]any{"queued": n}, nil
+	}))
 	r.Get("/clients", c.api(func(*http.Request) (any, error) {
 		return map[string]any{"clients": c.b.Clients()}, nil
 	}))
@@ -450,4 +484,18 @@ func faultViews(set *faults.Set) []map[string]any {
 		out = append(out, faultView(f, held))
 	}
 	return out
+}
+
+// webhookError maps the sender's refusals to the control API's statuses.
+func webhookError(id string, err error) error {
+	var ie *webhooks.InputError
+	switch {
+	case errors.Is(err, webhooks.ErrNotFound):
+		return fmt.Errorf("webhook %q: %w", id, ErrNotFound)
+	case errors.Is(err, webhooks.ErrUnknownVehicle):
+		return &apiError{Status: http.StatusNotFound, Message: err.Error()}
+	case errors.As(err, &ie):
+		return &apiError{Status: http.StatusConflict, Message: ie.Reason}
+	}
+	return err
 }

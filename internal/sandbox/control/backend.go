@@ -11,6 +11,7 @@ import (
 
 	"smartcargo/internal/sandbox/faults"
 	"smartcargo/internal/sandbox/journal"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // Backend is what the control surface needs from the sandbox. Methods are safe for
@@ -47,6 +48,8 @@ type Backend interface {
 	// Paging is how the v2 lists page; SetPaging changes it (checked by the caller).
 	Paging() Paging
 	SetPaging(p Paging)
+	// Webhooks is the webhook sender: its webhooks, deliveries and deliver-now.
+	Webhooks() *webhooks.Sender
 }
 
 // PageLimits are one list's page sizes: DefaultLimit when the call sends no limit,

@@ -1,5 +1,5 @@
 // Package journal is the sandbox's request journal: every API and token call an app
-// made, newest first, with the bodies (secrets redacted) kept for inspection from the
+// made, and every webhook delivery the sandbox made to an app, newest first, with the bodies (secrets redacted) kept for inspection from the
 // console and the control API. It holds at most a fixed number of entries; the oldest
 // go first.
 package journal
@@ -21,12 +21,21 @@ const MaxBody = 16 << 10
 // maxHeader is how much of each request header value is kept.
 const maxHeader = 1 << 10
 
+// Outgoing is the Direction of a call the sandbox made (a webhook delivery); the
+// calls apps make to the sandbox have none.
+const Outgoing = "out"
+
 // Entry is one call.
 type Entry struct {
 	ID       uint64    `json:"id"`
 	Time     time.Time `json:"time"`
 	ClientID string    `json:"clientId"`
-	Method   string    `json:"method"`
+	// Direction is Outgoing for a call the sandbox made, to URL; Error says why such
+	// a call got no answer (Status 0).
+	Direction string `json:"direction,omitempty"`
+	URL       string `json:"url,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Method    string `json:"method"`
 	// Path is the path as the client sent it (percent-encoding kept), Query its
 	// query string (secret fields redacted).
 	Path      string        `json:"path"`
