@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,13 +22,31 @@ const refreshTokenLifetime = 60 * 24 * time.Hour
 // expiry, and the store the tokens live in.
 type upstream struct {
 	cfg *smartcar.Config
-	// version is Options.APIVersion. Nothing reads it until the v3 client lands: the
-	// reads are v2.0 whatever it says.
+	// version is Options.APIVersion: with APIVersion3 the vehicle pages and commands
+	// go through API v3.
 	version string
 	hc      *http.Client
 	now     func() time.Time
 	st      store.Store
+	// appTokens is the application's own v3 token (client credentials), one source
+	// for the whole server so that every request shares its cache; nil in v2.0.
+	appTokens oauth2.TokenSource
 }
+
+// newUpstream builds the upstream of a server, with its application token source
+// in v3.
+func newUpstream(cfg *smartcar.Config, version string, hc *http.Client, now func() time.Time, st store.Store) *upstream {
+	u := &upstream{cfg: cfg, version: version, hc: hc, now: now, st: st}
+	if version == APIVersion3 {
+		// The source outlives every request: its token calls run on a context of
+		// their own, bounded by hc's timeout.
+		u.appTokens = cfg.AppTokenSource(u.context(context.Background()), smartcar.WithClock(now))
+	}
+	return u
+}
+
+// v3 reports whether the vehicle reads and commands go through API v3.
+func (u *upstream) v3() bool { return u.version == APIVersion3 }
 
 // context returns ctx carrying our HTTP client under oauth2.HTTPClient, where x/oauth2
 // and the smartcar package look for it.
@@ -40,13 +59,39 @@ func (u *upstream) context(ctx context.Context) context.Context {
 // instances, committed whether or not this request still waits.
 type apiSession struct {
 	*smartcar.Client
+	// V3 is the connection's API v3 client (nil in v2.0): the application token with
+	// the user's sc-user-id when the connection has one, else the connection's own
+	// tokens, refreshed as the v2.0 client's are.
+	V3   *smartcar.V3Client
 	conn store.Connection
+	// v3opts go with every v3 call (sc-user-id with the application token).
+	v3opts []smartcar.RequestOption
 }
 
-// client returns an API client authorised by the connection's tokens.
+// client returns an API client authorised by the connection's tokens (and, in v3,
+// the application token for a connection whose sc-user-id is known).
 func (u *upstream) client(ctx context.Context, c store.Connection) *apiSession {
 	ts := &storeTokenSource{up: u, ctx: ctx, conn: c}
-	return &apiSession{Client: u.cfg.Client(u.context(ctx), ts), conn: c}
+	s := &apiSession{Client: u.cfg.Client(u.context(ctx), ts), conn: c}
+	switch {
+	case !u.v3():
+	case c.SCUserID != "":
+		s.V3 = u.cfg.V3Client(u.context(ctx), u.appTokens)
+		s.v3opts = []smartcar.RequestOption{smartcar.UserID(c.SCUserID)}
+	default:
+		s.V3 = u.cfg.V3Client(u.context(ctx), ts)
+	}
+	return s
+}
+
+// signals reads every signal of the vehicle through v3, in the session's units.
+func (s *apiSession) signals(ctx context.Context, vehicleID, units string) (*smartcar.SignalSet, error) {
+	return s.V3.AllSignals(ctx, vehicleID, s.v3Opts(smartcar.Units(unitSystem(units)))...)
+}
+
+// v3Opts returns the options of a v3 call: the session's, then opts.
+func (s *apiSession) v3Opts(opts ...smartcar.RequestOption) []smartcar.RequestOption {
+	return append(slices.Clone(s.v3opts), opts...)
 }
 
 // staticClient returns an API client for a token pair not stored yet (in /exchange).
