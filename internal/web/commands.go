@@ -329,6 +329,11 @@ func handleDisconnect(log *slog.Logger, up *upstream, sessions *sessionStore) ha
 					return err
 				}
 				left--
+				return nil
+			}
+			// The stored ids are v3's vehicle list: the disconnected one leaves it.
+			if err := up.st.DropVehicle(ctx, api.conn.ID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
 			return nil
 		})

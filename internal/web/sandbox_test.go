@@ -656,24 +656,27 @@ func TestSandboxCommandRefused(t *testing.T) {
 }
 
 func TestSandboxDisconnect(t *testing.T) {
-	e := newSandboxEnv(t)
-	e.login("KIA", "2-vehicles@smartcar.com")
-	r := e.get("/vehicle")
-	if n := count(r.body, ".vehicle-row"); n != 2 {
-		t.Fatalf("%d vehicles", n)
-	}
-	link := firstVehicleLink(t, r.body)
-	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	e.get("/vehicle/"+id+"/disconnect?c="+e.connOf(id)).wantStatus(t, http.StatusOK)
-	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {e.connOf(id)}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
-	r = e.get("/vehicle")
-	if n := count(r.body, ".vehicle-row"); n != 1 || strings.Contains(r.body, id) {
-		t.Fatalf("%d vehicles after disconnect", n)
-	}
-	// The disconnected vehicle is refused from now on.
-	if r := e.get("/vehicle/" + id + "?c=" + e.connOf(id)); r.StatusCode == http.StatusOK {
-		t.Error("dashboard of a disconnected vehicle")
-	}
+	forVersions(t, func(t *testing.T, version string) {
+		e := newSandboxEnv(t, withVersion(version))
+		e.login("KIA", "2-vehicles@smartcar.com")
+		r := e.get("/vehicle")
+		if n := count(r.body, ".vehicle-row"); n != 2 {
+			t.Fatalf("%d vehicles", n)
+		}
+		link := firstVehicleLink(t, r.body)
+		id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
+		conn := e.connOf(id)
+		e.get("/vehicle/"+id+"/disconnect?c="+conn).wantStatus(t, http.StatusOK)
+		e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {conn}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+		r = e.get("/vehicle")
+		if n := count(r.body, ".vehicle-row"); n != 1 || strings.Contains(r.body, id) {
+			t.Fatalf("%d vehicles after disconnect", n)
+		}
+		// The disconnected vehicle is refused from now on.
+		if r := e.get("/vehicle/" + id + "?c=" + conn); r.StatusCode == http.StatusOK {
+			t.Error("dashboard of a disconnected vehicle")
+		}
+	})
 }
 
 // TestSandboxUpstreamRequests counts the requests the app sends to Smartcar per page

@@ -185,8 +185,15 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 	if err != nil {
 		return nil, "", err
 	}
+	// v3 reads a connection without sc-user-id with its own tokens, and no list call
+	// came first: a refused refresh shows here, and the connection is dead.
+	for i, e := range errs {
+		if isRefreshRefused(e) {
+			dead, errs[i] = rows[i].ConnectionID, connectionExpired(e)
+		}
+	}
 	if len(rows) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return e == nil }) {
-		return nil, "", errs[0]
+		return nil, dead, errs[0]
 	}
 	p = &vehiclesPage{
 		ShowEnergy: slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.energyShared }),
@@ -206,7 +213,7 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 		p.Next = "/vehicle?page=" + strconv.Itoa(page+1)
 	}
 	p.ShowPageForm = p.Pages > 2
-	return p, "", nil
+	return p, dead, nil
 }
 
 // pageOfConnection returns the ids of one connection's vehicles from offset, at most
