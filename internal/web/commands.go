@@ -115,7 +115,11 @@ func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handl
 				_, err := cmd.v2(api.Client, ctx, id, float64(pct))
 				return err
 			}
-			x, err := cmd.v3(api.V3, ctx, id, float64(pct), api.v3Opts()...)
+			var x *smartcar.CommandExecution
+			err := api.v3Do(func() (err error) {
+				x, err = cmd.v3(api.V3, ctx, id, float64(pct), api.v3Opts()...)
+				return err
+			})
 			if err != nil {
 				return err
 			}

@@ -107,7 +107,7 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 				v := set.Vehicle
 				if v == nil {
 					// Not included in the list's answer: one more round trip for the name.
-					if v, err = api.V3.Vehicle(ctx, id, api.v3Opts()...); err != nil {
+					if v, err = api.vehicle(ctx, id); err != nil {
 						return err
 					}
 				}

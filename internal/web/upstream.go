@@ -30,7 +30,42 @@ type upstream struct {
 	st      store.Store
 	// appTokens is the application's own v3 token (client credentials), one source
 	// for the whole server so that every request shares its cache; nil in v2.0.
-	appTokens oauth2.TokenSource
+	appTokens *appTokens
+}
+
+// appTokens is the application token source of a server, renewed when Smartcar
+// refuses its token before the hour it was given for (revoked, or a sandbox whose
+// clock was advanced past it).
+type appTokens struct {
+	fresh func() oauth2.TokenSource
+
+	mu  sync.Mutex
+	src oauth2.TokenSource
+	gen int
+}
+
+func (a *appTokens) Token() (*oauth2.Token, error) {
+	a.mu.Lock()
+	src := a.src
+	a.mu.Unlock()
+	return src.Token()
+}
+
+// generation names the source in use, for renew.
+func (a *appTokens) generation() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen
+}
+
+// renew replaces source gen with a new one, unless a concurrent caller already did:
+// every call that saw the refused token shares one new token.
+func (a *appTokens) renew(gen int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen == gen {
+		a.src, a.gen = a.fresh(), a.gen+1
+	}
 }
 
 // newUpstream builds the upstream of a server, with its application token source
@@ -40,7 +75,10 @@ func newUpstream(cfg *smartcar.Config, version string, hc *http.Client, now func
 	if version == APIVersion3 {
 		// The source outlives every request: its token calls run on a context of
 		// their own, bounded by hc's timeout.
-		u.appTokens = cfg.AppTokenSource(u.context(context.Background()), smartcar.WithClock(now))
+		fresh := func() oauth2.TokenSource {
+			return cfg.AppTokenSource(u.context(context.Background()), smartcar.WithClock(now))
+		}
+		u.appTokens = &appTokens{fresh: fresh, src: fresh()}
 	}
 	return u
 }
@@ -66,6 +104,9 @@ type apiSession struct {
 	conn store.Connection
 	// v3opts go with every v3 call (sc-user-id with the application token).
 	v3opts []smartcar.RequestOption
+	// app is the application token source the V3 client uses; nil when it uses the
+	// connection's tokens.
+	app *appTokens
 }
 
 // client returns an API client authorised by the connection's tokens (and, in v3,
@@ -78,6 +119,7 @@ func (u *upstream) client(ctx context.Context, c store.Connection) *apiSession {
 	case c.SCUserID != "":
 		s.V3 = u.cfg.V3Client(u.context(ctx), u.appTokens)
 		s.v3opts = []smartcar.RequestOption{smartcar.UserID(c.SCUserID)}
+		s.app = u.appTokens
 	default:
 		s.V3 = u.cfg.V3Client(u.context(ctx), ts)
 	}
@@ -85,8 +127,39 @@ func (u *upstream) client(ctx context.Context, c store.Connection) *apiSession {
 }
 
 // signals reads every signal of the vehicle through v3, in the session's units.
-func (s *apiSession) signals(ctx context.Context, vehicleID, units string) (*smartcar.SignalSet, error) {
-	return s.V3.AllSignals(ctx, vehicleID, s.v3Opts(smartcar.Units(unitSystem(units)))...)
+func (s *apiSession) signals(ctx context.Context, vehicleID, units string) (set *smartcar.SignalSet, err error) {
+	err = s.v3Do(func() error {
+		set, err = s.V3.AllSignals(ctx, vehicleID, s.v3Opts(smartcar.Units(unitSystem(units)))...)
+		return err
+	})
+	return set, err
+}
+
+// vehicle reads the vehicle's make, model and year through v3.
+func (s *apiSession) vehicle(ctx context.Context, vehicleID string) (v *smartcar.Vehicle, err error) {
+	err = s.v3Do(func() error {
+		v, err = s.V3.Vehicle(ctx, vehicleID, s.v3Opts()...)
+		return err
+	})
+	return v, err
+}
+
+// v3Do runs a v3 call, and with the application token runs it once more with a new
+// token when Smartcar refused the one it had (401 AUTHENTICATION): that token dies
+// with Smartcar's clock, not ours. A refused call did nothing, so a command may be
+// sent again.
+func (s *apiSession) v3Do(call func() error) error {
+	if s.app == nil {
+		return call()
+	}
+	gen := s.app.generation()
+	err := call()
+	var se *smartcar.Error
+	if errors.As(err, &se) && se.Type == smartcar.TypeAuthentication {
+		s.app.renew(gen)
+		err = call()
+	}
+	return err
 }
 
 // v3Opts returns the options of a v3 call: the session's, then opts.

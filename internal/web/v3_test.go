@@ -274,3 +274,33 @@ func TestV3UnitsFromTheBody(t *testing.T) {
 		t.Errorf("name %q", got)
 	}
 }
+
+// TestV3AppTokenRenewed: an application token Smartcar refuses before its hour is up
+// on the app's clock (here the sandbox's clock moved on alone) is replaced: one new
+// token for the requests that saw it refused, and the page works.
+func TestV3AppTokenRenewed(t *testing.T) {
+	e := v3Env(t)
+	ids := e.login("FORD", "3-vehicles@smartcar.com")
+	e.get("/vehicle").wantStatus(t, http.StatusOK)
+	e.ctl("POST", "/clock", map[string]string{"advance": "61m"}, nil)
+
+	mark := e.mark()
+	r := e.get("/vehicle")
+	r.wantStatus(t, http.StatusOK)
+	if n := count(r.body, ".vehicle-row"); n != len(ids) {
+		t.Errorf("%d rows", n)
+	}
+	e.get("/vehicle/" + ids[0]).wantStatus(t, http.StatusOK)
+	tokens, refused := 0, 0
+	for _, c := range e.callsSince(mark) {
+		switch {
+		case c.Path == "/oauth2/token":
+			tokens++
+		case c.Status == http.StatusUnauthorized:
+			refused++
+		}
+	}
+	if tokens != 1 || refused != len(ids) {
+		t.Errorf("%d application tokens after %d refusals, want 1 after %d", tokens, refused, len(ids))
+	}
+}

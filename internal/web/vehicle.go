@@ -244,7 +244,7 @@ func glanceV3(ctx context.Context, api *apiSession, row *vehicleRow, units strin
 		if errors.Is(err, smartcar.ErrV3NotEnabled) {
 			return err
 		}
-		v, verr := api.V3.Vehicle(ctx, row.ID, api.v3Opts()...)
+		v, verr := api.vehicle(ctx, row.ID)
 		if verr != nil {
 			return err
 		}
@@ -256,7 +256,7 @@ func glanceV3(ctx context.Context, api *apiSession, row *vehicleRow, units strin
 		v := set.Vehicle
 		if v == nil {
 			var err error
-			if v, err = api.V3.Vehicle(ctx, row.ID, api.v3Opts()...); err != nil {
+			if v, err = api.vehicle(ctx, row.ID); err != nil {
 				return nil, err
 			}
 		}
