@@ -290,7 +290,7 @@ func TestV3AppTokenRenewed(t *testing.T) {
 	if n := count(r.body, ".vehicle-row"); n != len(ids) {
 		t.Errorf("%d rows", n)
 	}
-	e.get("/vehicle/" + ids[0]).wantStatus(t, http.StatusOK)
+	e.get("/vehicle/"+ids[0]).wantStatus(t, http.StatusOK)
 	tokens, refused := 0, 0
 	for _, c := range e.callsSince(mark) {
 		switch {
