@@ -300,7 +300,9 @@ func TestV3AppTokenRenewed(t *testing.T) {
 			refused++
 		}
 	}
-	if tokens != 1 || refused != len(ids) {
-		t.Errorf("%d application tokens after %d refusals, want 1 after %d", tokens, refused, len(ids))
+	// The rows are read concurrently: those that start after the renewal are not
+	// refused.
+	if tokens != 1 || refused < 1 || refused > len(ids) {
+		t.Errorf("%d application tokens after %d refusals, want 1 after 1 to %d", tokens, refused, len(ids))
 	}
 }
