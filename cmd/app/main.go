@@ -121,6 +121,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 			ConnectOrigin: cfg.ConnectOrigin.String(),
 			AuthOrigin:    cfg.AuthOrigin.String(),
 			APIOrigin:     cfg.APIOrigin.String(),
+			V3Origin:      cfg.V3Origin.String(),
+			IAMOrigin:     cfg.IAMOrigin.String(),
 		},
 	}
 	sandboxNote := ""
@@ -137,8 +139,10 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		a.SandboxURL = origin
 		sandboxNote = "Running on the built-in Smartcar sandbox: pick any brand and log in with any email and password."
+		// The sandbox serves every host, API v3 included, on its one origin.
 		log.Info("no SMARTCAR_CLIENT_ID set: using the built-in Smartcar sandbox (offline); set credentials in .env to use real Smartcar",
-			"sandbox", origin, "mode", cfg.Mode, "console", origin+"/__sandbox/")
+			"sandbox", origin, "mode", cfg.Mode, "api_version", string(cfg.APIVersion), "v3_origin", sc.Endpoint.V3Origin,
+			"console", origin+"/__sandbox/")
 	}
 	sc.RedirectURL = redirect.String()
 
@@ -180,7 +184,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		upstream.CloseIdleConnections()
 		st.Close()
 	})
-	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String())
+	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String(), "api_version", string(cfg.APIVersion),
+		"api_origin", apiOrigin(sc.Endpoint, cfg.APIVersion))
 	return a, nil
 }
 
@@ -213,7 +218,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	}
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
-	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin}
+	sc.Endpoint = smartcar.Endpoint{ConnectOrigin: origin, AuthOrigin: origin, APIOrigin: origin, V3Origin: origin, IAMOrigin: origin}
 	// The sandbox's own timeouts (SANDBOX_*_TIMEOUT); hung requests are released at
 	// shutdown.
 	a.serve(ctx, "sandbox", ln, srv, nil)
@@ -335,6 +340,14 @@ func (a *app) drain() error {
 	}
 	a.n = 0
 	return first
+}
+
+// apiOrigin is the origin the vehicle pages read from in that API version.
+func apiOrigin(e smartcar.Endpoint, version config.APIVersion) string {
+	if version == config.APIVersion3 {
+		return e.V3Origin
+	}
+	return e.APIOrigin
 }
 
 // withPort returns u with its port replaced by the port of addr when they differ.

@@ -313,21 +313,21 @@ func (b *bench) sandboxHasFlag(ctx context.Context, name string) bool {
 
 // startApp starts cmd/app with credentials for the sandbox at sandboxURL, as a user
 // with real credentials would run it (no in-process sandbox: the RSS is the app's).
-func (b *bench) startApp(ctx context.Context, sandboxURL string, port int) (*proc, error) {
+func (b *bench) startApp(ctx context.Context, sandboxURL string, port int, env ...string) (*proc, error) {
 	return b.start(ctx, startSpec{
 		name: "app", path: b.appBin, port: port, ready: "/healthz",
 		args: []string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--env-file", filepath.Join(b.o.Work, "no.env")},
-		env: minimalEnv(
-			"SMARTCAR_CLIENT_ID="+benchClientID,
-			"SMARTCAR_CLIENT_SECRET="+benchSecret,
-			"SMARTCAR_REDIRECT_URI="+appRedirect(port),
+		env: minimalEnv(append([]string{
+			"SMARTCAR_CLIENT_ID=" + benchClientID,
+			"SMARTCAR_CLIENT_SECRET=" + benchSecret,
+			"SMARTCAR_REDIRECT_URI=" + appRedirect(port),
 			"SMARTCAR_MODE=test",
-			"SMARTCAR_CONNECT_ORIGIN="+sandboxURL,
-			"SMARTCAR_AUTH_ORIGIN="+sandboxURL,
-			"SMARTCAR_API_ORIGIN="+sandboxURL,
-			"SESSION_SECRET="+sessionSecret,
-			"DATA_DIR="+filepath.Join(b.o.Work, "data"), // SQLite, out of the checkout
-		),
+			"SMARTCAR_CONNECT_ORIGIN=" + sandboxURL,
+			"SMARTCAR_AUTH_ORIGIN=" + sandboxURL,
+			"SMARTCAR_API_ORIGIN=" + sandboxURL,
+			"SESSION_SECRET=" + sessionSecret,
+			"DATA_DIR=" + filepath.Join(b.o.Work, "data", strconv.Itoa(port)), // SQLite, out of the checkout, one per app
+		}, env...)...),
 	})
 }
 

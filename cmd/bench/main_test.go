@@ -166,7 +166,9 @@ func TestChecks(t *testing.T) {
 		LatencyHonoured: true,
 		Vehicle:         []vehicleTiming{{Target: "app", N: 50, Times: []time.Duration{300 * time.Millisecond, 340 * time.Millisecond, 320 * time.Millisecond}}},
 		APIPath:         "/v2.0/vehicles/{id}/odometer",
-		Micro:           []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6}},
+		Versions: []versionTiming{{Version: "3", Page: "/vehicle/{id}", N: 50, Upstream: 1, Times: []time.Duration{110 * time.Millisecond}},
+			{Version: "2.0", Page: "/vehicle", N: 50, Upstream: 11, Times: []time.Duration{210 * time.Millisecond}}},
+		Micro: []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6}},
 	}
 	cs := r.checks()
 	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured", "not measured", "not measured"}
@@ -176,7 +178,8 @@ func TestChecks(t *testing.T) {
 		}
 	}
 	md := r.markdown()
-	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB", "| sqlite | – | 200.0 µs |"} {
+	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB", "| sqlite | – | 200.0 µs |",
+		"| 3 | `/vehicle/{id}` | 50 | 1 | 110 ms", "| 2.0 | `/vehicle` | 50 | 11 | 210 ms"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report lacks %q", s)
 		}
@@ -184,6 +187,14 @@ func TestChecks(t *testing.T) {
 	r.LatencyHonoured = false
 	if v := r.checks()[2].Verdict; v != "not measured" {
 		t.Errorf("without latency: %s", v)
+	}
+}
+
+func TestDashboardLink(t *testing.T) {
+	body := `<a href="/vehicle?page=2">next</a><td data-label="Vehicle ID"><a href="/vehicle/0f093796-e19f-504d-903b-14916e280c47?c=Xy_1">Open</a>`
+	m := dashboardLinkRE.FindStringSubmatch(body)
+	if m == nil || m[1] != "/vehicle/0f093796-e19f-504d-903b-14916e280c47?c=Xy_1" {
+		t.Errorf("dashboard link %q", m)
 	}
 }
 

@@ -38,6 +38,8 @@ type report struct {
 	// LatencyVia says how the latency was added.
 	LatencyVia string
 	Vehicle    []vehicleTiming
+	// Versions are /vehicle and /vehicle/{id} through API v3 and v2.0.
+	Versions []versionTiming
 
 	API        map[string][]loadResult
 	APIPath    string
@@ -212,7 +214,7 @@ func (r *report) markdown() string {
 	w("The last row is the app's `GET /healthz` (a 2-byte answer through the same router and middleware: request id, access log, recover, security headers, body limit, cross-origin check, HEAD routing): the most any route of the app could reach, so the gap between it and the bare handler is the middleware's, and the gap between it and `/login` is the session cookie and the page.\n\n")
 
 	w("## 2. `GET /vehicle` time\n\n")
-	w("Every API call answers after %s, added by %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
+	w("Every API call answers after %s, added by %s (measured: one `GET /v2.0/vehicles` took %s, median of 5). For each count a fresh browser logs in through Connect by HTML form posts as `N-vehicles@smartcar.com`, then times %d sequential `GET /vehicle` with its session cookie after one warm-up. The app runs with its default `SMARTCAR_API_VERSION` (3; the next table sets each version). \"Listed\" counts the distinct vehicle ids on the page. The Express tutorial (one global token) always shows only the first vehicle: one `getVehicles` and one `attributes` call.\n\n",
 		o.Latency, r.LatencyVia, ms(r.APILatency), o.VehReqs)
 	w("| Server | Vehicles | Listed | Median | Min | Max | Median ÷ latency |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range r.Vehicle {
@@ -223,6 +225,24 @@ func (r *report) markdown() string {
 	}
 	if len(r.Vehicle) == 0 {
 		w("| – | | | | | | |\n")
+	}
+	w("\n")
+
+	w("### API v3 against v2.0\n\n")
+	w("The same sandbox and latency; one app process per `SMARTCAR_API_VERSION`, each logged in afresh as `N-vehicles@smartcar.com`, then %d sequential `GET /vehicle` and %d `GET /vehicle/{id}` (the list's first vehicle), each after one warm-up (which also fetches v3's application token, cached for its hour). \"Upstream\" is the number of calls one view sent to Smartcar, counted in the sandbox's journal. v2.0 lists the connection's vehicles (`GET /v2.0/vehicles`) and then reads one batch per vehicle shown; v3 has no vehicle list, so the ids are the ones stored at Connect, and each vehicle is one `GET /v3/vehicles/{id}/signals` whose answer includes the vehicle's make, model and year. A dashboard view is one call in both.\n\n",
+		o.VehReqs, o.VehReqs)
+	w("| API | Page | Vehicles | Upstream per view | Median | Min | Max | Median ÷ latency |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, v := range r.Versions {
+		ts := slices.Clone(v.Times)
+		slices.Sort(ts)
+		if len(ts) == 0 {
+			continue
+		}
+		med := medianDur(ts)
+		w("| %s | `%s` | %d | %d | %s | %s | %s | %.2f× |\n", v.Version, v.Page, v.N, v.Upstream, ms(med), ms(ts[0]), ms(ts[len(ts)-1]), float64(med)/float64(o.Latency))
+	}
+	if len(r.Versions) == 0 {
+		w("| – | | | | | | | |\n")
 	}
 	w("\n")
 

@@ -27,6 +27,21 @@ type vehicleTiming struct {
 	Shown int
 }
 
+// versionTiming is one page of the app read through one Smartcar API version, for
+// one vehicle count.
+type versionTiming struct {
+	Version string // SMARTCAR_API_VERSION
+	Page    string // "/vehicle" or "/vehicle/{id}"
+	N       int    // vehicles of the account
+	Times   []time.Duration
+	// Upstream is how many requests one view sent to Smartcar (the most over the
+	// timed views), counted in the sandbox's journal.
+	Upstream int
+}
+
+// benchVersions are the API versions the app is timed with, v3 (the default) first.
+var benchVersions = []string{"3", "2.0"}
+
 var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
 // benchVehicle times GET /vehicle with the sandbox's API answering after o.Latency,
@@ -37,6 +52,14 @@ func (b *bench) benchVehicle(ctx context.Context, expressDir string) error {
 		return err
 	}
 	redirects := []string{appRedirect(appPort), directRedirect}
+	// One more app per API version, for the v3 against v2.0 figures.
+	versionPorts := map[string]int{}
+	for _, v := range benchVersions {
+		if versionPorts[v], err = freePort(); err != nil {
+			return err
+		}
+		redirects = append(redirects, appRedirect(versionPorts[v]))
+	}
 	exPort := 0
 	if expressDir != "" {
 		if exPort, err = freePort(); err != nil {
@@ -101,7 +124,97 @@ func (b *bench) benchVehicle(ctx context.Context, expressDir string) error {
 			b.rep.Vehicle = append(b.rep.Vehicle, vt)
 		}
 	}
+	for _, v := range benchVersions {
+		vapp, err := b.startApp(ctx, origin, versionPorts[v], "SMARTCAR_API_VERSION="+v)
+		if err != nil {
+			return fmt.Errorf("app with API %s: %w", v, err)
+		}
+		for _, n := range b.o.Vehicles {
+			ts, err := b.timeVersion(ctx, sb.URL, vapp.URL, v, n)
+			if err != nil {
+				return fmt.Errorf("app with API %s, %d vehicles: %w", v, n, err)
+			}
+			for _, vt := range ts {
+				b.logf("API %-3s %-14s %3d vehicles: median %v, %d upstream requests per view", v, vt.Page, n, medianDur(vt.Times), vt.Upstream)
+			}
+			b.rep.Versions = append(b.rep.Versions, ts...)
+		}
+	}
 	return nil
+}
+
+// timeVersion logs into an app that reads through API version as an account with n
+// vehicles, then times o.VehReqs sequential GET /vehicle and as many GET
+// /vehicle/{id} of the first vehicle, each after one untimed warm-up (which also
+// fetches v3's application token), and counts each view's upstream requests in the
+// journal of the sandbox at sandboxURL.
+func (b *bench) timeVersion(ctx context.Context, sandboxURL, appURL, version string, n int) ([]versionTiming, error) {
+	br := newBrowser()
+	if err := br.loginApp(ctx, appURL, fmt.Sprintf("%d-vehicles@smartcar.com", n)); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	list, err := br.get(ctx, appURL+"/vehicle")
+	if err != nil {
+		return nil, err
+	}
+	m := dashboardLinkRE.FindStringSubmatch(list.Body)
+	if m == nil {
+		return nil, fmt.Errorf("GET /vehicle lists no vehicle: %s", htmlpage.Snippet(list.Body))
+	}
+	var out []versionTiming
+	for _, pg := range []struct{ name, path string }{{"/vehicle", "/vehicle"}, {"/vehicle/{id}", m[1]}} {
+		vt := versionTiming{Version: version, Page: pg.name, N: n}
+		for i := range b.o.VehReqs + 1 {
+			before, err := journalNewest(ctx, sandboxURL)
+			if err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			p, err := br.get(ctx, appURL+pg.path)
+			d := time.Since(t0)
+			if err != nil {
+				return nil, err
+			}
+			if p.Status != http.StatusOK {
+				return nil, fmt.Errorf("GET %s answered %d: %s", pg.name, p.Status, htmlpage.Snippet(p.Body))
+			}
+			after, err := journalNewest(ctx, sandboxURL)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				continue
+			}
+			vt.Times = append(vt.Times, d)
+			vt.Upstream = max(vt.Upstream, int(after-before))
+		}
+		out = append(out, vt)
+	}
+	return out, nil
+}
+
+// dashboardLinkRE finds the first dashboard link of the vehicle list.
+var dashboardLinkRE = regexp.MustCompile(`href="(/vehicle/[0-9a-fA-F-]{36}(?:\?c=[^"]*)?)"`)
+
+// journalNewest is the id of the newest call in the sandbox's journal (its control
+// API, open on loopback): ids count every call the sandbox received.
+func journalNewest(ctx context.Context, sandboxURL string) (uint64, error) {
+	_, raw, err := apiGet(ctx, sandboxURL+"/__sandbox/api/journal?limit=1", "")
+	if err != nil {
+		return 0, err
+	}
+	var j struct {
+		Entries []struct {
+			ID uint64 `json:"id"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return 0, fmt.Errorf("sandbox journal: %w", err)
+	}
+	if len(j.Entries) == 0 {
+		return 0, nil
+	}
+	return j.Entries[0].ID, nil
 }
 
 // apiLatency is the median time of five GET /v2.0/vehicles.

@@ -34,6 +34,11 @@ const (
 	DefaultConnectOrigin = "https://connect.smartcar.com"
 	DefaultAuthOrigin    = "https://auth.smartcar.com"
 	DefaultAPIOrigin     = "https://api.smartcar.com"
+	// DefaultV3Origin and DefaultIAMOrigin serve API v3 and its application token.
+	// Unset, they follow SMARTCAR_API_ORIGIN and SMARTCAR_AUTH_ORIGIN when those
+	// point elsewhere than Smartcar (a sandbox serves every host on one origin).
+	DefaultV3Origin  = "https://vehicle.api.smartcar.com"
+	DefaultIAMOrigin = "https://iam.smartcar.com"
 )
 
 // APIVersion is the Smartcar vehicle API the app reads vehicles with.
@@ -68,11 +73,14 @@ type Config struct {
 	Scopes []string
 	// APIVersion is the vehicle API to read with: APIVersion3 or APIVersion2.
 	APIVersion APIVersion
-	// Origins of Smartcar's three hosts. In sandbox mode the app replaces them with the
-	// in-process sandbox's origin once it listens.
+	// Origins of Smartcar's hosts: Connect, its token endpoint, API v2.0, API v3 and
+	// the application token of v3 (IAM). In sandbox mode the app replaces them with
+	// the in-process sandbox's origin once it listens.
 	ConnectOrigin *url.URL
 	AuthOrigin    *url.URL
 	APIOrigin     *url.URL
+	V3Origin      *url.URL
+	IAMOrigin     *url.URL
 
 	// SessionKeys are the cookie keys derived from SESSION_SECRET, newest first, as
 	// gorilla/securecookie pairs (hash key, block key). Empty in sandbox mode without a
@@ -149,6 +157,17 @@ func Load(getenv Getenv) (*Config, error) {
 		UpstreamTimeout: rd.positiveDuration("SMARTCAR_TIMEOUT", DefaultTimeout),
 		SandboxSettings: rd.readSandbox(),
 	}
+	// v3's hosts follow a v2 origin pointed away from Smartcar, so that a sandbox
+	// named once gets every call.
+	v3Default, iamDefault := DefaultV3Origin, DefaultIAMOrigin
+	if c.APIOrigin != nil && c.APIOrigin.String() != DefaultAPIOrigin {
+		v3Default = c.APIOrigin.String()
+	}
+	if c.AuthOrigin != nil && c.AuthOrigin.String() != DefaultAuthOrigin {
+		iamDefault = c.AuthOrigin.String()
+	}
+	c.V3Origin = origin("SMARTCAR_API_V3_ORIGIN", v3Default)
+	c.IAMOrigin = origin("SMARTCAR_IAM_ORIGIN", iamDefault)
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes()
 	}

@@ -164,3 +164,50 @@ func TestLoadAPIVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadV3Origins(t *testing.T) {
+	creds := map[string]string{"SMARTCAR_CLIENT_ID": "id", "SMARTCAR_CLIENT_SECRET": "secret", "SESSION_SECRET": strings.Repeat("a", 32)}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range creds {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name        string
+		env         map[string]string
+		v3, iam     string
+		wantProblem string
+	}{
+		{"production by default", nil, DefaultV3Origin, DefaultIAMOrigin, ""},
+		{"set", map[string]string{"SMARTCAR_API_V3_ORIGIN": "https://v3.example/", "SMARTCAR_IAM_ORIGIN": "https://iam.example"},
+			"https://v3.example", "https://iam.example", ""},
+		// A sandbox named for v2.0 serves v3 too: unset v3 hosts follow it.
+		{"follow a sandbox", map[string]string{"SMARTCAR_API_ORIGIN": "http://127.0.0.1:8001", "SMARTCAR_AUTH_ORIGIN": "http://127.0.0.1:8001"},
+			"http://127.0.0.1:8001", "http://127.0.0.1:8001", ""},
+		{"set beats follow", map[string]string{"SMARTCAR_API_ORIGIN": "http://127.0.0.1:8001", "SMARTCAR_API_V3_ORIGIN": DefaultV3Origin},
+			DefaultV3Origin, DefaultIAMOrigin, ""},
+		{"not an origin", map[string]string{"SMARTCAR_API_V3_ORIGIN": "vehicle.api.smartcar.com", "SMARTCAR_IAM_ORIGIN": "https://iam.smartcar.com/oauth2/token"},
+			"", "", "SMARTCAR_API_V3_ORIGIN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(with(tc.env)))
+			if tc.wantProblem != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantProblem) || !strings.Contains(err.Error(), "SMARTCAR_IAM_ORIGIN") {
+					t.Fatalf("err = %v, want problems naming %s and SMARTCAR_IAM_ORIGIN", err, tc.wantProblem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.V3Origin.String() != tc.v3 || c.IAMOrigin.String() != tc.iam {
+				t.Errorf("v3 %v, iam %v; want %s, %s", c.V3Origin, c.IAMOrigin, tc.v3, tc.iam)
+			}
+		})
+	}
+}

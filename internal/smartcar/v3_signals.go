@@ -28,6 +28,10 @@ const (
 	SignalIsLocked       = "closure-islocked"                         // bool
 	SignalDoors          = "closure-doors"                            // Doors
 	SignalWindows        = "closure-windows"                          // Windows
+	SignalSunroof        = "closure-sunroof"                          // Closure
+	SignalFrontTrunk     = "closure-fronttrunk"                       // Closure
+	SignalRearTrunk      = "closure-reartrunk"                        // Closure
+	SignalTires          = "wheel-tires"                              // Tires
 	SignalChargeLimits   = "charge-chargelimits"                      // ChargeLimits
 	SignalIsCharging     = "charge-ischarging"                        // bool
 	SignalCableConnected = "charge-ischargingcableconnected"          // bool
@@ -65,7 +69,8 @@ type Signal struct {
 	// Body is the signal's body as Smartcar sent it; nil when it has none.
 	Body json.RawMessage
 	// Value is Body decoded for the codes above (Measurement, BatteryRange,
-	// PreciseLocation, bool, Doors, Windows, ChargeLimits, ChargeState, string);
+	// PreciseLocation, bool, Doors, Windows, Closure, Tires, ChargeLimits,
+	// ChargeState, string);
 	// nil for other codes, whose Body SignalValue can still decode into any type.
 	Value any
 	// RetrievedAt is when Smartcar read the signal; OEMUpdatedAt when the vehicle
@@ -251,6 +256,51 @@ func (w *Windows) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Closure is one opening that is not a door or a window: the sunroof, a trunk.
+type Closure struct {
+	IsOpen bool
+	// IsLocked is false when the closure has no lock (or Smartcar does not say).
+	IsLocked bool
+}
+
+// UnmarshalJSON reads {"isOpen", "isLocked"}.
+func (c *Closure) UnmarshalJSON(b []byte) error {
+	o, err := bodyObject(b)
+	if err != nil {
+		return err
+	}
+	*c = Closure{IsOpen: boolean(o["isOpen"]), IsLocked: boolean(o["isLocked"])}
+	return nil
+}
+
+// Tires are the tire pressures, on the doors' grid, in Unit.
+type Tires struct {
+	Values                []Tire
+	RowCount, ColumnCount int
+	Unit                  string // "kPa", "psi", "bar", ...
+}
+
+// Tire is one tire's pressure.
+type Tire struct {
+	Row, Column int
+	Pressure    float64
+}
+
+// UnmarshalJSON reads {"values": [{"row", "column", "tirePressure"}], "rowCount", "columnCount", "unit"}.
+func (t *Tires) UnmarshalJSON(b []byte) error {
+	o, err := bodyObject(b)
+	if err != nil {
+		return err
+	}
+	*t = Tires{RowCount: int(number(o["rowCount"])), ColumnCount: int(number(o["columnCount"])), Unit: rawString(o["unit"])}
+	for _, it := range items(o["values"]) {
+		if v := object(it); v != nil {
+			t.Values = append(t.Values, Tire{Row: int(number(v["row"])), Column: int(number(v["column"])), Pressure: number(v["tirePressure"])})
+		}
+	}
+	return nil
+}
+
 // bodyObject decodes a signal body that must be an object.
 func bodyObject(b []byte) (map[string]json.RawMessage, error) {
 	o := object(b)
@@ -307,6 +357,16 @@ func decodeSignalValue(code string, body json.RawMessage) any {
 		var w Windows
 		if decode(&w) {
 			return w
+		}
+	case SignalSunroof, SignalFrontTrunk, SignalRearTrunk:
+		var c Closure
+		if decode(&c) {
+			return c
+		}
+	case SignalTires:
+		var t Tires
+		if decode(&t) {
+			return t
 		}
 	case SignalIsLocked, SignalIsCharging, SignalCableConnected:
 		if v, ok := inner(); ok {
@@ -639,6 +699,15 @@ func (s *SignalSet) FuelAmount() (Measurement, error) {
 func (s *SignalSet) FuelRange() (Measurement, error) {
 	return setValue[Measurement](s, SignalFuelRange)
 }
+
+// OilLife returns SignalOilLife's value, in percent.
+func (s *SignalSet) OilLife() (Measurement, error) { return setValue[Measurement](s, SignalOilLife) }
+
+// Tires returns SignalTires's value.
+func (s *SignalSet) Tires() (Tires, error) { return setValue[Tires](s, SignalTires) }
+
+// VIN returns SignalVIN's value.
+func (s *SignalSet) VIN() (string, error) { return setValue[string](s, SignalVIN) }
 
 // IsLocked returns SignalIsLocked's value.
 func (s *SignalSet) IsLocked() (bool, error) { return setValue[bool](s, SignalIsLocked) }

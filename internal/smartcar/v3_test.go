@@ -111,18 +111,25 @@ func TestV3ConnectToken(t *testing.T) {
 	}
 	// Signals this package has no type for keep their body, which SignalValue
 	// decodes into the caller's type.
-	tires, ok := set.Lookup("WHEEL-TIRES")
-	if !ok || tires.Value != nil || len(tires.Body) == 0 {
-		t.Fatalf("wheel-tires = %+v, %v", tires, ok)
+	capacity, ok := set.Lookup("TRACTIONBATTERY-NOMINALCAPACITY")
+	if !ok || capacity.Value != nil || len(capacity.Body) == 0 {
+		t.Fatalf("tractionbattery-nominalcapacity = %+v, %v", capacity, ok)
 	}
-	type tireBody struct {
-		Values []struct {
-			TirePressure float64 `json:"tirePressure"`
-		} `json:"values"`
-		Unit string `json:"unit"`
+	type capacityBody struct {
+		Capacity float64 `json:"capacity"`
+		Unit     string  `json:"unit"`
 	}
-	if tb, err := smartcar.SignalValue[tireBody](tires); err != nil || len(tb.Values) != 4 || tb.Unit != "kPa" || tb.Values[0].TirePressure <= 0 {
-		t.Errorf("SignalValue[tireBody] = %+v, %v", tb, err)
+	if cb, err := smartcar.SignalValue[capacityBody](capacity); err != nil || cb.Capacity <= 0 || cb.Unit != "kWhr" {
+		t.Errorf("SignalValue[capacityBody] = %+v, %v", cb, err)
+	}
+	if tires, err := set.Tires(); err != nil || len(tires.Values) != 4 || tires.Unit != "kPa" || tires.Values[3].Pressure <= 0 ||
+		tires.Values[3].Row != 1 || tires.Values[3].Column != 1 {
+		t.Errorf("Tires = %+v, %v", tires, err)
+	}
+	if roof, ok := set.Lookup(smartcar.SignalRearTrunk); !ok {
+		t.Error("no rear trunk signal")
+	} else if _, isClosure := roof.Value.(smartcar.Closure); !isClosure {
+		t.Errorf("rear trunk value %T, want smartcar.Closure", roof.Value)
 	}
 	if vin, err := smartcar.SignalValue[string](mustLookup(t, set, smartcar.SignalVIN)); err != nil || len(vin) != 17 {
 		t.Errorf("VIN = %q, %v", vin, err)

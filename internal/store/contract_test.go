@@ -359,6 +359,18 @@ func testConnect(t *testing.T, b backend) {
 		!slices.Equal(got.Scopes, []string{"control_security"}) || !got.Tokens.RefreshExpiry.IsZero() {
 		t.Fatalf("after reconnect: %+v", got)
 	}
+	// One vehicle disconnected: only its id goes, the tokens stay.
+	e.clock.Advance(time.Minute)
+	if err := e.s.DropVehicle(ctx, c1.ID, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.DropVehicle(ctx, c1.ID, "not-listed"); err != nil {
+		t.Fatalf("dropping a vehicle the connection does not list: %v", err)
+	}
+	got, _ = e.s.Connection(ctx, c1.ID)
+	if !slices.Equal(got.VehicleIDs, []string{"v3"}) || got.Tokens.Access != "access-2" || !got.UpdatedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("after dropping v2: %+v", got)
+	}
 	// The same account from another session: linked there too, still one connection.
 	if _, err := e.s.Connect(ctx, other, newConn("user-1", "access-3", "refresh-3")); err != nil {
 		t.Fatal(err)
@@ -387,6 +399,9 @@ func testConnect(t *testing.T, b backend) {
 	}
 	if err := e.s.DeleteConnection(ctx, c1.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v, want ErrNotFound", err)
+	}
+	if err := e.s.DropVehicle(ctx, c1.ID, "v3"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("dropping a vehicle of a deleted connection: %v, want ErrNotFound", err)
 	}
 	if n := e.count("users"); n != 0 {
 		t.Fatalf("%d users left", n)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -572,6 +573,29 @@ func (s *sqlStore) Connection(ctx context.Context, connID string) (Connection, e
 		return err
 	})
 	return c, err
+}
+
+func (s *sqlStore) DropVehicle(ctx context.Context, connID, vehicleID string) error {
+	return s.tx(ctx, "drop vehicle", func(ctx context.Context, tx *sql.Tx) error {
+		var raw string
+		err := tx.QueryRowContext(ctx, `SELECT vehicle_ids FROM connections WHERE id = $1`+s.forUpdate, connID).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var ids []string
+		if err := json.Unmarshal([]byte(raw), &ids); err != nil {
+			return fmt.Errorf("vehicle ids of connection: %w", err)
+		}
+		kept := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == vehicleID })
+		if len(kept) == len(ids) {
+			return nil
+		}
+		return affected(tx.ExecContext(ctx, `UPDATE connections SET vehicle_ids = $2, updated_at = $3 WHERE id = $1`,
+			connID, jsonList(kept), s.now()))
+	})
 }
 
 func (s *sqlStore) DeleteConnection(ctx context.Context, connID string) error {

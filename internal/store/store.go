@@ -85,6 +85,10 @@ type Store interface {
 	// Connection returns the connection connID, whichever sessions use it (for work
 	// outside a browser request).
 	Connection(ctx context.Context, connID string) (Connection, error)
+	// DropVehicle removes vehicleID from the connection's vehicle ids (the user
+	// disconnected that one vehicle), leaving its tokens alone; ErrNotFound if there is
+	// no such connection. A vehicle the connection does not list changes nothing.
+	DropVehicle(ctx context.Context, connID, vehicleID string) error
 	// DeleteConnection deletes the connection and its Smartcar user (disconnect). Every
 	// session linked to that user loses it: its tokens are revoked upstream anyway.
 	DeleteConnection(ctx context.Context, connID string) error

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -15,26 +17,73 @@ import (
 	"smartcargo/internal/store"
 )
 
-// command is one action a vehicle page offers as a POST form.
+// command is one action a vehicle page offers as a POST form, in both API versions.
 type command struct {
-	// run sends the command: a method expression such as (*smartcar.Client).Lock.
-	run func(c *smartcar.Client, ctx context.Context, vehicleID string, opts ...smartcar.RequestOption) (*smartcar.ActionResult, error)
-	// done and failed are the flash texts.
-	done, failed string
+	// v2 and v3 send the command; pct is the form's percent for the charge limit
+	// (v2.0 takes it as a fraction, v3 in percent), 0 for the others.
+	v2 func(c *smartcar.Client, ctx context.Context, vehicleID string, pct float64) (*smartcar.ActionResult, error)
+	v3 func(c *smartcar.V3Client, ctx context.Context, vehicleID string, pct float64, opts ...smartcar.RequestOption) (*smartcar.CommandExecution, error)
+	// percent says the form carries a "percent" field (1 to 100).
+	percent bool
+	// done, running and failed are the flash texts: the command done, sent but still
+	// running (a v3 202), refused. done and running may hold one %d, the percent.
+	done, running, failed string
+}
+
+// plain2 and plain3 adapt a command method without arguments, such as
+// (*smartcar.Client).Lock, to command.v2 and command.v3.
+func plain2(f func(*smartcar.Client, context.Context, string, ...smartcar.RequestOption) (*smartcar.ActionResult, error)) func(*smartcar.Client, context.Context, string, float64) (*smartcar.ActionResult, error) {
+	return func(c *smartcar.Client, ctx context.Context, id string, _ float64) (*smartcar.ActionResult, error) {
+		return f(c, ctx, id)
+	}
+}
+
+func plain3(f func(*smartcar.V3Client, context.Context, string, ...smartcar.RequestOption) (*smartcar.CommandExecution, error)) func(*smartcar.V3Client, context.Context, string, float64, ...smartcar.RequestOption) (*smartcar.CommandExecution, error) {
+	return func(c *smartcar.V3Client, ctx context.Context, id string, _ float64, opts ...smartcar.RequestOption) (*smartcar.CommandExecution, error) {
+		return f(c, ctx, id, opts...)
+	}
 }
 
 // commands are the POST /vehicle/{id}/{command} actions.
 var commands = map[string]command{
-	"lock":         {(*smartcar.Client).Lock, "Your vehicle is locking.", "Could not lock your vehicle"},
-	"unlock":       {(*smartcar.Client).Unlock, "Your vehicle is unlocking.", "Could not unlock your vehicle"},
-	"start-charge": {(*smartcar.Client).StartCharge, "Charging is starting.", "Could not start charging"},
-	"stop-charge":  {(*smartcar.Client).StopCharge, "Charging is stopping.", "Could not stop charging"},
+	"lock": {v2: plain2((*smartcar.Client).Lock), v3: plain3((*smartcar.V3Client).Lock),
+		done: "Your vehicle is locking.", running: "The lock command was sent and is still running: your vehicle has not confirmed it yet.",
+		failed: "Could not lock your vehicle"},
+	"unlock": {v2: plain2((*smartcar.Client).Unlock), v3: plain3((*smartcar.V3Client).Unlock),
+		done: "Your vehicle is unlocking.", running: "The unlock command was sent and is still running: your vehicle has not confirmed it yet.",
+		failed: "Could not unlock your vehicle"},
+	"start-charge": {v2: plain2((*smartcar.Client).StartCharge), v3: plain3((*smartcar.V3Client).StartCharge),
+		done: "Charging is starting.", running: "The command to start charging was sent and is still running: your vehicle has not confirmed it yet.",
+		failed: "Could not start charging"},
+	"stop-charge": {v2: plain2((*smartcar.Client).StopCharge), v3: plain3((*smartcar.V3Client).StopCharge),
+		done: "Charging is stopping.", running: "The command to stop charging was sent and is still running: your vehicle has not confirmed it yet.",
+		failed: "Could not stop charging"},
+	"charge-limit": {
+		v2: func(c *smartcar.Client, ctx context.Context, id string, pct float64) (*smartcar.ActionResult, error) {
+			return c.SetChargeLimit(ctx, id, pct/percentPerOne)
+		},
+		v3: (*smartcar.V3Client).SetChargeLimit, percent: true,
+		done: "The charge limit is now %d%%.", running: "The new charge limit of %d%% was sent and is still being applied: your vehicle has not confirmed it yet.",
+		failed: "Could not set the charge limit"},
+}
+
+// Bounds of the charge limit form: Smartcar's vehicles accept 50 % to 100 %.
+const minChargeLimit, maxChargeLimit = 50, 100
+
+// formPercent reads the charge limit form's percent: a whole number in bounds.
+func formPercent(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("percent")))
+	if err != nil || n < minChargeLimit || n > maxChargeLimit {
+		return 0, &Error{Status: http.StatusBadRequest, Title: "Charge limit not accepted",
+			Message: fmt.Sprintf("Enter the charge limit as a whole percentage from %d to %d.", minChargeLimit, maxChargeLimit)}
+	}
+	return n, nil
 }
 
 // handleCommand sends a command to the vehicle and goes back to its page with a flash
-// message: success, or why the vehicle refused in plain words. Only a dead
-// connection (reconnect needed) or a vehicle that is not the user's gets the full
-// error page.
+// message: success, still running (a v3 command Smartcar answered 202), or why the
+// vehicle refused in plain words. Only a dead connection (reconnect needed), an app
+// not enabled for v3 or a vehicle that is not the user's gets the full error page.
 func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cmd, ok := commands[chi.URLParam(r, "command")]
@@ -49,21 +98,59 @@ func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handl
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil
 		}
+		pct := 0
+		if cmd.percent {
+			if pct, err = formPercent(r); err != nil {
+				return err
+			}
+		}
 		id := chi.URLParam(r, "id")
-		var connID string
+		var (
+			connID  string
+			running bool
+		)
 		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
-			_, err := cmd.run(api.Client, ctx, id)
-			return err
+			if !up.v3() {
+				_, err := cmd.v2(api.Client, ctx, id, float64(pct))
+				return err
+			}
+			var x *smartcar.CommandExecution
+			err := api.v3Do(func() (err error) {
+				x, err = cmd.v3(api.V3, ctx, id, float64(pct), api.v3Opts()...)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			switch {
+			case x.Err != nil:
+				return x.Err // the execution's own failure
+			case x.Running():
+				running = true
+			case x.Status != "" && x.Status != smartcar.CommandSuccess:
+				return fmt.Errorf("web: command execution %s ended with status %q", x.ID, x.Status)
+			}
+			return nil
 		})
-		if err != nil && (mustReconnect(err) || errors.Is(err, errNotYourVehicle) || errors.Is(err, store.ErrUnavailable)) {
+		if err != nil && (mustReconnect(err) || errors.Is(err, errNotYourVehicle) || errors.Is(err, store.ErrUnavailable) ||
+			errors.Is(err, smartcar.ErrV3NotEnabled)) {
 			return err
 		}
-		if err != nil {
+		say := func(text string) string {
+			if cmd.percent {
+				return fmt.Sprintf(text, pct)
+			}
+			return text
+		}
+		switch {
+		case err != nil:
 			log.Info("command refused", "request_id", middleware.GetReqID(r.Context()), "command", chi.URLParam(r, "command"), "err", err)
 			err = sessions.setFlash(r.Context(), sess, "error", cmd.failed+": "+reasonFor(err))
-		} else {
-			err = sessions.setFlash(r.Context(), sess, "success", cmd.done)
+		case running:
+			err = sessions.setFlash(r.Context(), sess, "success", say(cmd.running))
+		default:
+			err = sessions.setFlash(r.Context(), sess, "success", say(cmd.done))
 		}
 		if err != nil {
 			return err
@@ -246,6 +333,11 @@ func handleDisconnect(log *slog.Logger, up *upstream, sessions *sessionStore) ha
 					return err
 				}
 				left--
+				return nil
+			}
+			// The stored ids are v3's vehicle list: the disconnected one leaves it.
+			if err := up.st.DropVehicle(ctx, api.conn.ID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
 			return nil
 		})

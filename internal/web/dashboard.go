@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -57,6 +58,8 @@ type dashboardPage struct {
 	Tiles []tileView
 	// CanLock and CanCharge show the command buttons.
 	CanLock, CanCharge bool
+	// ChargeLimit is the charge limit in percent, when read (the form's value).
+	ChargeLimit int
 	// NotShared lists the permissions the user did not grant, in words.
 	NotShared []string
 }
@@ -76,7 +79,8 @@ type openingRow struct {
 	Open               bool
 }
 
-// handleDashboard shows one vehicle in detail, from ONE batch request.
+// handleDashboard shows one vehicle in detail, from ONE upstream request: a v2 batch,
+// or in v3 the vehicle's signals (with the vehicle they include).
 func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, conns, err := loadConnections(w, r, sessions)
@@ -90,19 +94,37 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 		id := chi.URLParam(r, "id")
 		units := sess.Units
 		var (
-			batch  *smartcar.BatchResponse
+			rd     vehicleReading
 			connID string
 		)
 		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
-			var err error
-			batch, err = api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
 			connID = api.conn.ID
-			return err
+			if up.v3() {
+				set, err := api.signals(ctx, id, units)
+				if err != nil {
+					return err
+				}
+				v := set.Vehicle
+				if v == nil {
+					// Not included in the list's answer: one more round trip for the name.
+					if v, err = api.vehicle(ctx, id); err != nil {
+						return err
+					}
+				}
+				rd = v3Reading(set, v, units, api.conn.Scopes)
+				return nil
+			}
+			b, err := api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
+			if err != nil {
+				return err
+			}
+			rd = v2Reading(b)
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		p, err := buildDashboard(batch, id, connID, units, up.now())
+		p, err := buildDashboard(rd, id, connID, units, up.now())
 		if err != nil {
 			return err
 		}
@@ -116,18 +138,67 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 	}
 }
 
-// buildDashboard turns the batch into the page. When the vehicle itself is unknown,
-// or every live signal failed the same way (Smartcar's error test accounts do that),
-// there is nothing to show and that error is returned for the error page.
-func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units string, now time.Time) (*dashboardPage, error) {
+// vehicleReading is what one page view read of a vehicle, whichever API version
+// read it: the name, the permissions and each tile's reading.
+type vehicleReading struct {
+	make, model string
+	year        int
+	// nameErr is why the name is unknown (nil when it is known).
+	nameErr error
+	// granted are the permissions the user granted; nil when unknown.
+	granted []string
+	// tile reads one row of dashboardTiles.
+	tile func(row tileRow) reading
+}
+
+// v2Reading is a dashboard batch as a vehicleReading.
+func v2Reading(b *smartcar.BatchResponse) vehicleReading {
+	rd := vehicleReading{tile: func(row tileRow) reading { return row.v2.read(b) }}
+	if attrs, err := b.Attributes(); err != nil {
+		rd.nameErr = err
+	} else {
+		rd.make, rd.model, rd.year = attrs.Make, attrs.Model, attrs.Year
+	}
+	if perms, err := b.Permissions(); err == nil {
+		rd.granted = perms.Permissions
+	}
+	return rd
+}
+
+// v3Reading is a vehicle's v3 signals as a vehicleReading, in the session's units.
+// v3 has no list of permissions: a tile whose signal Smartcar refuses with
+// PERMISSION was not granted, the others were; the commands' permissions are the
+// connection's scopes (all of them when it names none, and Smartcar then says).
+func v3Reading(set *smartcar.SignalSet, v *smartcar.Vehicle, units string, scopes []string) vehicleReading {
+	rd := vehicleReading{tile: func(row tileRow) reading { return row.v3.read(set, units) }}
+	if v != nil {
+		rd.make, rd.model, rd.year = v.Make, v.Model, v.Year
+	}
+	rd.granted = []string{}
+	for _, row := range dashboardTiles {
+		if !isNotGranted(rd.tile(row).err) && !slices.Contains(rd.granted, row.scope) {
+			rd.granted = append(rd.granted, row.scope)
+		}
+	}
+	for _, c := range commandScopes {
+		if len(scopes) == 0 || slices.Contains(scopes, c.scope) {
+			rd.granted = append(rd.granted, c.scope)
+		}
+	}
+	return rd
+}
+
+// buildDashboard turns a vehicle's reading into the page. When the vehicle itself is
+// unknown, or every live signal failed the same way (Smartcar's error test accounts
+// do that), there is nothing to show and that error is returned for the error page.
+func buildDashboard(rd vehicleReading, id string, connID string, units string, now time.Time) (*dashboardPage, error) {
 	p := &dashboardPage{VehicleID: id, ConnectionID: connID, U: labelsFor(units)}
 
-	attrs, err := b.Attributes()
-	if err != nil && !isUnavailable(err) {
-		return nil, err
+	if rd.nameErr != nil && !isUnavailable(rd.nameErr) {
+		return nil, rd.nameErr
 	}
-	if attrs != nil {
-		p.Make, p.Model, p.Year = attrs.Make, attrs.Model, attrs.Year
+	if rd.nameErr == nil {
+		p.Make, p.Model, p.Year = rd.make, rd.model, rd.year
 	} else {
 		p.Make = "Your vehicle"
 	}
@@ -135,10 +206,7 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 	// The disconnect page reads the name itself: a name in the URL could be anyone's words.
 	p.DisconnectURL = "/vehicle/" + url.PathEscape(id) + "/disconnect?c=" + url.QueryEscape(connID)
 
-	var granted []string
-	if perms, err := b.Permissions(); err == nil {
-		granted = perms.Permissions
-	}
+	granted := rd.granted
 	// shown reports whether a signal's permission allows showing it. When the
 	// permissions are unknown everything is tried and each tile speaks for itself.
 	shown := func(scope string) bool { return granted == nil || slices.Contains(granted, scope) }
@@ -171,12 +239,15 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 		if !shown(row.scope) {
 			continue // hide what the user did not grant
 		}
-		r := row.v2.read(b)
+		r := rd.tile(row)
 		v := tileView{Key: row.key, Title: row.title}
 		if r.err != nil {
 			v.tile = tileFor(r.err)
 		} else {
 			v.tile, v.Parts = ok(r.meta), row.show(r.values, p.U)
+			if r.values.HasLimit {
+				p.ChargeLimit = int(math.Round(r.values.Limit * 100))
+			}
 		}
 		if row.header {
 			p.VIN = v
@@ -188,7 +259,7 @@ func buildDashboard(b *smartcar.BatchResponse, id string, connID string, units s
 		}
 		anyOK = anyOK || r.anyOK()
 		for _, err := range append([]error{r.err}, r.more...) {
-			if err != nil && !errors.Is(err, smartcar.ErrNotInBatch) {
+			if err != nil && !errors.Is(err, smartcar.ErrNotInBatch) && !errors.Is(err, smartcar.ErrNoSignal) {
 				failures = append(failures, err)
 			}
 		}
@@ -224,9 +295,12 @@ func tileFor(err error) tile {
 	switch {
 	case errors.Is(err, smartcar.ErrNotInBatch):
 		return tile{State: tileFailed, Note: "Smartcar did not answer for this. Try again later."}
+	case errors.Is(err, smartcar.ErrNoSignal):
+		// v3 listed no such signal: this vehicle does not have it.
+		return tile{State: tileUnavailable, Note: "Not available on this vehicle."}
 	case isUnavailable(err):
 		errors.As(err, &se)
-		if se.StatusCode == http.StatusForbidden {
+		if se.StatusCode == http.StatusForbidden || se.Type == smartcar.TypePermission {
 			return tile{State: tileUnavailable, Note: "Not available on this vehicle (permission not granted)."}
 		}
 		return tile{State: tileUnavailable, Note: "Not available on this vehicle."}

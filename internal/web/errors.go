@@ -135,6 +135,23 @@ func errorPageFor(err error) *errorPage {
 			p.SmartcarRequestID = se.RequestID
 		}
 		return p
+	case errors.Is(err, smartcar.ErrV3NotEnabled):
+		// The operator's to fix, not the user's: say exactly what to change.
+		p := &errorPage{
+			Status:  http.StatusBadGateway,
+			Heading: "This app is not enabled for Smartcar API v3",
+			Message: "Smartcar refused this app's API v3 requests: the app is set to read vehicles through API v3, " +
+				"which Smartcar has not enabled for it. Its operator can fix this in one of two ways:",
+			Action: ActionHome,
+			Fixes: []fix{
+				{"Set ", "SMARTCAR_API_VERSION=2.0", " (in .env or the environment) and restart the app, to read through API v2.0 with the vehicles' own tokens."},
+				{"Or enable API v3 for this app in the Smartcar dashboard (", "dashboard.smartcar.com", "), which also gives it the client credentials v3 reads use."},
+			},
+		}
+		if errors.As(err, &se) {
+			p.SmartcarRequestID, p.Code = se.RequestID, errorCode(se)
+		}
+		return p
 	case errors.As(err, &se):
 		return smartcarErrorPage(se)
 	case errors.Is(err, smartcar.ErrNoRefreshToken):
@@ -347,4 +364,10 @@ type errorPage struct {
 	SmartcarRequestID string
 	// RequestID is our own request id, also in the log line of the failure.
 	RequestID string
+	// Fixes are the steps that fix a configuration problem, when there are any.
+	Fixes []fix
 }
+
+// fix is one step of an error page's fixes: text with a setting (shown as code) in
+// the middle.
+type fix struct{ Before, Code, After string }

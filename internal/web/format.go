@@ -107,3 +107,68 @@ func openingName(t string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// Unit conversions for v3 readings, whose bodies name their unit: the app asks for
+// the session's unit system (sc-unit-system) and converts whatever comes back, so a
+// reading in another unit still shows in the units the page names.
+const (
+	kmPerMile     = 1.609344
+	litresPerGal  = 3.785411784 // US gallon
+	kPaPerPSI     = 6.894757293168
+	kPaPerBar     = 100
+	percentPerOne = 100
+)
+
+// distanceIn is a distance in the session's units (km or mi). A unit it does not
+// know is taken as already right.
+func distanceIn(m smartcar.Measurement, units string) float64 {
+	km := m.Value
+	switch strings.ToLower(m.Unit) {
+	case "mi", "mile", "miles":
+		km = m.Value * kmPerMile
+	case "km", "kilometer", "kilometers", "kilometre", "kilometres":
+	default:
+		return m.Value
+	}
+	if units == "imperial" {
+		return km / kmPerMile
+	}
+	return km
+}
+
+// volumeIn is a volume in the session's units (L or US gal).
+func volumeIn(m smartcar.Measurement, units string) float64 {
+	l := m.Value
+	switch strings.ToLower(m.Unit) {
+	case "gal", "gallon", "gallons":
+		l = m.Value * litresPerGal
+	case "l", "liter", "liters", "litre", "litres":
+	default:
+		return m.Value
+	}
+	if units == "imperial" {
+		return l / litresPerGal
+	}
+	return l
+}
+
+// pressureIn is a pressure in unit, in the session's units (kPa or psi).
+func pressureIn(v float64, unit, units string) float64 {
+	kpa := v
+	switch strings.ToLower(unit) {
+	case "psi":
+		kpa = v * kPaPerPSI
+	case "bar":
+		kpa = v * kPaPerBar
+	case "kpa":
+	default:
+		return v
+	}
+	if units == "imperial" {
+		return kpa / kPaPerPSI
+	}
+	return kpa
+}
+
+// fractionOf is a v3 percentage (0 to 100) as the fraction (0 to 1) the tiles show.
+func fractionOf(m smartcar.Measurement) float64 { return m.Value / percentPerOne }

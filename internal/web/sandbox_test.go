@@ -416,44 +416,81 @@ func firstVehicleLink(t *testing.T, body string) string {
 }
 
 func TestSandboxDashboard(t *testing.T) {
-	e := newSandboxEnv(t)
-	e.login("TESLA", "driver@example.com")
-	r := e.get("/vehicle")
-	r.wantStatus(t, http.StatusOK)
-	link := firstVehicleLink(t, r.body)
+	forVersions(t, func(t *testing.T, version string) {
+		e := newSandboxEnv(t, withVersion(version))
+		e.login("TESLA", "driver@example.com")
+		r := e.get("/vehicle")
+		r.wantStatus(t, http.StatusOK)
+		link := firstVehicleLink(t, r.body)
 
-	r = e.get(link)
-	r.wantStatus(t, http.StatusOK)
-	if !strings.Contains(textOf(r.body, "vehicle-name"), "TESLA") {
-		t.Errorf("name %q", textOf(r.body, "vehicle-name"))
-	}
-	if len(textOf(r.body, "vin")) != 17 {
-		t.Errorf("VIN %q", textOf(r.body, "vin"))
-	}
-	for _, id := range []string{"battery", "odometer", "location", "security", "tires", "charge"} {
-		if got := textOf(r.body, id); got == "" || strings.Contains(got, "Not available") || !strings.Contains(got, "Updated") {
-			t.Errorf("#%s = %q", id, got)
+		r = e.get(link)
+		r.wantStatus(t, http.StatusOK)
+		if !strings.Contains(textOf(r.body, "vehicle-name"), "TESLA") {
+			t.Errorf("name %q", textOf(r.body, "vehicle-name"))
 		}
-	}
-	if got := textOf(r.body, "fuel"); !strings.Contains(got, "Not available on this vehicle") {
-		t.Errorf("a Tesla with fuel: %q", got)
-	}
-	for _, cmd := range []struct{ path, flash string }{
-		{"lock", "Your vehicle is locking."}, {"unlock", "Your vehicle is unlocking."},
-		{"start-charge", ""}, {"stop-charge", ""},
-	} {
+		if len(textOf(r.body, "vin")) != 17 {
+			t.Errorf("VIN %q", textOf(r.body, "vin"))
+		}
+		for _, id := range []string{"battery", "odometer", "location", "security", "tires", "charge"} {
+			if got := textOf(r.body, id); got == "" || strings.Contains(got, "Not available") || !strings.Contains(got, "Updated") {
+				t.Errorf("#%s = %q", id, got)
+			}
+		}
+		if got := textOf(r.body, "fuel"); !strings.Contains(got, "Not available on this vehicle") {
+			t.Errorf("a Tesla with fuel: %q", got)
+		}
 		id := strings.TrimPrefix(link, "/vehicle/")
 		id, _, _ = strings.Cut(id, "?")
-		resp := e.post("/vehicle/"+id+"/"+cmd.path, url.Values{"c": {e.connOf(id)}})
-		if resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("%s: status %d: %s", cmd.path, resp.StatusCode, text(resp.body))
+		for _, cmd := range []struct {
+			path  string
+			form  url.Values
+			flash string
+		}{
+			{"lock", nil, "Your vehicle is locking."}, {"unlock", nil, "Your vehicle is unlocking."},
+			{"start-charge", nil, ""}, {"stop-charge", nil, ""},
+			{"charge-limit", url.Values{"percent": {"70"}}, "The charge limit is now 70%."},
+		} {
+			form := url.Values{"c": {e.connOf(id)}}
+			for k, v := range cmd.form {
+				form[k] = v
+			}
+			resp := e.post("/vehicle/"+id+"/"+cmd.path, form)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("%s: status %d: %s", cmd.path, resp.StatusCode, text(resp.body))
+			}
+			page := e.get(resp.Header.Get("Location"))
+			flash := textOf(page.body, "flash")
+			if flash == "" || cmd.flash != "" && flash != cmd.flash {
+				t.Errorf("%s: flash %q", cmd.path, flash)
+			}
+			if cmd.path == "charge-limit" {
+				if got := textOf(page.body, "charge-limit"); got != "70%" {
+					t.Errorf("charge limit after setting 70%%: %q", got)
+				}
+				if got := attr(page.body, "charge-limit-input", "value"); got != "70" {
+					t.Errorf("charge limit form value %q, want 70", got)
+				}
+			}
 		}
-		page := e.get(resp.Header.Get("Location"))
-		flash := textOf(page.body, "flash")
-		if flash == "" || cmd.flash != "" && flash != cmd.flash {
-			t.Errorf("%s: flash %q", cmd.path, flash)
+		// A charge limit out of bounds is refused before anything reaches Smartcar.
+		mark := e.mark()
+		e.post("/vehicle/"+id+"/charge-limit", url.Values{"c": {e.connOf(id)}, "percent": {"12"}}).wantStatus(t, http.StatusBadRequest)
+		if calls := e.callsSince(mark); len(calls) != 0 {
+			t.Errorf("a refused charge limit reached Smartcar: %+v", calls)
 		}
+	})
+}
+
+// forVersions runs test once per API version the app speaks.
+func forVersions(t *testing.T, test func(t *testing.T, version string)) {
+	for _, v := range []string{APIVersion2, APIVersion3} {
+		t.Run("v"+v, func(t *testing.T) { test(t, v) })
 	}
+}
+
+// withVersion configures the app for an API version.
+func withVersion(version string) func(*Options) {
+	return func(o *Options) { o.APIVersion = version }
 }
 
 func TestSandboxErrorAccounts(t *testing.T) {
@@ -477,9 +514,21 @@ func TestSandboxErrorAccounts(t *testing.T) {
 		{"COMPATIBILITY.MAKE_NOT_COMPATIBLE", 501, "error-action", "", false},
 		{"UPSTREAM.NO_RESPONSE", 502, "retry-link", "", false},
 	}
+	forVersions(t, func(t *testing.T, version string) {
+		testErrorAccounts(t, version, tests)
+	})
+}
+
+func testErrorAccounts(t *testing.T, version string, tests []struct {
+	account    string
+	status     int
+	action     string
+	wantText   string
+	retryAfter bool
+}) {
 	for _, tc := range tests {
 		t.Run(tc.account, func(t *testing.T) {
-			e := newSandboxEnv(t)
+			e := newSandboxEnv(t, withVersion(version))
 			e.login("FORD", tc.account+"@smartcar.com")
 			r := e.get("/vehicle")
 			r.wantStatus(t, http.StatusOK) // make, model and year are static: the list works
@@ -511,79 +560,94 @@ func TestSandboxErrorAccounts(t *testing.T) {
 }
 
 func TestSandboxCommandRefused(t *testing.T) {
-	e := newSandboxEnv(t)
-	e.login("TESLA", "VEHICLE_STATE.IN_MOTION@smartcar.com")
-	link := firstVehicleLink(t, e.get("/vehicle").body)
-	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	r := e.post("/vehicle/"+id+"/lock", url.Values{"c": {e.connOf(id)}})
-	r.wantRedirect(t, "/vehicle/"+id+"?c="+e.connOf(id))
-	page := e.get("/vehicle?page=1")
-	want := "Could not lock your vehicle: the vehicle is moving. Try again once it is parked."
-	if got := textOf(page.body, "flash"); got != want {
-		t.Errorf("flash %q, want %q", got, want)
-	}
+	forVersions(t, func(t *testing.T, version string) {
+		e := newSandboxEnv(t, withVersion(version))
+		e.login("TESLA", "VEHICLE_STATE.IN_MOTION@smartcar.com")
+		link := firstVehicleLink(t, e.get("/vehicle").body)
+		id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
+		r := e.post("/vehicle/"+id+"/lock", url.Values{"c": {e.connOf(id)}})
+		r.wantRedirect(t, "/vehicle/"+id+"?c="+e.connOf(id))
+		page := e.get("/vehicle?page=1")
+		want := "Could not lock your vehicle: the vehicle is moving. Try again once it is parked."
+		if got := textOf(page.body, "flash"); got != want {
+			t.Errorf("flash %q, want %q", got, want)
+		}
+	})
 }
 
 func TestSandboxDisconnect(t *testing.T) {
-	e := newSandboxEnv(t)
-	e.login("KIA", "2-vehicles@smartcar.com")
-	r := e.get("/vehicle")
-	if n := count(r.body, ".vehicle-row"); n != 2 {
-		t.Fatalf("%d vehicles", n)
-	}
-	link := firstVehicleLink(t, r.body)
-	id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
-	e.get("/vehicle/"+id+"/disconnect?c="+e.connOf(id)).wantStatus(t, http.StatusOK)
-	e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {e.connOf(id)}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
-	r = e.get("/vehicle")
-	if n := count(r.body, ".vehicle-row"); n != 1 || strings.Contains(r.body, id) {
-		t.Fatalf("%d vehicles after disconnect", n)
-	}
-	// The disconnected vehicle is refused from now on.
-	if r := e.get("/vehicle/" + id + "?c=" + e.connOf(id)); r.StatusCode == http.StatusOK {
-		t.Error("dashboard of a disconnected vehicle")
-	}
+	forVersions(t, func(t *testing.T, version string) {
+		e := newSandboxEnv(t, withVersion(version))
+		e.login("KIA", "2-vehicles@smartcar.com")
+		r := e.get("/vehicle")
+		if n := count(r.body, ".vehicle-row"); n != 2 {
+			t.Fatalf("%d vehicles", n)
+		}
+		link := firstVehicleLink(t, r.body)
+		id, _, _ := strings.Cut(strings.TrimPrefix(link, "/vehicle/"), "?")
+		conn := e.connOf(id)
+		e.get("/vehicle/"+id+"/disconnect?c="+conn).wantStatus(t, http.StatusOK)
+		e.post("/vehicle/"+id+"/disconnect", url.Values{"c": {conn}, "confirm": {"yes"}}).wantRedirect(t, "/vehicle")
+		r = e.get("/vehicle")
+		if n := count(r.body, ".vehicle-row"); n != 1 || strings.Contains(r.body, id) {
+			t.Fatalf("%d vehicles after disconnect", n)
+		}
+		// The disconnected vehicle is refused from now on.
+		if r := e.get("/vehicle/" + id + "?c=" + conn); r.StatusCode == http.StatusOK {
+			t.Error("dashboard of a disconnected vehicle")
+		}
+	})
 }
 
 // TestSandboxUpstreamRequests counts the requests the app sends to Smartcar per page
-// view, for accounts with 1 and 50 vehicles.
+// view, for accounts with 1 and 50 vehicles, in both API versions: v2.0 lists the
+// vehicles then reads one batch each; v3 reads each vehicle's signals (the ids are
+// the connection's), after one application token for the whole server.
 func TestSandboxUpstreamRequests(t *testing.T) {
-	for _, tc := range []struct {
-		account   string
-		vehicles  int
-		wantList  int64
-		wantFirst int
-	}{
-		{"one@example.com", 1, 1 + 1, 1},
-		{"50-vehicles@smartcar.com", 50, 1 + vehiclesPerPage, vehiclesPerPage},
-	} {
-		t.Run(strconv.Itoa(tc.vehicles), func(t *testing.T) {
-			e := newSandboxEnv(t)
-			e.login("TESLA", tc.account)
-			before := e.upstream.Load()
-			r := e.get("/vehicle")
-			r.wantStatus(t, http.StatusOK)
-			list := e.upstream.Load() - before
-			if n := count(r.body, ".vehicle-row"); n != tc.wantFirst {
-				t.Errorf("%d rows on the first page", n)
-			}
-			link := firstVehicleLink(t, r.body)
-			before = e.upstream.Load()
-			e.get(link).wantStatus(t, http.StatusOK)
-			detail := e.upstream.Load() - before
+	forVersions(t, func(t *testing.T, version string) {
+		for _, tc := range []struct {
+			account   string
+			vehicles  int
+			wantFirst int
+		}{
+			{"one@example.com", 1, 1},
+			{"50-vehicles@smartcar.com", 50, vehiclesPerPage},
+		} {
+			t.Run(strconv.Itoa(tc.vehicles), func(t *testing.T) {
+				e := newSandboxEnv(t, withVersion(version))
+				e.login("TESLA", tc.account)
+				// v2.0: the list, then a batch per row. v3: the application token
+				// (once per server), then the signals per row.
+				wantList := int64(1 + tc.wantFirst)
+				before := e.upstream.Load()
+				r := e.get("/vehicle")
+				r.wantStatus(t, http.StatusOK)
+				list := e.upstream.Load() - before
+				if n := count(r.body, ".vehicle-row"); n != tc.wantFirst {
+					t.Errorf("%d rows on the first page", n)
+				}
+				link := firstVehicleLink(t, r.body)
+				before = e.upstream.Load()
+				e.get(link).wantStatus(t, http.StatusOK)
+				detail := e.upstream.Load() - before
 
-			lastPage := (tc.vehicles + vehiclesPerPage - 1) / vehiclesPerPage
-			before = e.upstream.Load()
-			e.get("/vehicle?page="+strconv.Itoa(lastPage)).wantStatus(t, http.StatusOK)
-			last := e.upstream.Load() - before
+				lastPage := (tc.vehicles + vehiclesPerPage - 1) / vehiclesPerPage
+				before = e.upstream.Load()
+				e.get("/vehicle?page="+strconv.Itoa(lastPage)).wantStatus(t, http.StatusOK)
+				last := e.upstream.Load() - before
+				wantLast := int64(1 + tc.vehicles - (lastPage-1)*vehiclesPerPage)
+				if version == APIVersion3 {
+					wantLast-- // no list, and the token is cached
+				}
 
-			t.Logf("%d vehicle(s): /vehicle = %d upstream requests (page 1), %d (page %d); /vehicle/{id} = %d",
-				tc.vehicles, list, last, lastPage, detail)
-			if list != tc.wantList || detail != 1 {
-				t.Errorf("got %d and %d upstream requests, want %d and 1", list, detail, tc.wantList)
-			}
-		})
-	}
+				t.Logf("v%s, %d vehicle(s): /vehicle = %d upstream requests (page 1), %d (page %d); /vehicle/{id} = %d",
+					version, tc.vehicles, list, last, lastPage, detail)
+				if list != wantList || detail != 1 || last != wantLast {
+					t.Errorf("got %d, %d and %d upstream requests, want %d, 1 and %d", list, detail, last, wantList, wantLast)
+				}
+			})
+		}
+	})
 }
 
 // The list shows only what the user shared: without read_battery, read_fuel and

@@ -25,8 +25,9 @@ type Options struct {
 	// Smartcar is the app's Smartcar registration (client id and secret, redirect URI,
 	// scopes, Connect mode and origins).
 	Smartcar smartcar.Config
-	// APIVersion is the Smartcar vehicle API to read with: APIVersion3 or APIVersion2;
-	// empty means APIVersion2. Until the v3 client is wired in, every read is v2.0.
+	// APIVersion is the Smartcar vehicle API the vehicle pages and commands use:
+	// APIVersion3 or APIVersion2; empty means APIVersion2. Connect, the token exchange
+	// and the vehicle ids of a new connection are the same in both.
 	APIVersion string
 	// HTTPClient makes every upstream call (token exchange, refresh, API). It should have
 	// a timeout. nil means http.DefaultClient.
@@ -114,7 +115,7 @@ func NewServer(o Options) (http.Handler, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	sc := o.Smartcar // a copy: the caller's struct may change after we return
-	up := &upstream{cfg: &sc, version: o.APIVersion, hc: o.HTTPClient, now: o.Now, st: o.Store}
+	up := newUpstream(&sc, o.APIVersion, o.HTTPClient, o.Now, o.Store)
 	connect, err := newConnectLink(&sc)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

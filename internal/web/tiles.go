@@ -9,14 +9,15 @@ import (
 // dashboardTiles are the dashboard's tiles, one row each, in the order the page shows
 // them. A row names the permission its tile needs, where its values come from and how
 // they read on the page; buildDashboard and the vehicle list's glance only walk the
-// table, so a new signal is a new row. A row's source is the v2 batch today; another
-// API version is one more source field per row, feeding the same signalValues, and
-// the rendering does not change.
+// table, so a new signal is a new row. Each row has a source per API version (v2
+// batch items, v3 signals) feeding the same signalValues, so both versions show the
+// same tiles with the same DOM.
 var dashboardTiles = []tileRow{
 	{
 		key: "vin", title: "VIN", scope: "read_vin", words: "VIN",
 		header: true, static: true,
 		v2:   v2Item(smartcar.PathVIN, func(v *smartcar.VIN) signalValues { return signalValues{VIN: v.VIN} }),
+		v3:   v3Signal(smartcar.SignalVIN, func(v string, _ string) signalValues { return signalValues{VIN: v} }),
 		show: func(v signalValues, _ unitLabels) []tilePart { return parts(headline(v.VIN, "")) },
 	},
 	{
@@ -24,10 +25,27 @@ var dashboardTiles = []tileRow{
 		v2: v2Item(smartcar.PathBattery, func(v *smartcar.Battery) signalValues {
 			return signalValues{Fraction: v.PercentRemaining, Range: v.Range}
 		}),
+		v3: v3Source{
+			codes: []string{smartcar.SignalStateOfCharge, smartcar.SignalBatteryRange},
+			read: func(s *smartcar.SignalSet, units string) reading {
+				r := readSignal(s, smartcar.SignalStateOfCharge, units, func(m smartcar.Measurement, _ string) signalValues {
+					return signalValues{Fraction: fractionOf(m)}
+				})
+				rng := readSignal(s, smartcar.SignalBatteryRange, units, func(b smartcar.BatteryRange, units string) signalValues {
+					return signalValues{Range: distanceIn(b.Measurement, units)}
+				})
+				r.more = []error{rng.err}
+				r.values.Range, r.values.NoRange = rng.values.Range, rng.err != nil
+				return r
+			},
+		},
 		show: func(v signalValues, u unitLabels) []tilePart {
 			p := percent(v.Fraction)
-			return parts(headline(p, ""), meter(v.Fraction, p, p, bands{"0.2", "0.5", "1"}),
-				terms("", term("Range", number(v.Range, 0)+" "+u.Distance)))
+			out := parts(headline(p, ""), meter(v.Fraction, p, p, bands{"0.2", "0.5", "1"}))
+			if v.NoRange {
+				return out
+			}
+			return append(out, terms("", term("Range", number(v.Range, 0)+" "+u.Distance)))
 		},
 	},
 	{
@@ -35,10 +53,38 @@ var dashboardTiles = []tileRow{
 		v2: v2Item(smartcar.PathFuel, func(v *smartcar.Fuel) signalValues {
 			return signalValues{Fraction: v.PercentRemaining, Range: v.Range, Amount: v.AmountRemaining}
 		}),
+		v3: v3Source{
+			codes: []string{smartcar.SignalFuelLevel, smartcar.SignalFuelRange, smartcar.SignalFuelAmount},
+			read: func(s *smartcar.SignalSet, units string) reading {
+				r := readSignal(s, smartcar.SignalFuelLevel, units, func(m smartcar.Measurement, _ string) signalValues {
+					return signalValues{Fraction: fractionOf(m)}
+				})
+				rng := readSignal(s, smartcar.SignalFuelRange, units, func(m smartcar.Measurement, units string) signalValues {
+					return signalValues{Range: distanceIn(m, units)}
+				})
+				amount := readSignal(s, smartcar.SignalFuelAmount, units, func(m smartcar.Measurement, units string) signalValues {
+					return signalValues{Amount: volumeIn(m, units)}
+				})
+				r.more = []error{rng.err, amount.err}
+				r.values.Range, r.values.NoRange = rng.values.Range, rng.err != nil
+				r.values.Amount, r.values.NoAmount = amount.values.Amount, amount.err != nil
+				return r
+			},
+		},
 		show: func(v signalValues, u unitLabels) []tilePart {
 			p := percent(v.Fraction)
-			return parts(headline(p, ""), meter(v.Fraction, p, p, bands{"0.15", "0.4", "1"}),
-				terms("", term("Range", number(v.Range, 0)+" "+u.Distance), term("In the tank", number(v.Amount, 1)+" "+u.Volume)))
+			var rows []kvRow
+			if !v.NoRange {
+				rows = append(rows, term("Range", number(v.Range, 0)+" "+u.Distance))
+			}
+			if !v.NoAmount {
+				rows = append(rows, term("In the tank", number(v.Amount, 1)+" "+u.Volume))
+			}
+			out := parts(headline(p, ""), meter(v.Fraction, p, p, bands{"0.15", "0.4", "1"}))
+			if len(rows) == 0 {
+				return out
+			}
+			return append(out, terms("", rows...))
 		},
 	},
 	{
@@ -54,6 +100,24 @@ var dashboardTiles = []tileRow{
 					return signalValues{Limit: v.Limit}
 				})
 				r.more = []error{limit.err}
+				r.values.Limit, r.values.HasLimit = limit.values.Limit, limit.err == nil
+				return r
+			},
+		},
+		v3: v3Source{
+			codes: []string{smartcar.SignalChargingStatus, smartcar.SignalCableConnected, smartcar.SignalChargeLimits},
+			read: func(s *smartcar.SignalSet, units string) reading {
+				r := readSignal(s, smartcar.SignalChargingStatus, units, func(v smartcar.ChargeState, _ string) signalValues {
+					return signalValues{Charge: v}
+				})
+				cable := readSignal(s, smartcar.SignalCableConnected, units, func(v bool, _ string) signalValues {
+					return signalValues{PluggedIn: v}
+				})
+				limit := readSignal(s, smartcar.SignalChargeLimits, units, func(v smartcar.ChargeLimits, _ string) signalValues {
+					return signalValues{Limit: v.ActiveLimit / percentPerOne}
+				})
+				r.more = []error{cable.err, limit.err}
+				r.values.PluggedIn = cable.values.PluggedIn
 				r.values.Limit, r.values.HasLimit = limit.values.Limit, limit.err == nil
 				return r
 			},
@@ -78,6 +142,9 @@ var dashboardTiles = []tileRow{
 		v2: v2Item(smartcar.PathOdometer, func(v *smartcar.Odometer) signalValues {
 			return signalValues{Distance: v.Distance}
 		}),
+		v3: v3Signal(smartcar.SignalOdometer, func(m smartcar.Measurement, units string) signalValues {
+			return signalValues{Distance: distanceIn(m, units)}
+		}),
 		show: func(v signalValues, u unitLabels) []tilePart {
 			return parts(headline(number(v.Distance, 0), u.Distance))
 		},
@@ -85,6 +152,9 @@ var dashboardTiles = []tileRow{
 	{
 		key: "location", title: "Location", scope: "read_location", words: "location",
 		v2: v2Item(smartcar.PathLocation, func(v *smartcar.Location) signalValues {
+			return signalValues{Latitude: v.Latitude, Longitude: v.Longitude}
+		}),
+		v3: v3Signal(smartcar.SignalLocation, func(v smartcar.PreciseLocation, _ string) signalValues {
 			return signalValues{Latitude: v.Latitude, Longitude: v.Longitude}
 		}),
 		show: func(v signalValues, _ unitLabels) []tilePart {
@@ -99,6 +169,20 @@ var dashboardTiles = []tileRow{
 		v2: v2Item(smartcar.PathLockStatus, func(v *smartcar.LockStatus) signalValues {
 			return signalValues{Locked: v.IsLocked, Openings: openings(v)}
 		}),
+		v3: v3Source{
+			codes: []string{smartcar.SignalIsLocked, smartcar.SignalDoors, smartcar.SignalWindows,
+				smartcar.SignalSunroof, smartcar.SignalRearTrunk, smartcar.SignalFrontTrunk},
+			read: func(s *smartcar.SignalSet, units string) reading {
+				r := readSignal(s, smartcar.SignalIsLocked, units, func(v bool, _ string) signalValues {
+					return signalValues{Locked: v}
+				})
+				if r.err == nil {
+					// The openings are details of the tile: one that cannot be read is left out.
+					r.values.Openings = openings(v3LockStatus(s))
+				}
+				return r
+			},
+		},
 		show: func(v signalValues, _ unitLabels) []tilePart {
 			pill := &valuePart{Text: "Unlocked", Pill: "warn"}
 			if v.Locked {
@@ -120,6 +204,15 @@ var dashboardTiles = []tileRow{
 		v2: v2Item(smartcar.PathTirePressure, func(v *smartcar.TirePressure) signalValues {
 			return signalValues{Tires: [4]float64{v.FrontLeft, v.FrontRight, v.BackLeft, v.BackRight}}
 		}),
+		v3: v3Signal(smartcar.SignalTires, func(v smartcar.Tires, units string) signalValues {
+			var out signalValues
+			for _, t := range v.Values {
+				if i, ok := corner(t.Row, t.Column); ok {
+					out.Tires[i] = pressureIn(t.Pressure, v.Unit, units)
+				}
+			}
+			return out
+		}),
 		show: func(v signalValues, u unitLabels) []tilePart {
 			rows := make([]kvRow, len(tireNames))
 			for i, name := range tireNames {
@@ -132,6 +225,9 @@ var dashboardTiles = []tileRow{
 		key: "oil", title: "Oil life", scope: "read_engine_oil", words: "oil life",
 		v2: v2Item(smartcar.PathEngineOil, func(v *smartcar.EngineOil) signalValues {
 			return signalValues{Fraction: v.LifeRemaining}
+		}),
+		v3: v3Signal(smartcar.SignalOilLife, func(m smartcar.Measurement, _ string) signalValues {
+			return signalValues{Fraction: fractionOf(m)}
 		}),
 		show: func(v signalValues, _ unitLabels) []tilePart {
 			p := percent(v.Fraction)
@@ -161,8 +257,10 @@ type tileRow struct {
 	static bool
 	// glance puts the tile's reading in the vehicle list too.
 	glance glanceUse
-	// v2 reads the tile from the items of a v2 batch.
+	// v2 reads the tile from the items of a v2 batch, v3 from the signals of API v3,
+	// both into the same signalValues.
 	v2 v2Source
+	v3 v3Source
 	// show lays out an ok reading's values, in the units of u.
 	show func(v signalValues, u unitLabels) []tilePart
 }
@@ -229,7 +327,9 @@ type signalValues struct {
 	// Fraction is the battery's or the tank's charge, or the oil life (0 to 1).
 	Fraction float64
 	// Range is the distance left on the battery or the tank; Amount the fuel in it.
+	// NoRange and NoAmount say they could not be read (a v3 signal of their own).
 	Range, Amount       float64
+	NoRange, NoAmount   bool
 	Distance            float64 // odometer
 	Latitude, Longitude float64
 	Charge              smartcar.ChargeState
@@ -303,6 +403,97 @@ func terms(class string, rows ...kvRow) tilePart {
 }
 
 func term(name, value string) kvRow { return kvRow{Term: name, Value: value} }
+
+// v3Source reads one tile from the vehicle's v3 signals: the codes it reads, and
+// the function that turns them into a reading in the session's units ("metric" or
+// "imperial"; v3 bodies name their unit, which is converted when it differs).
+type v3Source struct {
+	codes []string
+	read  func(s *smartcar.SignalSet, units string) reading
+}
+
+// v3Signal is the v3Source of a tile fed by one signal, decoded into a T.
+func v3Signal[T any](code string, values func(v T, units string) signalValues) v3Source {
+	return v3Source{codes: []string{code}, read: func(s *smartcar.SignalSet, units string) reading {
+		return readSignal(s, code, units, values)
+	}}
+}
+
+// readSignal reads one signal of the set: its values, or its own error (a PERMISSION
+// or COMPATIBILITY *smartcar.Error, or ErrNoSignal for a code the list lacks).
+func readSignal[T any](s *smartcar.SignalSet, code, units string, values func(v T, units string) signalValues) reading {
+	sig, err := s.Signal(code)
+	if err != nil {
+		return reading{err: err}
+	}
+	v, err := smartcar.SignalValue[T](sig)
+	if err != nil {
+		return reading{err: err}
+	}
+	return reading{meta: signalMeta(sig), values: values(v, units)}
+}
+
+// signalMeta is a signal's metadata as a tile's: its age is when the vehicle
+// recorded it (oemUpdatedAt, which v2.0 sends as sc-data-age), else when Smartcar
+// read it.
+func signalMeta(sig *smartcar.Signal) smartcar.Meta {
+	m := sig.Meta
+	m.DataAge = sig.OEMUpdatedAt
+	if m.DataAge.IsZero() {
+		m.DataAge = sig.RetrievedAt
+	}
+	return m
+}
+
+// corner is the index in tireNames of a v3 grid's cell (row 0 is the front, column
+// 0 the left); false for a cell outside the four corners.
+func corner(row, column int) (int, bool) {
+	if row < 0 || row > 1 || column < 0 || column > 1 {
+		return 0, false
+	}
+	return row*2 + column, true
+}
+
+// v3LockStatus is the v3 closures as v2.0's lock status, for the Locks tile's
+// openings: doors and windows by corner, the sunroof, the trunks as storage.
+func v3LockStatus(s *smartcar.SignalSet) *smartcar.LockStatus {
+	ls := &smartcar.LockStatus{}
+	status := func(open bool) string {
+		if open {
+			return "OPEN"
+		}
+		return "CLOSED"
+	}
+	cornerTypes := [4]string{"frontLeft", "frontRight", "backLeft", "backRight"}
+	if d, err := s.Doors(); err == nil {
+		for _, v := range d.Values {
+			if i, ok := corner(v.Row, v.Column); ok {
+				ls.Doors = append(ls.Doors, smartcar.Opening{Type: cornerTypes[i], Status: status(v.IsOpen)})
+			}
+		}
+	}
+	if w, err := s.Windows(); err == nil {
+		for _, v := range w.Values {
+			if i, ok := corner(v.Row, v.Column); ok {
+				ls.Windows = append(ls.Windows, smartcar.Opening{Type: cornerTypes[i], Status: status(v.IsOpen)})
+			}
+		}
+	}
+	closure := func(code string) (smartcar.Closure, bool) {
+		sig, _ := s.Lookup(code)
+		c, err := smartcar.SignalValue[smartcar.Closure](sig)
+		return c, err == nil
+	}
+	if c, ok := closure(smartcar.SignalSunroof); ok {
+		ls.Sunroof = append(ls.Sunroof, smartcar.Opening{Type: "sunroof", Status: status(c.IsOpen)})
+	}
+	for _, st := range []struct{ code, typ string }{{smartcar.SignalRearTrunk, "rear"}, {smartcar.SignalFrontTrunk, "front"}} {
+		if c, ok := closure(st.code); ok {
+			ls.Storage = append(ls.Storage, smartcar.Opening{Type: st.typ, Status: status(c.IsOpen)})
+		}
+	}
+	return ls
+}
 
 // v2Paths are the batch items the rows read (besides what the page reads itself).
 func v2Paths(rows []tileRow, keep func(tileRow) bool) []string {

@@ -13,7 +13,7 @@ func TestDashboardTable(t *testing.T) {
 	headers := 0
 	for _, row := range dashboardTiles {
 		if row.key == "" || row.title == "" || row.scope == "" || row.words == "" || len(row.v2.paths) == 0 ||
-			row.v2.read == nil || row.show == nil {
+			row.v2.read == nil || len(row.v3.codes) == 0 || row.v3.read == nil || row.show == nil {
 			t.Errorf("row %q is incomplete: %+v", row.key, row)
 		}
 		if keys[row.key] {

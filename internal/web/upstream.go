@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,13 +22,69 @@ const refreshTokenLifetime = 60 * 24 * time.Hour
 // expiry, and the store the tokens live in.
 type upstream struct {
 	cfg *smartcar.Config
-	// version is Options.APIVersion. Nothing reads it until the v3 client lands: the
-	// reads are v2.0 whatever it says.
+	// version is Options.APIVersion: with APIVersion3 the vehicle pages and commands
+	// go through API v3.
 	version string
 	hc      *http.Client
 	now     func() time.Time
 	st      store.Store
+	// appTokens is the application's own v3 token (client credentials), one source
+	// for the whole server so that every request shares its cache; nil in v2.0.
+	appTokens *appTokens
 }
+
+// appTokens is the application token source of a server, renewed when Smartcar
+// refuses its token before the hour it was given for (revoked, or a sandbox whose
+// clock was advanced past it).
+type appTokens struct {
+	fresh func() oauth2.TokenSource
+
+	mu  sync.Mutex
+	src oauth2.TokenSource
+	gen int
+}
+
+func (a *appTokens) Token() (*oauth2.Token, error) {
+	a.mu.Lock()
+	src := a.src
+	a.mu.Unlock()
+	return src.Token()
+}
+
+// generation names the source in use, for renew.
+func (a *appTokens) generation() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen
+}
+
+// renew replaces source gen with a new one, unless a concurrent caller already did:
+// every call that saw the refused token shares one new token.
+func (a *appTokens) renew(gen int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen == gen {
+		a.src, a.gen = a.fresh(), a.gen+1
+	}
+}
+
+// newUpstream builds the upstream of a server, with its application token source
+// in v3.
+func newUpstream(cfg *smartcar.Config, version string, hc *http.Client, now func() time.Time, st store.Store) *upstream {
+	u := &upstream{cfg: cfg, version: version, hc: hc, now: now, st: st}
+	if version == APIVersion3 {
+		// The source outlives every request: its token calls run on a context of
+		// their own, bounded by hc's timeout.
+		fresh := func() oauth2.TokenSource {
+			return cfg.AppTokenSource(u.context(context.Background()), smartcar.WithClock(now))
+		}
+		u.appTokens = &appTokens{fresh: fresh, src: fresh()}
+	}
+	return u
+}
+
+// v3 reports whether the vehicle reads and commands go through API v3.
+func (u *upstream) v3() bool { return u.version == APIVersion3 }
 
 // context returns ctx carrying our HTTP client under oauth2.HTTPClient, where x/oauth2
 // and the smartcar package look for it.
@@ -40,13 +97,74 @@ func (u *upstream) context(ctx context.Context) context.Context {
 // instances, committed whether or not this request still waits.
 type apiSession struct {
 	*smartcar.Client
+	// V3 is the connection's API v3 client (nil in v2.0): the application token with
+	// the user's sc-user-id when the connection has one, else the connection's own
+	// tokens, refreshed as the v2.0 client's are.
+	V3   *smartcar.V3Client
 	conn store.Connection
+	// v3opts go with every v3 call (sc-user-id with the application token).
+	v3opts []smartcar.RequestOption
+	// app is the application token source the V3 client uses; nil when it uses the
+	// connection's tokens.
+	app *appTokens
 }
 
-// client returns an API client authorised by the connection's tokens.
+// client returns an API client authorised by the connection's tokens (and, in v3,
+// the application token for a connection whose sc-user-id is known).
 func (u *upstream) client(ctx context.Context, c store.Connection) *apiSession {
 	ts := &storeTokenSource{up: u, ctx: ctx, conn: c}
-	return &apiSession{Client: u.cfg.Client(u.context(ctx), ts), conn: c}
+	s := &apiSession{Client: u.cfg.Client(u.context(ctx), ts), conn: c}
+	switch {
+	case !u.v3():
+	case c.SCUserID != "":
+		s.V3 = u.cfg.V3Client(u.context(ctx), u.appTokens)
+		s.v3opts = []smartcar.RequestOption{smartcar.UserID(c.SCUserID)}
+		s.app = u.appTokens
+	default:
+		s.V3 = u.cfg.V3Client(u.context(ctx), ts)
+	}
+	return s
+}
+
+// signals reads every signal of the vehicle through v3, in the session's units.
+func (s *apiSession) signals(ctx context.Context, vehicleID, units string) (set *smartcar.SignalSet, err error) {
+	err = s.v3Do(func() error {
+		set, err = s.V3.AllSignals(ctx, vehicleID, s.v3Opts(smartcar.Units(unitSystem(units)))...)
+		return err
+	})
+	return set, err
+}
+
+// vehicle reads the vehicle's make, model and year through v3.
+func (s *apiSession) vehicle(ctx context.Context, vehicleID string) (v *smartcar.Vehicle, err error) {
+	err = s.v3Do(func() error {
+		v, err = s.V3.Vehicle(ctx, vehicleID, s.v3Opts()...)
+		return err
+	})
+	return v, err
+}
+
+// v3Do runs a v3 call, and with the application token runs it once more with a new
+// token when Smartcar refused the one it had (401 AUTHENTICATION): that token dies
+// with Smartcar's clock, not ours. A refused call did nothing, so a command may be
+// sent again.
+func (s *apiSession) v3Do(call func() error) error {
+	if s.app == nil {
+		return call()
+	}
+	gen := s.app.generation()
+	err := call()
+	var se *smartcar.Error
+	if errors.As(err, &se) && se.Type == smartcar.TypeAuthentication {
+		s.app.renew(gen)
+		err = call()
+	}
+	return err
+}
+
+// v3Opts returns the options of a v3 call: the session's, then opts.
+func (s *apiSession) v3Opts(opts ...smartcar.RequestOption) []smartcar.RequestOption {
+	return append(slices.Clone(s.v3opts), opts...)
 }
 
 // staticClient returns an API client for a token pair not stored yet (in /exchange).

@@ -140,11 +140,7 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 		api := up.client(ctx, c)
 		apis[c.ID] = api
 		need := vehiclesPerPage - len(rows)
-		limit := need
-		if need <= 0 {
-			limit = 1 // only the count is needed, for the number of pages
-		}
-		vp, err := api.Vehicles(ctx, limit, max(offset-total, 0))
+		ids, count, err := pageOfConnection(ctx, up, api, max(need, 0), max(offset-total, 0))
 		if err != nil {
 			if isAuthFailure(err) {
 				// The list names no vehicle: a refusal here means the tokens are dead.
@@ -155,8 +151,8 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 			}
 			return nil, dead, err
 		}
-		total += vp.Paging.Count
-		for _, id := range vp.VehicleIDs[:min(len(vp.VehicleIDs), max(need, 0))] {
+		total += count
+		for _, id := range ids[:min(len(ids), max(need, 0))] {
 			rows = append(rows, vehicleRow{ID: id, ConnectionID: c.ID, Link: vehicleURL(id, c.ID)})
 		}
 	}
@@ -164,27 +160,40 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 		return nil, "", &Error{Status: http.StatusNotFound, Title: "No such page", Message: "There are fewer vehicles than that."}
 	}
 
-	// Then one batch per vehicle, concurrently. One vehicle failing (asleep, rate
-	// limited) only leaves its row short; the page fails only if every row did.
+	// Then one read per vehicle (a v2 batch, or its v3 signals), concurrently. One
+	// vehicle failing (asleep, rate limited) only leaves its row short; the page
+	// fails only if every row did.
 	units := unitSystem(unitsName)
 	errs := make([]error, len(rows))
 	err = forEachLimit(ctx, len(rows), fetchConcurrency, func(ctx context.Context, i int) error {
 		row := &rows[i]
-		b, err := apis[row.ConnectionID].Batch(ctx, row.ID, glancePaths, smartcar.Units(units))
+		api := apis[row.ConnectionID]
+		if up.v3() {
+			errs[i] = glanceV3(ctx, api, row, unitsName)
+			return nil
+		}
+		b, err := api.Batch(ctx, row.ID, glancePaths, smartcar.Units(units))
 		if err != nil {
 			errs[i] = err
 			row.Problem = reasonText(err)
 			row.energyShared = true // the problem shows in that column
 			return nil
 		}
-		fillGlance(row, b)
+		fillGlance(row, b.Attributes, func(t tileRow) reading { return t.v2.read(b) })
 		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
+	// v3 reads a connection without sc-user-id with its own tokens, and no list call
+	// came first: a refused refresh shows here, and the connection is dead.
+	for i, e := range errs {
+		if isRefreshRefused(e) {
+			dead, errs[i] = rows[i].ConnectionID, connectionExpired(e)
+		}
+	}
 	if len(rows) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return e == nil }) {
-		return nil, "", errs[0]
+		return nil, dead, errs[0]
 	}
 	p = &vehiclesPage{
 		ShowEnergy: slices.ContainsFunc(rows, func(r vehicleRow) bool { return r.energyShared }),
@@ -204,14 +213,64 @@ func listVehicles(ctx context.Context, up *upstream, unitsName string, conns []s
 		p.Next = "/vehicle?page=" + strconv.Itoa(page+1)
 	}
 	p.ShowPageForm = p.Pages > 2
-	return p, "", nil
+	return p, dead, nil
 }
 
-// fillGlance puts make, model, year, energy and lock state from a glance batch into
-// the row, read by the dashboard's tiles that the list shows. A signal the vehicle
-// lacks is simply left out.
-func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
-	if a, err := b.Attributes(); err == nil {
+// pageOfConnection returns the ids of one connection's vehicles from offset, at most
+// limit of them, and how many it has. v2.0 asks Smartcar's vehicle list (limit 0
+// still asks, for the count). v3 has no vehicle list: the ids are the ones stored
+// with the connection at Connect, and a connection stored without them asks v2.0's.
+func pageOfConnection(ctx context.Context, up *upstream, api *apiSession, limit, offset int) (ids []string, count int, err error) {
+	if known := api.conn.VehicleIDs; up.v3() && len(known) > 0 {
+		lo := min(offset, len(known))
+		return known[lo:min(lo+limit, len(known))], len(known), nil
+	}
+	vp, err := api.Vehicles(ctx, max(limit, 1), offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	return vp.VehicleIDs, vp.Paging.Count, nil
+}
+
+// glanceV3 fills a row of the list from the vehicle's v3 signals: one request, which
+// includes the vehicle's make, model and year. When the signals fail as a whole (an
+// asleep vehicle), the vehicle's own resource still names it, as v2.0's static
+// attributes do; the row fails only when that fails too.
+func glanceV3(ctx context.Context, api *apiSession, row *vehicleRow, units string) error {
+	set, err := api.signals(ctx, row.ID, units)
+	if err != nil {
+		row.energyShared = true // the problem shows in that column
+		row.Problem = reasonText(err)
+		if errors.Is(err, smartcar.ErrV3NotEnabled) {
+			return err
+		}
+		v, verr := api.vehicle(ctx, row.ID)
+		if verr != nil {
+			return err
+		}
+		row.Make, row.Model, row.Year = v.Make, v.Model, v.Year
+		row.Problem = tileFor(err).Note
+		return nil
+	}
+	name := func() (*smartcar.Attributes, error) {
+		v := set.Vehicle
+		if v == nil {
+			var err error
+			if v, err = api.vehicle(ctx, row.ID); err != nil {
+				return nil, err
+			}
+		}
+		return &smartcar.Attributes{ID: v.ID, Make: v.Make, Model: v.Model, Year: v.Year}, nil
+	}
+	fillGlance(row, name, func(t tileRow) reading { return t.v3.read(set, units) })
+	return nil
+}
+
+// fillGlance puts make, model, year, energy and lock state into the row: the name
+// from attrs, the rest read by the dashboard's tiles that the list shows. A signal
+// the vehicle lacks is simply left out.
+func fillGlance(row *vehicleRow, attrs func() (*smartcar.Attributes, error), read func(tileRow) reading) {
+	if a, err := attrs(); err == nil {
 		row.Make, row.Model, row.Year = a.Make, a.Model, a.Year
 	} else {
 		row.Problem = tileFor(err).Note
@@ -221,7 +280,7 @@ func fillGlance(row *vehicleRow, b *smartcar.BatchResponse) {
 		if t.glance == glanceNone {
 			continue
 		}
-		r := t.v2.read(b)
+		r := read(t)
 		switch t.glance {
 		case glanceEnergy:
 			row.energyShared = row.energyShared || !isNotGranted(r.err)
