@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcargo/internal/sandboxctl"
 	"smartcargo/internal/smartcar"
 )
 
@@ -225,7 +226,7 @@ func TestV3NotEnabled(t *testing.T) {
 		fault sandboxFault
 	}{
 		{"application token", sandboxFault{Method: "POST", Path: "/oauth2/token", Status: http.StatusBadRequest, ContentType: "application/json",
-			Body: `{"error": "unauthorized_client", "error_description": "This application may not use the client_credentials grant."}`}},
+			Body: sandboxctl.Text(`{"error": "unauthorized_client", "error_description": "This application may not use the client_credentials grant."}`)}},
 		{"v3 path", sandboxFault{Path: "/v3/vehicles/**", Type: "RESOURCE_NOT_FOUND", Code: "VERSION", Times: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +261,7 @@ func TestV3UnitsFromTheBody(t *testing.T) {
 		`"status": {"value": "SUCCESS"}, "body": {"value": 16093.44, "unit": "kilometers"}}, "meta": {"retrievedAt": 1777629600000}}], ` +
 		`"meta": {"page": 1, "pageSize": 100, "totalCount": 1}, "links": {"next": null}, ` +
 		`"included": {"vehicle": {"id": "` + ids[0] + `", "type": "vehicle", "attributes": {"make": "TESLA", "model": "Model 3", "year": 2020}}}}`
-	e.fault(sandboxFault{Method: "GET", Path: "/v3/vehicles/*/signals", Status: http.StatusOK, ContentType: "application/json", Body: body})
+	e.fault(sandboxFault{Method: "GET", Path: "/v3/vehicles/*/signals", Status: http.StatusOK, ContentType: "application/json", Body: sandboxctl.Text(body)})
 	r := e.get("/vehicle/" + ids[0])
 	r.wantStatus(t, http.StatusOK)
 	if got := textOf(r.body, "odometer"); !strings.Contains(got, "10,000 mi") {
