@@ -60,6 +60,7 @@ func testContract(t *testing.T, b backend) {
 		{"EventSweep", testEventSweep},
 		{"EventEncryption", testEventEncryption},
 		{"MigrateWebhookEvents", testMigrateWebhookEvents},
+		{"DisconnectDeletesVehicleData", testDisconnectDeletesVehicleData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })

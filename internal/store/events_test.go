@@ -592,3 +592,37 @@ func testMigrateWebhookEvents(t *testing.T, b backend) {
 		t.Fatalf("users after the down migration: %d, %v", n, err)
 	}
 }
+
+// testDisconnectDeletesVehicleData: a disconnect deletes the events and values of the
+// connection's vehicles, but not of a vehicle another connection still lists.
+func testDisconnectDeletesVehicleData(t *testing.T, b backend) {
+	e := newEnv(t, b)
+	ctx := t.Context()
+	sess := e.session()
+	mine := newConn("user-1", "a1", "r1")
+	mine.VehicleIDs = []string{"veh_1", "veh-shared"}
+	theirs := newConn("user-2", "a2", "r2")
+	theirs.VehicleIDs = []string{"veh-shared", "vehx1"} // "vehx1" matches "veh_1" unless _ is escaped
+	c, err := e.s.Connect(ctx, sess, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Connect(ctx, sess, theirs); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []string{"veh_1", "veh-shared", "vehx1"} {
+		record(t, e.s, stateEvent(fmt.Sprintf("ev-%d", i), v, t0, 50, 100))
+	}
+	if err := e.s.DeleteConnection(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]int{"veh_1": 0, "veh-shared": 3, "vehx1": 3} {
+		events, err := e.s.Events(ctx, v, EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(latest(t, e.s, v)); got != want || len(events) != min(want, 1) {
+			t.Errorf("%s after the disconnect: %d values, %d events; want %d and %d", v, got, len(events), want, min(want, 1))
+		}
+	}
+}

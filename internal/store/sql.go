@@ -580,9 +580,45 @@ func (s *sqlStore) Connection(ctx context.Context, connID string) (Connection, e
 
 func (s *sqlStore) DeleteConnection(ctx context.Context, connID string) error {
 	return s.tx(ctx, "delete connection", func(ctx context.Context, tx *sql.Tx) error {
+		var vehicles string
+		if err := tx.QueryRowContext(ctx, `SELECT vehicle_ids FROM connections WHERE id = $1`+s.forUpdate, connID).Scan(&vehicles); err != nil {
+			return err
+		}
 		// Deleting the user cascades to its connection and its session links.
-		return affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = (SELECT user_id FROM connections WHERE id = $1)`, connID))
+		if err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = (SELECT user_id FROM connections WHERE id = $1)`, connID)); err != nil {
+			return err
+		}
+		var ids []string
+		if err := json.Unmarshal([]byte(vehicles), &ids); err != nil {
+			return fmt.Errorf("connection %s: vehicle ids: %w", connID, err)
+		}
+		return s.deleteVehicleData(ctx, tx, ids)
 	})
+}
+
+// deleteVehicleData deletes the webhook events and latest values of the vehicles that
+// no connection lists any more: the user who disconnected a car withdrew the app's
+// access to its data, its location history included.
+func (s *sqlStore) deleteVehicleData(ctx context.Context, tx *sql.Tx, vehicleIDs []string) error {
+	for _, v := range vehicleIDs {
+		// vehicle_ids is a JSON array: another connection lists v if it holds v's
+		// JSON string (LIKE needs its % and _ escaped).
+		quoted, _ := json.Marshal(v)
+		pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(string(quoted)) + "%"
+		var others int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM connections WHERE vehicle_ids LIKE $1 ESCAPE '\'`, pattern).Scan(&others); err != nil {
+			return err
+		}
+		if others > 0 {
+			continue
+		}
+		for _, q := range []string{`DELETE FROM webhook_events WHERE vehicle_id = $1`, `DELETE FROM vehicle_signals WHERE vehicle_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- housekeeping ---

@@ -89,6 +89,8 @@ type Store interface {
 	Connection(ctx context.Context, connID string) (Connection, error)
 	// DeleteConnection deletes the connection and its Smartcar user (disconnect). Every
 	// session linked to that user loses it: its tokens are revoked upstream anyway.
+	// The webhook events and latest values of its vehicles go too, unless another
+	// connection lists the vehicle.
 	DeleteConnection(ctx context.Context, connID string) error
 	// RefreshConnection renews the connection's tokens exactly once across goroutines
 	// and instances. seenAccess is the access token the caller found expired. Under a
