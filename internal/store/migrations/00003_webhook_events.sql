@@ -25,7 +25,7 @@ CREATE TABLE webhook_events (
     errors       TEXT NOT NULL, -- JSON array, a VEHICLE_ERROR's errors
     signals      TEXT NOT NULL  -- sealed JSON array of the event's signal values
 );
-CREATE INDEX webhook_events_vehicle ON webhook_events (vehicle_id, occurred_at);
+CREATE INDEX webhook_events_vehicle ON webhook_events (vehicle_id, occurred_at, event_id);
 CREATE INDEX webhook_events_received_at ON webhook_events (received_at);
 
 CREATE TABLE vehicle_signals (
