@@ -49,6 +49,18 @@ func testContract(t *testing.T, b backend) {
 		{"NewerSchema", testNewerSchema},
 		{"Cancelled", testCancelled},
 		{"LockedIsUnavailable", testLockedIsUnavailable},
+		{"RecordEvent", testRecordEvent},
+		{"RecordVehicleError", testRecordVehicleError},
+		{"RecordEventInvalid", testRecordEventInvalid},
+		{"RecordEventConcurrentDuplicates", testRecordEventConcurrentDuplicates},
+		{"OutOfOrder", testOutOfOrder},
+		{"RecordEventAtomic", testRecordEventAtomic},
+		{"Notify", testNotify},
+		{"SlowListener", testSlowListener},
+		{"EventSweep", testEventSweep},
+		{"EventEncryption", testEventEncryption},
+		{"MigrateWebhookEvents", testMigrateWebhookEvents},
+		{"DisconnectDeletesVehicleData", testDisconnectDeletesVehicleData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
@@ -881,7 +893,7 @@ func testNewerSchema(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	_, err := e.tryOpen()
-	want := "store: database schema is version 999, this binary knows up to 2; upgrade the app"
+	want := "store: database schema is version 999, this binary knows up to 3; upgrade the app"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Open on a newer schema: %v\nwant %s", err, want)
 	}

@@ -10,9 +10,10 @@ import (
 	"strings"
 )
 
-// sealer encrypts tokens with AES-256-GCM. The first key seals; every key opens, so keys
-// rotate like SESSION_SECRET's. The additional data names the row and the column, so a
-// ciphertext copied to another row or column does not open.
+// sealer encrypts tokens, and the vehicles' signal values, with AES-256-GCM. The first
+// key seals; every key opens, so keys rotate like SESSION_SECRET's. The additional data
+// names the table, the row and the column, so a ciphertext copied to another row, column
+// or table does not open.
 type sealer struct {
 	aeads []cipher.AEAD
 }
@@ -49,15 +50,32 @@ func newSealer(keys [][]byte) (*sealer, error) {
 
 // seal encrypts plaintext for column col of connection id, with a random nonce.
 func (s *sealer) seal(id, col, plaintext string) string {
-	a := s.aeads[0]
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plaintext)+a.Overhead())
-	rand.Read(nonce) // never fails (crypto/rand)
-	out := a.Seal(nonce, nonce, []byte(plaintext), additional(id, col))
-	return sealedPrefix + base64.RawStdEncoding.EncodeToString(out)
+	return s.sealIn(tableConnection, id, col, plaintext)
 }
 
 // open decrypts what seal made for the same id and column.
 func (s *sealer) open(id, col, sealed string) (string, error) {
+	return s.openIn(tableConnection, id, col, sealed)
+}
+
+// Tables whose rows hold sealed columns, part of the additional data.
+const (
+	tableConnection    = "connection"
+	tableWebhookEvent  = "webhook_event"
+	tableVehicleSignal = "vehicle_signal"
+)
+
+// sealIn encrypts plaintext for column col of row id of table, with a random nonce.
+func (s *sealer) sealIn(table, id, col, plaintext string) string {
+	a := s.aeads[0]
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plaintext)+a.Overhead())
+	rand.Read(nonce) // never fails (crypto/rand)
+	out := a.Seal(nonce, nonce, []byte(plaintext), additional(table, id, col))
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(out)
+}
+
+// openIn decrypts what sealIn made for the same table, row and column.
+func (s *sealer) openIn(table, id, col, sealed string) (string, error) {
 	b64, ok := strings.CutPrefix(sealed, sealedPrefix)
 	if !ok {
 		return "", ErrDecrypt
@@ -66,7 +84,7 @@ func (s *sealer) open(id, col, sealed string) (string, error) {
 	if err != nil {
 		return "", ErrDecrypt
 	}
-	ad := additional(id, col)
+	ad := additional(table, id, col)
 	for _, a := range s.aeads {
 		if len(raw) < a.NonceSize()+a.Overhead() {
 			return "", ErrDecrypt
@@ -79,6 +97,9 @@ func (s *sealer) open(id, col, sealed string) (string, error) {
 	return "", ErrDecrypt
 }
 
-func additional(id, col string) []byte {
-	return []byte("smartcargo connection\x00" + id + "\x00" + col)
+// additional is the additional data of a ciphertext. A connection's is
+// "smartcargo connection\x00<id>\x00<column>", as it was before other tables had
+// sealed columns. Ids never contain NUL (validID), so the parts cannot run together.
+func additional(table, id, col string) []byte {
+	return []byte("smartcargo " + table + "\x00" + id + "\x00" + col)
 }

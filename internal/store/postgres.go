@@ -26,17 +26,18 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*sqlStore, err
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	s := &sqlStore{postgres: true, rdb: db, wdb: db, forUpdate: " FOR UPDATE", opts: opts,
-		refreshSlots: make(chan struct{}, max(1, opts.MaxOpenConns/2))}
+		refreshSlots: make(chan struct{}, max(1, opts.MaxOpenConns/2)), hub: newHub()}
+	s.listener = &pgListener{cfg: cfg, hub: s.hub}
 	octx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	if err := db.PingContext(octx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, &unavailableError{msg: fmt.Sprintf("store: cannot reach PostgreSQL at %s within %v", where, opts.ConnectTimeout), err: err}
 	}
 	// Migrations may wait for another instance's; that wait is not bounded by
 	// ConnectTimeout.
 	if err := migrate(ctx, db, true); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil

@@ -39,6 +39,10 @@ type sqlStore struct {
 	refreshSlots chan struct{}
 	// leaseBusy, if set, is called when a refresh finds another process's lease (tests).
 	leaseBusy func()
+	// hub fans vehicle notifications out to this Store's listeners (notify.go);
+	// listener feeds it from PostgreSQL's LISTEN (nil for SQLite).
+	hub      *hub
+	listener *pgListener
 }
 
 // Token column names, part of the ciphertexts' additional data.
@@ -600,9 +604,45 @@ func (s *sqlStore) DropVehicle(ctx context.Context, connID, vehicleID string) er
 
 func (s *sqlStore) DeleteConnection(ctx context.Context, connID string) error {
 	return s.tx(ctx, "delete connection", func(ctx context.Context, tx *sql.Tx) error {
+		var vehicles string
+		if err := tx.QueryRowContext(ctx, `SELECT vehicle_ids FROM connections WHERE id = $1`+s.forUpdate, connID).Scan(&vehicles); err != nil {
+			return err
+		}
 		// Deleting the user cascades to its connection and its session links.
-		return affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = (SELECT user_id FROM connections WHERE id = $1)`, connID))
+		if err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = (SELECT user_id FROM connections WHERE id = $1)`, connID)); err != nil {
+			return err
+		}
+		var ids []string
+		if err := json.Unmarshal([]byte(vehicles), &ids); err != nil {
+			return fmt.Errorf("connection %s: vehicle ids: %w", connID, err)
+		}
+		return s.deleteVehicleData(ctx, tx, ids)
 	})
+}
+
+// deleteVehicleData deletes the webhook events and latest values of the vehicles that
+// no connection lists any more: the user who disconnected a car withdrew the app's
+// access to its data, its location history included.
+func (s *sqlStore) deleteVehicleData(ctx context.Context, tx *sql.Tx, vehicleIDs []string) error {
+	for _, v := range vehicleIDs {
+		// vehicle_ids is a JSON array: another connection lists v if it holds v's
+		// JSON string (LIKE needs its % and _ escaped).
+		quoted, _ := json.Marshal(v)
+		pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(string(quoted)) + "%"
+		var others int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM connections WHERE vehicle_ids LIKE $1 ESCAPE '\'`, pattern).Scan(&others); err != nil {
+			return err
+		}
+		if others > 0 {
+			continue
+		}
+		for _, q := range []string{`DELETE FROM webhook_events WHERE vehicle_id = $1`, `DELETE FROM vehicle_signals WHERE vehicle_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- housekeeping ---
@@ -614,27 +654,35 @@ const sweepBatch = 1000
 func (s *sqlStore) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 	var out Swept
 	t := now.UnixMilli()
+	retained := now.Add(-s.opts.EventRetention).UnixMilli()
 	steps := []struct {
-		n     *int64
-		query string
+		n *int64
+		// query deletes up to $2 rows at or before $1, which is before.
+		query  string
+		before int64
 	}{
 		// The foreign keys cascade to the sessions' states and user links.
 		{&out.Sessions, `DELETE FROM sessions WHERE id IN
-			(SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)`},
+			(SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)`, t},
 		{&out.States, `DELETE FROM oauth_states WHERE (session_id, state_hash) IN
-			(SELECT session_id, state_hash FROM oauth_states WHERE expires_at <= $1 LIMIT $2)`},
+			(SELECT session_id, state_hash FROM oauth_states WHERE expires_at <= $1 LIMIT $2)`, t},
 		// Users no session links to and whose connection can no longer be refreshed
 		// (a zero expiry is unknown: kept).
 		{&out.Users, `DELETE FROM users WHERE id IN (SELECT u.id FROM users u WHERE
 			NOT EXISTS (SELECT 1 FROM session_users su WHERE su.user_id = u.id) AND
 			NOT EXISTS (SELECT 1 FROM connections c WHERE c.user_id = u.id AND (c.refresh_expires_at = 0 OR c.refresh_expires_at > $1))
-			LIMIT $2)`},
+			LIMIT $2)`, t},
+		// Webhook events, and latest values nothing has updated, past their retention.
+		{&out.Events, `DELETE FROM webhook_events WHERE event_id IN
+			(SELECT event_id FROM webhook_events WHERE received_at <= $1 LIMIT $2)`, retained},
+		{&out.Signals, `DELETE FROM vehicle_signals WHERE (vehicle_id, code) IN
+			(SELECT vehicle_id, code FROM vehicle_signals WHERE received_at <= $1 LIMIT $2)`, retained},
 	}
 	for _, st := range steps {
 		for {
 			var n int64
 			err := s.tx(ctx, "sweep", func(ctx context.Context, tx *sql.Tx) error {
-				res, err := tx.ExecContext(ctx, st.query, t, int64(sweepBatch))
+				res, err := tx.ExecContext(ctx, st.query, st.before, int64(sweepBatch))
 				if err != nil {
 					return err
 				}
@@ -660,6 +708,10 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 }
 
 func (s *sqlStore) Close() error {
+	s.hub.close()
+	if s.listener != nil {
+		s.listener.close()
+	}
 	err := s.rdb.Close()
 	if s.wdb != s.rdb {
 		err = errors.Join(err, s.wdb.Close())

@@ -52,7 +52,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*sqlStore, erro
 	rdb.SetMaxOpenConns(4)
 	rdb.SetMaxIdleConns(4)
 
-	s := &sqlStore{rdb: rdb, wdb: wdb, opts: opts}
+	s := &sqlStore{rdb: rdb, wdb: wdb, opts: opts, hub: newHub()}
 	octx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	if err := wdb.PingContext(octx); err != nil {

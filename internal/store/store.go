@@ -1,6 +1,8 @@
 // Package store keeps what the app must remember between requests and across instances:
 // browser sessions, pending OAuth states, the Smartcar users a session has connected,
-// and their connections (vehicle ids, scopes and the tokens, encrypted at rest).
+// their connections (vehicle ids, scopes and the tokens, encrypted at rest), and the
+// vehicles' webhook events and latest signal values (encrypted too), with notifications
+// to every instance when those change (events.go, notify.go).
 //
 // Two backends sit behind one interface and one SQL code path: SQLite (the embedded
 // default, a file in the data directory, pure Go) and PostgreSQL (for several app
@@ -91,6 +93,8 @@ type Store interface {
 	DropVehicle(ctx context.Context, connID, vehicleID string) error
 	// DeleteConnection deletes the connection and its Smartcar user (disconnect). Every
 	// session linked to that user loses it: its tokens are revoked upstream anyway.
+	// The webhook events and latest values of its vehicles go too, unless another
+	// connection lists the vehicle.
 	DeleteConnection(ctx context.Context, connID string) error
 	// RefreshConnection renews the connection's tokens exactly once across goroutines
 	// and instances. seenAccess is the access token the caller found expired. Under a
@@ -106,8 +110,42 @@ type Store interface {
 	// finds it). A refresh that returns no refresh token keeps the old one.
 	RefreshConnection(ctx context.Context, connID, seenAccess string, refresh RefreshFunc) (Connection, error)
 
-	// Sweep deletes the sessions and states expired by now, and the users that no
-	// session links to any more whose refresh token has expired.
+	// RecordEvent stores a verified webhook event once per Event.ID and, in the same
+	// transaction, applies its signal values to the vehicle's latest ones (each moves
+	// only forward: see SignalValue.AsOf) and notifies the listeners of every instance
+	// (Listen) at commit. A duplicate (an ID stored before, also one being stored
+	// concurrently by another instance) reports inserted=false and changes nothing:
+	// with at-least-once delivery, every event is stored exactly once. A failure
+	// stores neither the event nor any value. Input that cannot be stored matches
+	// ErrInvalidEvent. See events.go for what is sealed.
+	RecordEvent(ctx context.Context, ev Event) (inserted bool, err error)
+	// SaveSignals applies values read by other means (via ViaAPI: the app's API
+	// reads) to the vehicle's latest values, like RecordEvent's, and notifies the
+	// listeners if any moved. A zero RetrievedAt is taken as now.
+	SaveSignals(ctx context.Context, vehicleID string, values []SignalValue, via Via) error
+	// LatestSignals returns the vehicle's latest value per signal, by code; none if
+	// nothing is stored.
+	LatestSignals(ctx context.Context, vehicleID string) ([]SignalValue, error)
+	// Events returns the vehicle's stored events, the latest (by OccurredAt) first,
+	// for its timeline and charts.
+	Events(ctx context.Context, vehicleID string, q EventQuery) ([]Event, error)
+
+	// NotifyVehicle tells the listeners of every instance that the vehicle's data
+	// changed. RecordEvent and SaveSignals do it themselves.
+	NotifyVehicle(ctx context.Context, vehicleID string) error
+	// Listen returns the ids of the vehicles whose data changes from now on, on any
+	// instance sharing the database (SQLite: in this Store), each sent once the
+	// change is committed and readable. The channel is closed when ctx is done or the
+	// Store closes. A listener that falls behind blocks no writer: an id already
+	// waiting for it is not queued again, and a long backlog collapses into
+	// AllVehicles, which it also receives after a lost PostgreSQL connection was
+	// restored. See notify.go for the choice of LISTEN/NOTIFY.
+	Listen(ctx context.Context) (<-chan string, error)
+
+	// Sweep deletes the sessions and states expired by now, the users that no
+	// session links to any more whose refresh token has expired, and the webhook
+	// events and latest signal values received Options.EventRetention or longer
+	// before now.
 	Sweep(ctx context.Context, now time.Time) (Swept, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -204,6 +242,7 @@ type Page struct {
 // Swept counts what Sweep deleted.
 type Swept struct {
 	Sessions, States, Users int64
+	Events, Signals         int64 // webhook events and latest signal values
 }
 
 var (
@@ -240,6 +279,9 @@ type Options struct {
 	// MaxOpenConns bounds the PostgreSQL connection pool (default 10). SQLite uses one
 	// writer connection and a few readers.
 	MaxOpenConns int
+	// EventRetention is how long Sweep keeps webhook events, and latest signal values
+	// that nothing has updated (default DefaultEventRetention, 30 days).
+	EventRetention time.Duration
 }
 
 // DefaultFile is the SQLite database's name in Options.DataDir.
@@ -263,6 +305,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = 10
+	}
+	if o.EventRetention <= 0 {
+		o.EventRetention = DefaultEventRetention
 	}
 }
 
