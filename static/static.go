@@ -1,7 +1,7 @@
-// Package static embeds the stylesheets and images served under /static/.
+// Package static embeds the stylesheets and scripts served under /static/.
 package static
 
 import "embed"
 
-//go:embed css
+//go:embed css js
 var FS embed.FS

@@ -429,6 +429,8 @@ type rigOptions struct {
 	budget time.Duration
 	// server are the app server's timeouts; nil means cmd/app's for the budget.
 	server *timeouts
+	// heartbeat is the live streams' heartbeat period; 0 means the app's default.
+	heartbeat time.Duration
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -500,6 +502,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			Templates:      templates.FS,
 			Static:         static.FS,
 			Now:            o.now,
+			LiveHeartbeat:  o.heartbeat,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"smartcargo/internal/config"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 	"smartcargo/internal/web"
 	"smartcargo/static"
 	"smartcargo/templates"
@@ -56,6 +57,9 @@ type app struct {
 	URL string
 	// SandboxURL is the in-process sandbox's origin, empty with real credentials.
 	SandboxURL string
+
+	// store is the app's store (tests record webhook events through it).
+	store store.Store
 
 	log    *slog.Logger
 	out    *bufferedLog       // under log; wait flushes it
@@ -150,6 +154,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fail(err)
 	}
+	a.store = st
 	go sweep(ctx, st, log)
 
 	// The app's own transport: many concurrent users need more than the default two
@@ -168,6 +173,8 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		Templates:      templates.FS,
 		Static:         static.FS,
 		SandboxNote:    sandboxNote,
+		// Shutdown begins when ctx ends: the live streams end with it.
+		Done: ctx,
 	})
 	if err != nil {
 		return fail(err)

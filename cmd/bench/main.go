@@ -224,6 +224,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"/vehicle timings", b.benchVehicle},
 		{"sandbox API throughput", b.benchAPI},
 		{"sandbox with 10,000 idle simulated vehicles", b.benchSimIdle},
+		{"live dashboard update", b.benchLive},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {

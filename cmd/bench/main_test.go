@@ -169,9 +169,11 @@ func TestChecks(t *testing.T) {
 		Versions: []versionTiming{{Version: "3", Page: "/vehicle/{id}", N: 50, Upstream: 1, Times: []time.Duration{110 * time.Millisecond}},
 			{Version: "2.0", Page: "/vehicle", N: 50, Upstream: 11, Times: []time.Duration{210 * time.Millisecond}}},
 		Micro: []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6}},
+		Live: liveTiming{Changed: []time.Duration{3 * time.Millisecond, 5 * time.Millisecond},
+			Updated: []time.Duration{20 * time.Millisecond, 1400 * time.Millisecond, 30 * time.Millisecond}, Upstream: 1},
 	}
 	cs := r.checks()
-	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured", "not measured", "not measured"}
+	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured", "not measured", "not measured", "met"}
 	for i, c := range cs {
 		if c.Verdict != want[i] {
 			t.Errorf("%s (%s): %s, want %s", c.Name, c.Figure, c.Verdict, want[i])
@@ -179,7 +181,8 @@ func TestChecks(t *testing.T) {
 	}
 	md := r.markdown()
 	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB", "| sqlite | – | 200.0 µs |",
-		"| 3 | `/vehicle/{id}` | 50 | 1 | 110 ms", "| 2.0 | `/vehicle` | 50 | 11 | 210 ms"} {
+		"| 3 | `/vehicle/{id}` | 50 | 1 | 110 ms", "| 2.0 | `/vehicle` | 50 | 11 | 210 ms",
+		"| stored → page refetched with the event | 30 ms | 1400 ms | 1400 ms |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report lacks %q", s)
 		}

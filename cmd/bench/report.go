@@ -48,6 +48,9 @@ type report struct {
 
 	SimIdle simIdle
 
+	// Live is the live dashboard's update times (live.go).
+	Live liveTiming
+
 	Micro         []microResult
 	MicroProblems []string
 
@@ -140,6 +143,10 @@ func (r *report) checks() []check {
 	cs = append(cs, check{"sandbox GET " + r.APIPath + " vs bare net/http",
 		fmt.Sprintf("%.0f / %.0f req/s = %.2f×", sb, sbare, aratio), fmt.Sprintf("≥ %.1f×", targetAPIRatio),
 		verdict(sb > 0 && sbare > 0, aratio >= targetAPIRatio)})
+
+	up := medianDur(r.Live.Updated)
+	cs = append(cs, check{"event stored → open dashboard updated (median)", ms(up), "< " + ms(targetLiveUpdate),
+		verdict(up > 0, up < targetLiveUpdate)})
 	return cs
 }
 
@@ -300,6 +307,8 @@ func (r *report) markdown() string {
 			cell(r.microStore("BenchmarkStoreTime/"+be+"/vehicle")), cell(r.micro("BenchmarkSessionLookup/"+be)))
 	}
 	w("\n")
+
+	r.liveSection(w)
 
 	w("## 7. Go micro-benchmarks\n\n")
 	w("`go test -run '^$' -bench . -benchmem -benchtime %s -count %d` in %s; medians of the %d runs.\n\n", o.Benchtime, o.MicroCount, strings.Join(microPackages, ", "), o.MicroCount)

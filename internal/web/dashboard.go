@@ -62,6 +62,11 @@ type dashboardPage struct {
 	ChargeLimit int
 	// NotShared lists the permissions the user did not grant, in words.
 	NotShared []string
+
+	// History is the stored webhook events' timeline and chart; LiveURL the stream
+	// that tells the page to update itself (live.go).
+	History historyView
+	LiveURL string
 }
 
 // tileOK reports whether the tile key is shown and was read.
@@ -128,6 +133,7 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 		if err != nil {
 			return err
 		}
+		p.History, p.LiveURL = readHistory(r.Context(), log, up.st, id, units, up.now()), liveURL(id)
 		f, err := sessions.takeFlash(r.Context(), sess)
 		if err != nil {
 			return err

@@ -23,6 +23,9 @@ type routeDeps struct {
 	now      func() time.Time
 	// upstreamBudget bounds the time a page spends on Smartcar in all; 0 means none.
 	upstreamBudget time.Duration
+	// live wakes the dashboards' streams; liveHeartbeat is their idle comment's period.
+	live          *broadcaster
+	liveHeartbeat time.Duration
 }
 
 // addRoutes is the app's whole HTTP surface.
@@ -64,6 +67,10 @@ func addRoutes(d routeDeps) http.Handler {
 		// Logout revokes at Smartcar (on a context of its own, past this deadline).
 		r.Post("/logout", h(handleLogout(d.log, d.up, d.sessions)))
 	})
+
+	// A dashboard's live stream: outside the upstream deadline, it lasts as long as
+	// the page is open.
+	r.Get("/vehicle/{id}/live", h(handleLive(d.log, d.live, d.up, d.sessions, d.pages, d.liveHeartbeat)))
 
 	r.Get("/static/*", staticFiles(d.static, notFound))
 	return r

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,19 @@ type Options struct {
 	// HTTPClient's timeout); past it the user gets the timeout page. 0 means no bound
 	// beyond the client's. The server's write timeout should exceed it.
 	UpstreamBudget time.Duration
+
+	// Done ends the dashboards' live streams (GET /vehicle/{id}/live) and the store
+	// listener that feeds them when it is done: pass the context whose end shuts the
+	// server down, since http.Server.Shutdown waits for active handlers and a stream
+	// never ends by itself. nil means they end only with their clients (and the
+	// listener with the Store).
+	Done context.Context
+	// LiveHeartbeat is how often an idle live stream sends a comment line, so that
+	// proxies keep it open; 0 means 15s.
+	LiveHeartbeat time.Duration
+	// MaxLiveStreams bounds the live streams open at once on this server; past it a
+	// page is not live (it still works by reload). 0 means 1000.
+	MaxLiveStreams int
 }
 
 // The Smartcar API versions of Options.APIVersion.
@@ -133,5 +147,7 @@ func NewServer(o Options) (http.Handler, error) {
 		secure:         o.SecureCookies,
 		now:            o.Now,
 		upstreamBudget: o.UpstreamBudget,
+		live:           newBroadcaster(o.Store, o.Done, o.Logger, o.MaxLiveStreams),
+		liveHeartbeat:  o.LiveHeartbeat,
 	}), nil
 }

@@ -123,7 +123,7 @@ func (c *Control) showVehicle(w http.ResponseWriter, r *http.Request, id string,
 	p.Problem = problem
 	if v.Mode == "simulated" {
 		if pts, err := c.b.History(id, 12*time.Hour, 48); err == nil {
-			p.Chart = chart(pts)
+			p.Chart = historyChart(pts)
 		}
 	}
 	c.render(w, status, "vehicle", p)
