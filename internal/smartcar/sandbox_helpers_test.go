@@ -33,12 +33,12 @@ const testManagementToken = "test-management-token"
 // the server.
 func startSandbox(now func() time.Time) (*httptest.Server, *smartcar.Config, error) {
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: sandboxApp.id, Secret: sandboxApp.secret, RedirectURIs: []string{sandboxApp.redirect}}},
+		Clients:         []sandbox.Client{{ID: sandboxApp.id, Secret: sandboxApp.secret, RedirectURIs: []string{sandboxApp.redirect}}},
 		Now:             now,
 		Seed:            1,
 		ManagementToken: testManagementToken,
-		Templates: templates.FS,
-		Static:    static.FS,
+		Templates:       templates.FS,
+		Static:          static.FS,
 	})
 	if err != nil {
 		return nil, nil, err
