@@ -57,6 +57,18 @@ type Options struct {
 	// HTTPClient's timeout); past it the user gets the timeout page. 0 means no bound
 	// beyond the client's. The server's write timeout should exceed it.
 	UpstreamBudget time.Duration
+
+	// ManagementTokens are the application management tokens whose signatures
+	// POST /webhooks accepts: the current one first, then any being retired. None
+	// turns webhooks off (404).
+	ManagementTokens []string
+	// MaxDataAge is how recently every value a dashboard needs must have reached the
+	// store (by webhook or an earlier API read) for the page to render from it with
+	// no call to Smartcar (API v3 only; see fresh.go). 0 always calls Smartcar.
+	MaxDataAge time.Duration
+	// Subscriber, when set, subscribes each newly connected vehicle to the app's
+	// webhook.
+	Subscriber Subscriber
 }
 
 // The Smartcar API versions of Options.APIVersion.
@@ -123,6 +135,11 @@ func NewServer(o Options) (http.Handler, error) {
 	if err := prepareLogin(pages, connect); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	data := newVehicleData(o.Store, o.MaxDataAge, o.Now, o.Logger)
+	hooks, err := handleWebhooks(o.Logger, o.Store, o.ManagementTokens, o.Now, data.names)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	return addRoutes(routeDeps{
 		log:            o.Logger,
 		pages:          pages,
@@ -133,5 +150,8 @@ func NewServer(o Options) (http.Handler, error) {
 		secure:         o.SecureCookies,
 		now:            o.Now,
 		upstreamBudget: o.UpstreamBudget,
+		webhooks:       hooks,
+		data:           data,
+		sub:            o.Subscriber,
 	}), nil
 }
