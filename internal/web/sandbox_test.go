@@ -77,8 +77,8 @@ func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 	all := append(append(slices.Clone(base), configure...), func(o *Options) { cfg = o.Smartcar })
 	a := newTestApp(t, smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL}, all...)
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Clients:         []sandbox.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
+		Logger:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Now:             a.clock.Now,
 		Seed:            1,
 		Templates:       templates.FS,
