@@ -67,7 +67,10 @@ func newBrowser(t *testing.T) context.Context {
 // sandbox, and stops it when the test ends.
 func startApp(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange", "DATA_DIR": t.TempDir()}
+	// SMARTCAR_MAX_DATA_AGE=0: these tests steer the sandbox and read the change on
+	// the next page at once, before its webhook need have arrived; the webhook tests
+	// set their own.
+	vars := map[string]string{"SMARTCAR_REDIRECT_URI": "http://127.0.0.1:0/exchange", "DATA_DIR": t.TempDir(), "SMARTCAR_MAX_DATA_AGE": "0"}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,37 +11,21 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"smartcargo/internal/sandboxctl"
-	"smartcargo/internal/smartcar"
-	"smartcargo/internal/store"
 )
 
-// tripEvent is a VEHICLE_STATE event with a battery level and an odometer reading at
-// a time, triggered by the signals named.
-func tripEvent(vehicleID string, at time.Time, percent, km float64, triggers ...string) store.Event {
-	value := func(v float64, unit string) json.RawMessage {
-		return json.RawMessage(fmt.Sprintf(`{"value":%g,"unit":%q}`, v, unit))
-	}
-	return store.Event{
-		ID: fmt.Sprintf("evt-%d-%d", at.UnixNano(), eventSeq.Add(1)), Type: "VEHICLE_STATE", VehicleID: vehicleID,
-		OccurredAt: at, Triggers: triggers,
-		Signals: []store.SignalValue{
-			{Code: smartcar.SignalStateOfCharge, Status: smartcar.SignalSuccess, RetrievedAt: at, Body: value(percent, "percent")},
-			{Code: smartcar.SignalOdometer, Status: smartcar.SignalSuccess, RetrievedAt: at, Body: value(km, "km")},
-		},
-	}
-}
-
-// TestBrowserLiveDashboard: an open dashboard updates by itself when an event for its
-// vehicle is recorded (through the store, as the webhook receiver does): the timeline
-// gains the event, the chart its point and the tiles the vehicle's new state, without
-// a reload (a marker set on window survives), and the page says it is live. The
-// vehicle is simulated, so that its history and its new battery level agree with
-// what the API reads.
+// TestBrowserLiveDashboard is the whole webhook path as a user sees it: a simulated
+// electric car connected through the app is subscribed to the app's webhook by
+// itself; it drives and then charges, steered through the sandbox's control API and
+// its clock; each change reaches the app as a signed webhook, is stored, and the open
+// dashboard updates without a reload (a marker set on window survives) — the timeline
+// gains the events, the chart its points, the battery tile the new level — and the
+// app makes no API call to Smartcar for it (the sandbox's journal shows none).
 func TestBrowserLiveDashboard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	a := startApp(t, map[string]string{"SMARTCAR_MODE": "simulated"})
+	// The default data age: a dashboard with fresh webhook data reads no API.
+	a := startApp(t, map[string]string{"SMARTCAR_MODE": "simulated", "SMARTCAR_MAX_DATA_AGE": "5m"})
 	ctx := newBrowser(t)
 	connect(t, ctx, a, vinAccount("bev"), false)
 	click(t, ctx, "button#approval-button")
@@ -50,59 +33,80 @@ func TestBrowserLiveDashboard(t *testing.T) {
 	if id == "" {
 		t.Fatal("no vehicle listed")
 	}
-
 	sb := sandboxctl.New(t, a.SandboxURL)
-	var v struct{ BatteryPercent, OdometerKm float64 }
-	sb.Do(http.MethodGet, "/vehicles/"+id, nil, &v)
-
-	// A trip and then a charge, over the last three hours, up to the vehicle's state.
-	now := time.Now()
-	soc, km := v.BatteryPercent+4*4-5*5, v.OdometerKm-4*11 // four legs of the trip, five of the charge
-	for i := range 9 {
-		at := now.Add(time.Duration(i-9) * 20 * time.Minute)
-		trigger := smartcar.SignalOdometer
-		if i < 4 {
-			soc, km = soc-4, km+11
-		} else {
-			soc, trigger = soc+5, smartcar.SignalStateOfCharge
-		}
-		recordEvent(t, a.store, tripEvent(id, at, soc, km, trigger))
+	hooks := sb.Webhooks()
+	if len(hooks) != 1 || hooks[0].Status != "ACTIVE" {
+		t.Fatalf("webhooks %+v: want the app's one, active", hooks)
 	}
+	hook := hooks[0].ID
+	// attempts counts the webhook's delivery attempts to the app so far (VERIFY too).
+	attempts := func() int {
+		n := 0
+		for _, d := range sb.Deliveries(hook, 0) {
+			n += len(d.Attempts)
+		}
+		return n
+	}
+	// change steers the car, then waits (on the sandbox) for the webhook it causes.
+	change := func(patch map[string]any, advance string) {
+		t.Helper()
+		n := attempts()
+		if patch != nil {
+			sb.PatchVehicle(id, patch)
+		}
+		if advance != "" {
+			sb.AdvanceClock(advance)
+		}
+		sb.Deliveries(hook, n+1)
+	}
+	sb.Deliveries(hook, 2) // VERIFY, then the first delivery on subscribe
+
+	// A 25-minute drive: history for the timeline and the chart.
+	change(map[string]any{"stage": "driving"}, "25m")
+	change(map[string]any{"stage": "parked"}, "")
+
 	click(t, ctx, "table#vehicles tbody tr a.btn")
 	step(t, ctx, "dashboard", chromedp.WaitVisible(chromedp.CSS("section#vehicle")),
 		chromedp.WaitVisible(chromedp.CSS(`#vehicle[data-live="on"]`)))
-	if n := countNodes(t, ctx, "ol#timeline li.event"); n != 9 {
-		t.Fatalf("%d events in the timeline, want 9", n)
+	events := countNodes(t, ctx, "ol#timeline li.event")
+	if events < 2 {
+		t.Fatalf("%d events in the timeline after the drive, want at least 2", events)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.liveMarker = 42")); err != nil {
 		t.Fatal(err)
 	}
-	before := attr(t, ctx, "polyline#chart-battery", "points")
+	apiCalls := func() int { return len(sb.Journal("/v3/vehicles/")) + len(sb.Journal("/v2.0/vehicles")) }
+	callsBefore := apiCalls()
 
-	// The car charged on: the simulator's battery, then its event.
-	next := math.Min(soc+6, 100)
-	sb.PatchVehicle(id, map[string]any{"batteryPercent": next})
-	recordEvent(t, a.store, tripEvent(id, time.Now(), next, km, smartcar.SignalStateOfCharge))
-	step(t, ctx, "live update", chromedp.WaitVisible(chromedp.CSS(`#vehicle[data-live-updates]`)))
-	want := fmt.Sprintf("%.0f%%", next)
-	if got := text(t, ctx, "ol#timeline li.event:first-child"); !strings.Contains(got, "Battery "+want) || !strings.Contains(got, "just now") {
-		t.Errorf("the newest event reads %q, want Battery %s just now", got, want)
-	}
-	if got := text(t, ctx, "section#battery .value"); got != want {
-		t.Errorf("the battery tile reads %q after the update, want %s", got, want)
-	}
-	if n := countNodes(t, ctx, "ol#timeline li.event"); n != 10 {
-		t.Errorf("%d events in the timeline after the update, want 10", n)
-	}
-	if after := attr(t, ctx, "polyline#chart-battery", "points"); after == before || len(strings.Fields(after)) != 10 {
-		t.Errorf("the chart's battery line did not gain the new point: %d points", len(strings.Fields(after)))
+	// Plug in, start charging, and let an hour pass on the sandbox's clock.
+	change(map[string]any{"pluggedIn": true, "stage": "charging"}, "")
+	change(nil, "1h")
+	want := fmt.Sprintf("%.0f%%", math.Round(*sb.Vehicle(id).BatteryPercent))
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(pctx, chromedp.Poll[bool](
+		"(document.querySelector('section#battery .value') || {}).textContent === "+quoteJS(want),
+		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the open dashboard never showed the battery at %s (it shows %q): %v", want, text(t, ctx, "section#battery .value"), err)
 	}
 	marker, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.liveMarker || 0"))
 	if err != nil || marker != 42 {
 		t.Errorf("the page was reloaded (marker %d, %v)", marker, err)
 	}
+	if n := countNodes(t, ctx, "ol#timeline li.event"); n <= events {
+		t.Errorf("%d events in the timeline after charging, want more than %d", n, events)
+	}
+	if got := text(t, ctx, "ol#timeline li.event:first-child"); !strings.Contains(got, "Battery") {
+		t.Errorf("the newest event reads %q, want the battery's change", got)
+	}
+	if got := attr(t, ctx, "section#battery .arrival", "data-via"); got != "webhook" {
+		t.Errorf("the battery tile's value arrived by %q, want webhook", got)
+	}
 	if got := text(t, ctx, "#live-status"); !strings.HasPrefix(got, "Live") {
 		t.Errorf("live status %q", got)
+	}
+	if extra := apiCalls() - callsBefore; extra != 0 {
+		t.Errorf("the app made %d API calls to Smartcar for the live update, want 0 (webhook data is fresh)", extra)
 	}
 	shot(t, ctx, "vehicle-live")
 

@@ -57,6 +57,12 @@ type app struct {
 	URL string
 	// SandboxURL is the in-process sandbox's origin, empty with real credentials.
 	SandboxURL string
+	// WebhookURL is where Smartcar should post webhooks (SMARTCAR_WEBHOOK_URL, else
+	// URL + /webhooks); empty when webhooks are off.
+	WebhookURL string
+	// hooksDone is closed once the webhook's registration at start has ended (nil
+	// when there is none).
+	hooksDone chan struct{}
 
 	// store is the app's store (tests record webhook events through it).
 	store store.Store
@@ -130,6 +136,9 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 	}
 	sandboxNote := ""
+	// The management token signs the webhooks: the sandbox's own, or the app's at
+	// Smartcar (SMARTCAR_MANAGEMENT_TOKEN); none turns /webhooks off.
+	mgmtToken, mgmtOrigin := cfg.ManagementToken, cfg.ManagementOrigin.String()
 	if cfg.Sandbox() {
 		// The sandbox registers the redirect URI exactly, so it must name the port the
 		// app really listens on (tests listen on port 0).
@@ -137,11 +146,12 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		if *sandboxAddr == "" {
 			*sandboxAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SandboxSettings.Port))
 		}
-		origin, err := a.startSandbox(ctx, cfg, *sandboxAddr, &sc, redirect.String())
+		origin, token, err := a.startSandbox(ctx, cfg, *sandboxAddr, &sc, redirect.String())
 		if err != nil {
 			return fail(err)
 		}
 		a.SandboxURL = origin
+		mgmtToken, mgmtOrigin = token, origin
 		sandboxNote = "Running on the built-in Smartcar sandbox: pick any brand and log in with any email and password."
 		// The sandbox serves every host, API v3 included, on its one origin.
 		log.Info("no SMARTCAR_CLIENT_ID set: using the built-in Smartcar sandbox (offline); set credentials in .env to use real Smartcar",
@@ -161,6 +171,19 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	// idle connections per host, and shutdown closes them (see serve).
 	upstream := http.DefaultTransport.(*http.Transport).Clone()
 	upstream.MaxIdleConnsPerHost = 64
+	var (
+		tokens []string
+		hooks  *webhooks
+		sub    web.Subscriber
+	)
+	if mgmtToken != "" {
+		tokens = []string{mgmtToken}
+		if cfg.Sandbox() || cfg.WebhookID != "" {
+			mgmt := smartcar.NewManagement(&http.Client{Transport: upstream, Timeout: cfg.UpstreamTimeout}, mgmtOrigin, mgmtToken)
+			hooks = &webhooks{mgmt: mgmt, st: st, log: log, id: cfg.WebhookID}
+			sub = hooks
+		}
+	}
 	handler, err := web.NewServer(web.Options{
 		Logger:         log,
 		Smartcar:       sc,
@@ -175,6 +198,10 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		SandboxNote:    sandboxNote,
 		// Shutdown begins when ctx ends: the live streams end with it.
 		Done: ctx,
+
+		ManagementTokens: tokens,
+		MaxDataAge:       cfg.MaxDataAge,
+		Subscriber:       sub,
 	})
 	if err != nil {
 		return fail(err)
@@ -187,21 +214,55 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Once the app has stopped, its idle upstream connections go too, so that the
 	// in-process sandbox's shutdown does not wait for connections nobody will use.
+	if hooks != nil {
+		a.hooksDone = make(chan struct{})
+	}
 	a.serve(ctx, "app", appLn, newHTTPServer(handler, log, serverTimeouts(upstreamBudget(cfg.UpstreamTimeout))), func() {
+		if a.hooksDone != nil {
+			<-a.hooksDone // it ends with ctx: nothing uses the store after Close
+		}
 		upstream.CloseIdleConnections()
 		st.Close()
 	})
 	log.Info("listening", "url", a.URL+"/login", "addr", appLn.Addr().String(), "api_version", string(cfg.APIVersion),
 		"api_origin", apiOrigin(sc.Endpoint, cfg.APIVersion))
+	if len(tokens) == 0 {
+		log.Info("webhooks off: set SMARTCAR_MANAGEMENT_TOKEN to receive them at " + web.WebhookPath)
+	} else {
+		a.WebhookURL = a.URL + web.WebhookPath
+		if cfg.WebhookURL != nil {
+			a.WebhookURL = cfg.WebhookURL.String()
+		}
+		log.Info("receiving webhooks", "url", a.WebhookURL, "max_data_age", cfg.MaxDataAge.String())
+	}
+	if hooks != nil {
+		// Only now: the sandbox's VERIFY calls the listener back at once.
+		callback := "http://" + appLn.Addr().String() + web.WebhookPath
+		go func() {
+			defer close(a.hooksDone)
+			rctx, cancel := context.WithTimeout(ctx, registerBudget)
+			defer cancel()
+			var err error
+			if cfg.Sandbox() {
+				err = hooks.register(rctx, callback)
+			} else {
+				err = hooks.subscribeStored(rctx)
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Warn("webhook registration failed: the pages read the API", "err", err)
+			}
+		}()
+	}
 	return a, nil
 }
 
 // startSandbox starts the in-process sandbox with a freshly generated development
-// client and points sc at it. It returns the sandbox's origin.
-func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string, sc *smartcar.Config, redirect string) (string, error) {
+// client and points sc at it. It returns the sandbox's origin and its application
+// management token (which signs its webhooks).
+func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string, sc *smartcar.Config, redirect string) (string, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
+		return "", "", fmt.Errorf("sandbox: %w (set SANDBOX_PORT to use another port)", err)
 	}
 	o := cfg.SandboxSettings.Options()
 	if o.DataDir == "" {
@@ -212,7 +273,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	client, err := sandbox.DevClientIn(o.DataDir, redirect)
 	if err != nil {
 		ln.Close()
-		return "", fmt.Errorf("sandbox: %w", err)
+		return "", "", fmt.Errorf("sandbox: %w", err)
 	}
 	client.Name = web.AppName
 	o.Clients = []sandbox.Client{client}
@@ -221,7 +282,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	srv, err := sandbox.NewHTTPServer(o)
 	if err != nil {
 		ln.Close()
-		return "", err
+		return "", "", err
 	}
 	origin := "http://" + ln.Addr().String()
 	sc.ClientID, sc.ClientSecret = client.ID, client.Secret
@@ -229,7 +290,7 @@ func (a *app) startSandbox(ctx context.Context, cfg *config.Config, addr string,
 	// The sandbox's own timeouts (SANDBOX_*_TIMEOUT); hung requests are released at
 	// shutdown.
 	a.serve(ctx, "sandbox", ln, srv, nil)
-	return origin, nil
+	return origin, srv.ManagementToken(), nil
 }
 
 // logFlushEvery is the longest a log line waits in the buffer (bufferedLog).

@@ -54,10 +54,11 @@ BenchmarkRenderLogin-2   	   27453	     15000 ns/op	    9313 B/op	      65 alloc
 BenchmarkRenderLogin-2   	   27453	     17000 ns/op	    9313 B/op	      65 allocs/op
 BenchmarkRenderLogin-2   	   27453	     16000 ns/op	    9313 B/op	      65 allocs/op
 BenchmarkRenderVehicles/rows=10-2 	 2574	    128052 ns/op	   24495 B/op	     504 allocs/op
+BenchmarkWebhooks/sqlite-2         	    2000	    833129 ns/op	      1208 events/s
 PASS
 `
 	res := parseBench(out)
-	if len(res) != 2 {
+	if len(res) != 3 {
 		t.Fatalf("got %d results: %+v", len(res), res)
 	}
 	if r := res[0]; r.Name != "BenchmarkRenderLogin" || r.Pkg != "smartcargo/internal/page" || r.NsPerOp != 16000 || r.Runs != 3 || r.AllocsPerOp != 65 {
@@ -65,6 +66,9 @@ PASS
 	}
 	if res[1].Name != "BenchmarkRenderVehicles/rows=10" {
 		t.Errorf("second: %+v", res[1])
+	}
+	if r := res[2]; r.Name != "BenchmarkWebhooks/sqlite" || r.Metrics["events/s"] != 1208 {
+		t.Errorf("a custom metric: %+v", r)
 	}
 }
 
@@ -168,12 +172,19 @@ func TestChecks(t *testing.T) {
 		APIPath:         "/v2.0/vehicles/{id}/odometer",
 		Versions: []versionTiming{{Version: "3", Page: "/vehicle/{id}", N: 50, Upstream: 1, Times: []time.Duration{110 * time.Millisecond}},
 			{Version: "2.0", Page: "/vehicle", N: 50, Upstream: 11, Times: []time.Duration{210 * time.Millisecond}}},
-		Micro: []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6}},
+		Micro: []microResult{{Name: "BenchmarkStoreTime/sqlite/vehicle", StoreNs: 200e3}, {Name: "BenchmarkStoreTime/postgres/vehicle", StoreNs: 1.5e6},
+			{Name: "BenchmarkWebhooks/sqlite", Metrics: map[string]float64{"events/s": 1500}},
+			{Name: "BenchmarkWebhooks/postgres", Metrics: map[string]float64{"events/s": 900}},
+			{Name: "BenchmarkDashboardFreshWebhook", NsPerOp: 500e3, Metrics: map[string]float64{"upstream-calls/op": 0}}},
 		Live: liveTiming{Changed: []time.Duration{3 * time.Millisecond, 5 * time.Millisecond},
 			Updated: []time.Duration{20 * time.Millisecond, 1400 * time.Millisecond, 30 * time.Millisecond}, Upstream: 1},
 	}
 	cs := r.checks()
-	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured", "not measured", "not measured", "met"}
+	want := []string{"met", "**not met**", "met", "**not met**", "met", "**not met**", "not measured", "not measured", "not measured",
+		"met", "met", "**not met**", "met"}
+	if len(cs) != len(want) {
+		t.Fatalf("%d checks, want %d", len(cs), len(want))
+	}
 	for i, c := range cs {
 		if c.Verdict != want[i] {
 			t.Errorf("%s (%s): %s, want %s", c.Name, c.Figure, c.Verdict, want[i])
@@ -182,7 +193,8 @@ func TestChecks(t *testing.T) {
 	md := r.markdown()
 	for _, s := range []string{"0.70×", "0.85×", "3.20×", "40.0 MB", "| sqlite | – | 200.0 µs |",
 		"| 3 | `/vehicle/{id}` | 50 | 1 | 110 ms", "| 2.0 | `/vehicle` | 50 | 11 | 210 ms",
-		"| stored → page refetched with the event | 30 ms | 1400 ms | 1400 ms |"} {
+		"| stored → page refetched with the event | 30 ms | 1400 ms | 1400 ms |",
+		"| sqlite | 1500 |", "| postgres | 900 |", "fresh webhook data: **0.00**"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report lacks %q", s)
 		}

@@ -20,6 +20,9 @@ type microResult struct {
 	// StoreNs is the median time per request spent in the store (the store-ns/median
 	// metric of BenchmarkStoreTime), 0 for other benchmarks.
 	StoreNs float64
+	// Metrics are the medians of the benchmark's other reported metrics, by unit
+	// (events/s, upstream-calls/op).
+	Metrics map[string]float64
 	Runs    int
 }
 
@@ -55,6 +58,7 @@ func parseBench(out string) []microResult {
 	type acc struct {
 		pkg                  string
 		ns, b, allocs, store []float64
+		other                map[string][]float64
 	}
 	byName := map[string]*acc{}
 	var order []string
@@ -82,7 +86,7 @@ func parseBench(out string) []microResult {
 		}
 		a := byName[pkg+" "+name]
 		if a == nil {
-			a = &acc{pkg: pkg}
+			a = &acc{pkg: pkg, other: map[string][]float64{}}
 			byName[pkg+" "+name] = a
 			order = append(order, pkg+" "+name)
 		}
@@ -100,6 +104,8 @@ func parseBench(out string) []microResult {
 				a.allocs = append(a.allocs, v)
 			case "store-ns/median":
 				a.store = append(a.store, v)
+			default:
+				a.other[f[i+1]] = append(a.other[f[i+1]], v)
 			}
 		}
 	}
@@ -107,7 +113,15 @@ func parseBench(out string) []microResult {
 	for _, k := range order {
 		a := byName[k]
 		_, name, _ := strings.Cut(k, " ")
-		res = append(res, microResult{Pkg: a.pkg, Name: name, NsPerOp: median(a.ns), BytesPerOp: median(a.b), AllocsPerOp: median(a.allocs), StoreNs: median(a.store), Runs: len(a.ns)})
+		var metrics map[string]float64
+		for unit, vs := range a.other {
+			if metrics == nil {
+				metrics = map[string]float64{}
+			}
+			metrics[unit] = median(vs)
+		}
+		res = append(res, microResult{Pkg: a.pkg, Name: name, NsPerOp: median(a.ns), BytesPerOp: median(a.b), AllocsPerOp: median(a.allocs),
+			StoreNs: median(a.store), Metrics: metrics, Runs: len(a.ns)})
 	}
 	slices.SortStableFunc(res, func(x, y microResult) int { return strings.Compare(x.Pkg, y.Pkg) })
 	return res

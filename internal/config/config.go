@@ -39,6 +39,13 @@ const (
 	// point elsewhere than Smartcar (a sandbox serves every host on one origin).
 	DefaultV3Origin  = "https://vehicle.api.smartcar.com"
 	DefaultIAMOrigin = "https://iam.smartcar.com"
+	// DefaultManagementOrigin serves the v3 management API (webhooks); unset, it
+	// follows SMARTCAR_API_ORIGIN pointed elsewhere than Smartcar, as the v3 origin does.
+	DefaultManagementOrigin = "https://management.api.smartcar.com"
+
+	// DefaultMaxDataAge is how old the stored values of a vehicle (from webhooks or
+	// earlier API reads) may be for its dashboard to show them without calling Smartcar.
+	DefaultMaxDataAge = 5 * time.Minute
 )
 
 // APIVersion is the Smartcar vehicle API the app reads vehicles with.
@@ -81,6 +88,22 @@ type Config struct {
 	APIOrigin     *url.URL
 	V3Origin      *url.URL
 	IAMOrigin     *url.URL
+	// ManagementOrigin serves the v3 management API (webhooks and subscriptions).
+	ManagementOrigin *url.URL
+
+	// ManagementToken is the application management token (Smartcar Dashboard,
+	// Configuration): with real Smartcar it enables POST /webhooks, whose deliveries
+	// are signed with it. Empty in sandbox mode, where the built-in sandbox's is used.
+	ManagementToken string
+	// WebhookURL is the public URL of the app's /webhooks to register in Smartcar's
+	// dashboard (behind a tunnel or a proxy); nil means the app's own URL + /webhooks.
+	WebhookURL *url.URL
+	// WebhookID, with real Smartcar, is the webhook each newly connected vehicle is
+	// subscribed to through the management API; empty subscribes nothing.
+	WebhookID string
+	// MaxDataAge is how old every stored value a dashboard needs may be for the page
+	// to render from the store with no call to Smartcar; 0 always calls Smartcar.
+	MaxDataAge time.Duration
 
 	// SessionKeys are the cookie keys derived from SESSION_SECRET, newest first, as
 	// gorilla/securecookie pairs (hash key, block key). Empty in sandbox mode without a
@@ -168,6 +191,21 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 	c.V3Origin = origin("SMARTCAR_API_V3_ORIGIN", v3Default)
 	c.IAMOrigin = origin("SMARTCAR_IAM_ORIGIN", iamDefault)
+	mgmtDefault := DefaultManagementOrigin
+	if c.APIOrigin != nil && c.APIOrigin.String() != DefaultAPIOrigin {
+		mgmtDefault = c.APIOrigin.String()
+	}
+	c.ManagementOrigin = origin("SMARTCAR_MANAGEMENT_API_ORIGIN", mgmtDefault)
+	c.ManagementToken = value("SMARTCAR_MANAGEMENT_TOKEN", "")
+	c.WebhookID = value("SMARTCAR_WEBHOOK_ID", "")
+	c.MaxDataAge = rd.duration("SMARTCAR_MAX_DATA_AGE", DefaultMaxDataAge)
+	if label, raw := rd.get("SMARTCAR_WEBHOOK_URL", ""); raw != "" {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			rd.bad(label, "%q is not an absolute http(s) URL such as https://example.ngrok.app/webhooks", raw)
+		} else {
+			c.WebhookURL = u
+		}
+	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes()
 	}
@@ -203,6 +241,12 @@ func Load(getenv Getenv) (*Config, error) {
 	c.Storage = loadStorage(getenv, secret, rd.bad)
 	if !c.Sandbox() && c.ClientSecret == "" {
 		rd.bad("SMARTCAR_CLIENT_SECRET", "required when SMARTCAR_CLIENT_ID is set")
+	}
+	if c.Sandbox() && c.ManagementToken != "" {
+		rd.bad("SMARTCAR_MANAGEMENT_TOKEN", "used only with SMARTCAR_CLIENT_ID (the built-in sandbox makes its own, or takes SANDBOX_MANAGEMENT_TOKEN)")
+	}
+	if c.WebhookID != "" && c.ManagementToken == "" && !c.Sandbox() {
+		rd.bad("SMARTCAR_WEBHOOK_ID", "needs SMARTCAR_MANAGEMENT_TOKEN to subscribe vehicles")
 	}
 	if c.Sandbox() && c.ClientSecret != "" {
 		rd.bad("SMARTCAR_CLIENT_ID", "required when SMARTCAR_CLIENT_SECRET is set (or unset both to use the built-in sandbox)")

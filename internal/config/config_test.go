@@ -211,3 +211,45 @@ func TestLoadV3Origins(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadWebhooks(t *testing.T) {
+	real := map[string]string{"SMARTCAR_CLIENT_ID": "id", "SMARTCAR_CLIENT_SECRET": "secret", "SESSION_SECRET": strings.Repeat("s", 32)}
+	with := func(extra map[string]string) Getenv {
+		m := map[string]string{}
+		for k, v := range real {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return env(m)
+	}
+	c, err := Load(with(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ManagementToken != "" || c.MaxDataAge != DefaultMaxDataAge || c.WebhookURL != nil ||
+		c.ManagementOrigin.String() != DefaultManagementOrigin {
+		t.Errorf("defaults: token %q max age %v url %v origin %v", c.ManagementToken, c.MaxDataAge, c.WebhookURL, c.ManagementOrigin)
+	}
+	c, err = Load(with(map[string]string{"SMARTCAR_MANAGEMENT_TOKEN": "amt", "SMARTCAR_MAX_DATA_AGE": "0",
+		"SMARTCAR_WEBHOOK_URL": "https://tunnel.example/webhooks", "SMARTCAR_WEBHOOK_ID": "hook",
+		"SMARTCAR_API_ORIGIN": "http://127.0.0.1:9000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ManagementToken != "amt" || c.MaxDataAge != 0 || c.WebhookURL.String() != "https://tunnel.example/webhooks" ||
+		c.WebhookID != "hook" || c.ManagementOrigin.String() != "http://127.0.0.1:9000" {
+		t.Errorf("set: %+v", c)
+	}
+	for name, e := range map[string]Getenv{
+		"SMARTCAR_MAX_DATA_AGE":     with(map[string]string{"SMARTCAR_MAX_DATA_AGE": "soon"}),
+		"SMARTCAR_WEBHOOK_URL":      with(map[string]string{"SMARTCAR_WEBHOOK_URL": "/webhooks"}),
+		"SMARTCAR_WEBHOOK_ID":       with(map[string]string{"SMARTCAR_WEBHOOK_ID": "hook"}),
+		"SMARTCAR_MANAGEMENT_TOKEN": env(map[string]string{"SMARTCAR_MANAGEMENT_TOKEN": "amt"}), // sandbox mode
+	} {
+		if _, err := Load(e); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v, want one naming it", name, err)
+		}
+	}
+}

@@ -249,6 +249,12 @@ type Vehicle struct {
 	Email       string   `json:"email"`
 	Locked      *bool    `json:"locked"`
 	ChargeLimit *float64 `json:"chargeLimit"`
+	// The simulation's state (nil for test-mode vehicles and where it does not apply).
+	Stage          *string  `json:"stage"`
+	PluggedIn      *bool    `json:"pluggedIn"`
+	BatteryPercent *float64 `json:"batteryPercent"`
+	FuelPercent    *float64 `json:"fuelPercent"`
+	OdometerKm     *float64 `json:"odometerKm"`
 }
 
 // Vehicles returns every connected vehicle.
@@ -305,4 +311,75 @@ func (c *Client) Users() []User {
 	}
 	c.Do(http.MethodGet, "/users", nil, &out)
 	return out.Users
+}
+
+// AdvanceClock moves the sandbox's clock ahead by d (a Go duration such as "30s"):
+// tokens and codes expire, simulations move, webhook retries fall due.
+func (c *Client) AdvanceClock(d string) {
+	c.t.Helper()
+	c.Do(http.MethodPost, "/clock", map[string]string{"advance": d}, nil)
+}
+
+// Webhook is a webhook registered at the sandbox, with its subscribed vehicles.
+type Webhook struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	CallbackURI string   `json:"callbackUri"`
+	Signals     []string `json:"signals"`
+	Triggers    []string `json:"triggers"`
+	Status      string   `json:"status"`
+	VehicleIDs  []string `json:"vehicleIds"`
+}
+
+// Webhooks returns the registered webhooks.
+func (c *Client) Webhooks() []Webhook {
+	c.t.Helper()
+	var out struct {
+		Webhooks []Webhook `json:"webhooks"`
+	}
+	c.Do(http.MethodGet, "/webhooks", nil, &out)
+	return out.Webhooks
+}
+
+// Delivery is one event a webhook sent (VERIFY included), with every attempt.
+type Delivery struct {
+	EventID   string    `json:"eventId"`
+	EventType string    `json:"eventType"`
+	VehicleID string    `json:"vehicleId"`
+	Triggers  []string  `json:"triggers"`
+	Outcome   string    `json:"outcome"` // pending, delivered, failed, verified, rejected
+	Attempts  []Attempt `json:"attempts"`
+}
+
+// Attempt is one try at delivering an event.
+type Attempt struct {
+	DeliveryID string `json:"deliveryId"`
+	Status     int    `json:"status"`
+	Error      string `json:"error"`
+}
+
+// Deliveries returns the webhook's deliveries, oldest first, once it has made at
+// least attempts attempts in all (the sandbox waits up to 10 s; 0 answers at once).
+func (c *Client) Deliveries(webhookID string, attempts int) []Delivery {
+	c.t.Helper()
+	var out struct {
+		Deliveries []Delivery `json:"deliveries"`
+	}
+	c.Do(http.MethodGet, "/webhooks/"+url.PathEscape(webhookID)+"/deliveries?attempts="+strconv.Itoa(attempts), nil, &out)
+	return out.Deliveries
+}
+
+// Deliver has the webhook send the current state of its vehicles (or of vehicleID
+// alone) now, with every pending retry, and returns how many events were queued.
+func (c *Client) Deliver(webhookID, vehicleID string) int {
+	c.t.Helper()
+	var body any
+	if vehicleID != "" {
+		body = map[string]string{"vehicleId": vehicleID}
+	}
+	var out struct {
+		Queued int `json:"queued"`
+	}
+	c.Do(http.MethodPost, "/webhooks/"+url.PathEscape(webhookID)+"/deliver", body, &out)
+	return out.Queued
 }

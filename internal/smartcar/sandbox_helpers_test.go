@@ -25,16 +25,20 @@ var sandboxApp = struct{ id, secret, redirect string }{
 	id: "example-client", secret: "example-secret", redirect: "http://localhost:8000/exchange",
 }
 
+// testManagementToken is the sandbox's application management token in these tests.
+const testManagementToken = "test-management-token"
+
 // startSandbox runs the sandbox on loopback and returns it with a Config pointing all
 // three origins at it. now is the sandbox's clock (nil: time.Now). The caller closes
 // the server.
 func startSandbox(now func() time.Time) (*httptest.Server, *smartcar.Config, error) {
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: sandboxApp.id, Secret: sandboxApp.secret, RedirectURIs: []string{sandboxApp.redirect}}},
-		Now:       now,
-		Seed:      1,
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:         []sandbox.Client{{ID: sandboxApp.id, Secret: sandboxApp.secret, RedirectURIs: []string{sandboxApp.redirect}}},
+		Now:             now,
+		Seed:            1,
+		ManagementToken: testManagementToken,
+		Templates:       templates.FS,
+		Static:          static.FS,
 	})
 	if err != nil {
 		return nil, nil, err

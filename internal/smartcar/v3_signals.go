@@ -631,6 +631,31 @@ type SignalSet struct {
 	byCode map[string]*Signal
 }
 
+// NewSignalSet returns a set of signals read by other means than the API (a webhook
+// payload, a store), so that they are read with the same accessors. A successful
+// signal with a Body and no Value gets its typed Value, as the API's do; a signal
+// that is neither successful nor carries an Err gets one.
+func NewSignalSet(signals ...*Signal) *SignalSet {
+	set := &SignalSet{byCode: make(map[string]*Signal, len(signals))}
+	for _, sig := range signals {
+		if sig == nil {
+			continue
+		}
+		s := *sig
+		if s.Status == "" && s.Err == nil && s.Body != nil {
+			s.Status = SignalSuccess
+		}
+		if s.Status != SignalSuccess && s.Err == nil {
+			s.Err = &Error{Type: TypeSDKError, Description: "signal " + s.Code + " has status " + strconv.Quote(s.Status) + " and no error"}
+		}
+		if s.Status == SignalSuccess && s.Err == nil && s.Value == nil && s.Body != nil {
+			s.Value = decodeSignalValue(s.Code, s.Body)
+		}
+		set.add(&s)
+	}
+	return set
+}
+
 func (s *SignalSet) add(sig *Signal) {
 	s.Signals = append(s.Signals, sig)
 	if key := strings.ToLower(sig.Code); key != "" {

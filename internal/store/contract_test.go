@@ -33,6 +33,7 @@ func testContract(t *testing.T, b backend) {
 		{"StatesConcurrentConsume", testStatesConcurrentConsume},
 		{"Connect", testConnect},
 		{"ConnectConcurrent", testConnectConcurrent},
+		{"ConnectedVehicles", testConnectedVehicles},
 		{"SCUserID", testSCUserID},
 		{"MigrateSCUserID", testMigrateSCUserID},
 		{"SoleConnections", testSoleConnections},
@@ -1113,4 +1114,33 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func testConnectedVehicles(t *testing.T, b backend) {
+	e := newEnv(t, b)
+	ctx := t.Context()
+	if ids, err := e.s.ConnectedVehicles(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("no connection: %v %v", ids, err)
+	}
+	a, other := e.session(), e.session()
+	c1 := newConn("user-1", "access-1", "refresh-1")
+	c1.VehicleIDs = []string{"v2", "v1"}
+	c2 := newConn("user-2", "access-2", "refresh-2")
+	c2.VehicleIDs = []string{"v1", "v3"}
+	if _, err := e.s.Connect(ctx, a, c1); err != nil {
+		t.Fatal(err)
+	}
+	conn2, err := e.s.Connect(ctx, other, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := e.s.ConnectedVehicles(ctx); err != nil || !slices.Equal(ids, []string{"v1", "v2", "v3"}) {
+		t.Fatalf("ConnectedVehicles = %v %v, want [v1 v2 v3]", ids, err)
+	}
+	if err := e.s.DeleteConnection(ctx, conn2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := e.s.ConnectedVehicles(ctx); err != nil || !slices.Equal(ids, []string{"v1", "v2"}) {
+		t.Fatalf("after a disconnect: %v %v, want [v1 v2]", ids, err)
+	}
 }

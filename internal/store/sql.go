@@ -579,6 +579,35 @@ func (s *sqlStore) Connection(ctx context.Context, connID string) (Connection, e
 	return c, err
 }
 
+func (s *sqlStore) ConnectedVehicles(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.read(ctx, "read connected vehicles", func(ctx context.Context) error {
+		out = out[:0]
+		rows, err := s.rdb.QueryContext(ctx, `SELECT vehicle_ids FROM connections`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw string
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			var ids []string
+			if err := json.Unmarshal([]byte(raw), &ids); err != nil {
+				return fmt.Errorf("vehicle ids of connection: %w", err)
+			}
+			out = append(out, ids...)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 func (s *sqlStore) DropVehicle(ctx context.Context, connID, vehicleID string) error {
 	return s.tx(ctx, "drop vehicle", func(ctx context.Context, tx *sql.Tx) error {
 		var raw string

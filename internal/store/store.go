@@ -87,6 +87,9 @@ type Store interface {
 	// Connection returns the connection connID, whichever sessions use it (for work
 	// outside a browser request).
 	Connection(ctx context.Context, connID string) (Connection, error)
+	// ConnectedVehicles returns the ids of every vehicle some connection lists, sorted,
+	// each once (for work outside a browser request: subscribing them to a webhook).
+	ConnectedVehicles(ctx context.Context) ([]string, error)
 	// DropVehicle removes vehicleID from the connection's vehicle ids (the user
 	// disconnected that one vehicle), leaving its tokens alone; ErrNotFound if there is
 	// no such connection. A vehicle the connection does not list changes nothing.

@@ -84,7 +84,9 @@ func formPercent(r *http.Request) (int, error) {
 // message: success, still running (a v3 command Smartcar answered 202), or why the
 // vehicle refused in plain words. Only a dead connection (reconnect needed), an app
 // not enabled for v3 or a vehicle that is not the user's gets the full error page.
-func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handlerFunc {
+// Once a command went out, the vehicle's next page reads the API rather than values
+// stored before it (data.commandSent).
+func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore, data *vehicleData) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cmd, ok := commands[chi.URLParam(r, "command")]
 		if !ok {
@@ -111,6 +113,7 @@ func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore) handl
 		)
 		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
 			connID = api.conn.ID
+			data.commandSent(id)
 			if !up.v3() {
 				_, err := cmd.v2(api.Client, ctx, id, float64(pct))
 				return err

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/store"
 )
 
 // dashboardPaths are what one vehicle's page reads, in ONE batch request: the
@@ -38,6 +39,9 @@ type tile struct {
 	// Age says how old the reading is ("5 minutes ago"); AgeTime is the same as
 	// an RFC 3339 time.
 	Age, AgeTime string
+	// Via is how the value reached the app ("webhook" or "api"); Arrived says when
+	// ("just now"), ArrivedTime the same as an RFC 3339 time.
+	Via, Arrived, ArrivedTime string
 }
 
 func (t tile) OK() bool { return t.State == tileOK }
@@ -85,8 +89,10 @@ type openingRow struct {
 }
 
 // handleDashboard shows one vehicle in detail, from ONE upstream request: a v2 batch,
-// or in v3 the vehicle's signals (with the vehicle they include).
-func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
+// or in v3 the vehicle's signals (with the vehicle they include), which are then
+// stored. In v3 a vehicle whose stored values are all fresh (fresh.go) is shown from
+// the store with no upstream request at all.
+func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer, data *vehicleData) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, conns, err := loadConnections(w, r, sessions)
 		if err != nil {
@@ -101,31 +107,40 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 		var (
 			rd     vehicleReading
 			connID string
+			ok     bool
 		)
-		err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
-			connID = api.conn.ID
-			if up.v3() {
-				set, err := api.signals(ctx, id, units)
+		if up.v3() {
+			var conn store.Connection
+			rd, conn, ok = data.stored(r.Context(), conns, r.FormValue("c"), id, units)
+			connID = conn.ID
+		}
+		if !ok {
+			err = withVehicle(r, log, up, conns, id, func(ctx context.Context, api *apiSession) error {
+				connID = api.conn.ID
+				if up.v3() {
+					set, err := api.signals(ctx, id, units)
+					if err != nil {
+						return err
+					}
+					v := set.Vehicle
+					if v == nil {
+						// Not included in the list's answer: one more round trip for the name.
+						if v, err = api.vehicle(ctx, id); err != nil {
+							return err
+						}
+					}
+					rd = v3Reading(set, v, units, api.conn.Scopes)
+					data.save(ctx, id, set, v)
+					return nil
+				}
+				b, err := api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
 				if err != nil {
 					return err
 				}
-				v := set.Vehicle
-				if v == nil {
-					// Not included in the list's answer: one more round trip for the name.
-					if v, err = api.vehicle(ctx, id); err != nil {
-						return err
-					}
-				}
-				rd = v3Reading(set, v, units, api.conn.Scopes)
+				rd = v2Reading(b)
 				return nil
-			}
-			b, err := api.Batch(ctx, id, dashboardPaths, smartcar.Units(unitSystem(units)))
-			if err != nil {
-				return err
-			}
-			rd = v2Reading(b)
-			return nil
-		})
+			})
+		}
 		if err != nil {
 			return err
 		}
@@ -155,6 +170,8 @@ type vehicleReading struct {
 	granted []string
 	// tile reads one row of dashboardTiles.
 	tile func(row tileRow) reading
+	// arrival says when and how a row's value reached the app; nil: by API call, now.
+	arrival func(row tileRow) tileArrival
 }
 
 // v2Reading is a dashboard batch as a vehicleReading.
@@ -251,6 +268,14 @@ func buildDashboard(rd vehicleReading, id string, connID string, units string, n
 			v.tile = tileFor(r.err)
 		} else {
 			v.tile, v.Parts = ok(r.meta), row.show(r.values, p.U)
+			a := tileArrival{via: store.ViaAPI, at: now}
+			if rd.arrival != nil {
+				a = rd.arrival(row)
+			}
+			v.Via, v.Arrived = string(a.via), ago(a.at, now)
+			if !a.at.IsZero() {
+				v.ArrivedTime = a.at.UTC().Format(time.RFC3339)
+			}
 			if r.values.HasLimit {
 				p.ChargeLimit = int(math.Round(r.values.Limit * 100))
 			}

@@ -20,8 +20,9 @@ import (
 
 // handleExchange is Connect's redirect target. It checks the state against the
 // session's pending ones (each single use), explains Connect errors, trades the code
-// for tokens and stores the connection, then goes to /vehicle.
-func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer) handlerFunc {
+// for tokens and stores the connection, subscribes its vehicles to the app's webhook
+// (with a Subscriber), then goes to /vehicle.
+func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, pages *renderer, sub Subscriber) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		sess, err := sessions.load(w, r)
@@ -66,6 +67,7 @@ func handleExchange(log *slog.Logger, up *upstream, sessions *sessionStore, page
 		if err := sessions.extend(w, r, sess); err != nil {
 			return err
 		}
+		subscribe(r.Context(), log, sub, c.VehicleIDs)
 		log.Info("vehicle connected", "request_id", middleware.GetReqID(r.Context()), "vehicles", len(c.VehicleIDs))
 		http.Redirect(w, r, "/vehicle", http.StatusSeeOther)
 		return nil

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,15 +232,17 @@ func securityHeaders(hsts bool) func(http.Handler) http.Handler {
 	}
 }
 
-// maxFormBody bounds every request body. The app's forms (log out, units, commands,
-// disconnect) send a few short fields.
+// maxFormBody bounds every request body but the webhooks' (which bound their own,
+// maxWebhookBody). The app's forms (log out, units, commands, disconnect) send a few
+// short fields.
 const maxFormBody = 8 << 10
 
 // limitBody refuses a body over max bytes with 413 before anything else reads it: a
 // declared Content-Length at once, a chunked body as soon as it passes the limit. It
 // reads the (small) body itself, so that a form cut at the limit never reaches a
-// handler's ParseForm as if it were complete.
-func limitBody(max int64, e *errorResponder) func(http.Handler) http.Handler {
+// handler's ParseForm as if it were complete. A POST to one of the ownLimit paths is
+// passed on untouched: its handler reads and bounds its body itself.
+func limitBody(max int64, e *errorResponder, ownLimit ...string) func(http.Handler) http.Handler {
 	tooLarge := e.handle(func(w http.ResponseWriter, r *http.Request) error {
 		// Close rather than read the rest: net/http would otherwise read up to 256 KB
 		// of it, waiting for a client that may never send it, before answering.
@@ -250,6 +253,10 @@ func limitBody(max int64, e *errorResponder) func(http.Handler) http.Handler {
 	})
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && slices.Contains(ownLimit, r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			if r.ContentLength > max {
 				tooLarge(w, r)
 				return

@@ -26,6 +26,11 @@ type routeDeps struct {
 	// live wakes the dashboards' streams; liveHeartbeat is their idle comment's period.
 	live          *broadcaster
 	liveHeartbeat time.Duration
+	// webhooks receives Smartcar's webhooks (handleWebhooks); data is the stored
+	// values the dashboard may render from; sub subscribes new vehicles (nil: none).
+	webhooks http.Handler
+	data     *vehicleData
+	sub      Subscriber
 }
 
 // addRoutes is the app's whole HTTP surface.
@@ -40,7 +45,7 @@ func addRoutes(d routeDeps) http.Handler {
 		recoverToErrorPage(e),
 		securityHeaders(d.secure),
 		// Before anything reads the body or the session cookie.
-		limitBody(maxFormBody, e),
+		limitBody(maxFormBody, e, WebhookPath),
 		crossOriginProtection(e),
 		// Every GET route answers HEAD too.
 		middleware.GetHead,
@@ -54,14 +59,17 @@ func addRoutes(d routeDeps) http.Handler {
 	r.Get("/login", h(handleLogin(d.connect, d.sessions, d.pages)))
 	r.Get("/connect", h(handleConnect(d.connect, d.sessions)))
 	r.Post("/units", h(handleUnits(d.sessions)))
+	// Smartcar's posts carry neither Origin nor Sec-Fetch-Site, which
+	// CrossOriginProtection lets through; the signature is what authenticates them.
+	r.Post(WebhookPath, d.webhooks.ServeHTTP)
 
 	// The routes that call Smartcar.
 	r.Group(func(r chi.Router) {
 		r.Use(requestDeadline(d.upstreamBudget))
-		r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages)))
+		r.Get("/exchange", h(handleExchange(d.log, d.up, d.sessions, d.pages, d.sub)))
 		r.Get("/vehicle", h(handleVehicles(d.log, d.up, d.sessions, d.pages)))
-		r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages)))
-		r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions)))
+		r.Get("/vehicle/{id}", h(handleDashboard(d.log, d.up, d.sessions, d.pages, d.data)))
+		r.Post("/vehicle/{id}/{command}", h(handleCommand(d.log, d.up, d.sessions, d.data)))
 		r.Get("/vehicle/{id}/disconnect", h(handleDisconnectConfirm(d.log, d.up, d.sessions, d.pages)))
 		r.Post("/vehicle/{id}/disconnect", h(handleDisconnect(d.log, d.up, d.sessions)))
 		// Logout revokes at Smartcar (on a context of its own, past this deadline).

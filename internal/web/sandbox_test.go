@@ -43,6 +43,10 @@ type sandboxEnv struct {
 	manyBrand map[int]int
 }
 
+// testManagementToken is the sandbox's application management token: it signs the
+// webhooks the sandbox sends.
+const testManagementToken = "test-management-token"
+
 // countingTransport counts the requests that leave the app for Smartcar.
 type countingTransport struct {
 	n    *atomic.Int64
@@ -73,12 +77,13 @@ func newSandboxEnv(t *testing.T, configure ...func(*Options)) *sandboxEnv {
 	all := append(append(slices.Clone(base), configure...), func(o *Options) { cfg = o.Smartcar })
 	a := newTestApp(t, smartcar.Endpoint{ConnectOrigin: sb.URL, AuthOrigin: sb.URL, APIOrigin: sb.URL}, all...)
 	h, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Now:       a.clock.Now,
-		Seed:      1,
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:         []sandbox.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
+		Logger:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now:             a.clock.Now,
+		Seed:            1,
+		Templates:       templates.FS,
+		Static:          static.FS,
+		ManagementToken: testManagementToken,
 	})
 	if err != nil {
 		t.Fatalf("sandbox.NewServer: %v", err)

@@ -71,6 +71,17 @@ type Options struct {
 	// MaxLiveStreams bounds the live streams open at once on this server; past it a
 	// page is not live (it still works by reload). 0 means 1000.
 	MaxLiveStreams int
+	// ManagementTokens are the application management tokens whose signatures
+	// POST /webhooks accepts: the current one first, then any being retired. None
+	// turns webhooks off (404).
+	ManagementTokens []string
+	// MaxDataAge is how recently every value a dashboard needs must have reached the
+	// store (by webhook or an earlier API read) for the page to render from it with
+	// no call to Smartcar (API v3 only; see fresh.go). 0 always calls Smartcar.
+	MaxDataAge time.Duration
+	// Subscriber, when set, subscribes each newly connected vehicle to the app's
+	// webhook.
+	Subscriber Subscriber
 }
 
 // The Smartcar API versions of Options.APIVersion.
@@ -137,6 +148,11 @@ func NewServer(o Options) (http.Handler, error) {
 	if err := prepareLogin(pages, connect); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	data := newVehicleData(o.Store, o.MaxDataAge, o.Now, o.Logger)
+	hooks, err := handleWebhooks(o.Logger, o.Store, o.ManagementTokens, o.Now, data.names)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	return addRoutes(routeDeps{
 		log:            o.Logger,
 		pages:          pages,
@@ -149,5 +165,8 @@ func NewServer(o Options) (http.Handler, error) {
 		upstreamBudget: o.UpstreamBudget,
 		live:           newBroadcaster(o.Store, o.Done, o.Logger, o.MaxLiveStreams),
 		liveHeartbeat:  o.LiveHeartbeat,
+		webhooks:       hooks,
+		data:           data,
+		sub:            o.Subscriber,
 	}), nil
 }

@@ -39,16 +39,20 @@ type benchApp struct {
 // newBenchApp is the app on a new SQLite store in a temporary directory.
 func newBenchApp(b *testing.B) *benchApp { return newBenchAppOn(b, "") }
 
+// benchManagementToken signs the sandbox's webhooks in the benchmarks.
+const benchManagementToken = "bench-management-token"
+
 // newBenchAppOn is the app on the store at databaseURL ("": SQLite in a temporary
-// directory).
-func newBenchAppOn(b *testing.B, databaseURL string) *benchApp {
+// directory), its options changed by configure.
+func newBenchAppOn(b *testing.B, databaseURL string, configure ...func(*web.Options)) *benchApp {
 	b.Helper()
 	const redirect = "http://127.0.0.1:8000/exchange"
 	sb, err := sandbox.NewServer(sandbox.Options{
-		Clients:   []sandbox.Client{{ID: "bench-client", Secret: "bench-secret", RedirectURIs: []string{redirect}}},
-		Seed:      1,
-		Templates: templates.FS,
-		Static:    static.FS,
+		Clients:         []sandbox.Client{{ID: "bench-client", Secret: "bench-secret", RedirectURIs: []string{redirect}}},
+		Seed:            1,
+		Templates:       templates.FS,
+		Static:          static.FS,
+		ManagementToken: benchManagementToken,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -62,7 +66,7 @@ func newBenchAppOn(b *testing.B, databaseURL string) *benchApp {
 	b.Cleanup(func() { st.Close() })
 	timed := &timedStore{Store: st}
 	ep := smartcar.Endpoint{ConnectOrigin: up.URL, AuthOrigin: up.URL, APIOrigin: up.URL}
-	h, err := web.NewServer(web.Options{
+	o := web.Options{
 		// Formatted like production, written nowhere: the cost of the access log
 		// without the cost of the terminal.
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -77,7 +81,11 @@ func newBenchAppOn(b *testing.B, databaseURL string) *benchApp {
 		Store:       timed,
 		Templates:   templates.FS,
 		Static:      static.FS,
-	})
+	}
+	for _, c := range configure {
+		c(&o)
+	}
+	h, err := web.NewServer(o)
 	if err != nil {
 		b.Fatal(err)
 	}
