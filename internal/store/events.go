@@ -351,18 +351,14 @@ func (s *sqlStore) SaveSignals(ctx context.Context, vehicleID string, values []S
 			values[i].AsOf = now
 		}
 	}
-	var changed int64
-	err = s.tx(ctx, "save signals", func(ctx context.Context, tx *sql.Tx) error {
-		var err error
-		if changed, err = s.upsertSignals(ctx, tx, vehicleID, values); err != nil || changed == 0 {
-			return err
-		}
-		return s.notifyInTx(ctx, tx, vehicleID)
+	// No notification: the page that read these values shows them already, and a
+	// notification would make every open dashboard of the vehicle render again, which,
+	// with stale data, reads the API again and saves again: a loop calling Smartcar for
+	// as long as a page is open. Open pages follow webhooks (RecordEvent).
+	return s.tx(ctx, "save signals", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.upsertSignals(ctx, tx, vehicleID, values)
+		return err
 	})
-	if err == nil && changed > 0 {
-		s.notifyCommitted(vehicleID)
-	}
-	return err
 }
 
 // signalColumns is the number of vehicle_signals columns upsertSignals writes per row.

@@ -397,17 +397,24 @@ func testNotify(t *testing.T, b backend) {
 	if v := latest(t, listener, "veh-1")[socCode]; value(t, v.Body) != 50 {
 		t.Fatalf("after the notification: %+v", v)
 	}
-	// A duplicate, and an API read that moves nothing, are silent; a newer read is not.
+	// A duplicate is silent, and so are API reads, even one that moves a value (an
+	// open page renders again on a notification; with stale data that render reads
+	// the API and saves again: a loop). Then a new event is heard.
 	record(t, e.s, stateEvent("ev-1", "veh-1", t0, 50, 100))
 	stale := []SignalValue{{Code: socCode, Body: json.RawMessage(`{"value":1}`), RetrievedAt: t0.Add(-time.Hour)}}
 	if err := e.s.SaveSignals(ctx, "veh-1", stale, ViaAPI); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.s.SaveSignals(ctx, "veh-2", stale, ViaAPI); err != nil {
+	newer := []SignalValue{{Code: socCode, Body: json.RawMessage(`{"value":60}`), RetrievedAt: t0.Add(time.Hour)}}
+	if err := e.s.SaveSignals(ctx, "veh-1", newer, ViaAPI); err != nil {
 		t.Fatal(err)
 	}
+	if v := latest(t, listener, "veh-1")[socCode]; value(t, v.Body) != 60 {
+		t.Fatalf("the newer API read was not kept: %+v", v)
+	}
+	record(t, e.s, stateEvent("ev-2", "veh-2", t0, 50, 100))
 	if id := next(t, ch); id != "veh-2" {
-		t.Fatalf("heard %q, want veh-2 (nothing for the duplicate and the stale read)", id)
+		t.Fatalf("heard %q, want veh-2 (nothing for the duplicate and the API reads)", id)
 	}
 	cancel()
 	for range ch { // closed once ctx is done

@@ -123,8 +123,9 @@ type Store interface {
 	// ErrInvalidEvent. See events.go for what is sealed.
 	RecordEvent(ctx context.Context, ev Event) (inserted bool, err error)
 	// SaveSignals applies values read by other means (via ViaAPI: the app's API
-	// reads) to the vehicle's latest values, like RecordEvent's, and notifies the
-	// listeners if any moved. A zero RetrievedAt is taken as now.
+	// reads) to the vehicle's latest values, like RecordEvent's. It notifies no one:
+	// a notification makes open dashboards render again, and a render with stale data
+	// reads the API and saves again (a loop). A zero RetrievedAt is taken as now.
 	SaveSignals(ctx context.Context, vehicleID string, values []SignalValue, via Via) error
 	// LatestSignals returns the vehicle's latest value per signal, by code; none if
 	// nothing is stored.
