@@ -94,8 +94,8 @@ func sweep(ctx context.Context, st store.Store, log *slog.Logger) {
 		}
 		if n, err := st.Sweep(ctx, time.Now()); err != nil {
 			log.Warn("sweep", "err", err)
-		} else if n.Sessions+n.States+n.Users > 0 {
-			log.Info("swept", "sessions", n.Sessions, "states", n.States, "users", n.Users)
+		} else if n.Sessions+n.States+n.Users+n.Events+n.Signals > 0 {
+			log.Info("swept", "sessions", n.Sessions, "states", n.States, "users", n.Users, "events", n.Events, "signals", n.Signals)
 		}
 	}
 }

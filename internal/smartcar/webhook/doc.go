@@ -94,11 +94,12 @@
 //
 // # With the sandbox
 //
-// The app's sandbox (internal/sandbox) emulates Smartcar offline. It does not
-// deliver webhooks yet; when it does, it signs them, as Smartcar does, with a
-// management token it shares with the app, and the same Handler receives them.
-// Until then Sign produces the header a sender would send, so that a receiver
-// can be exercised with curl or from a test:
+// The app's sandbox (internal/sandbox) emulates Smartcar offline, webhooks
+// included: it sends VERIFY, then signed 4.0 deliveries as its simulated vehicles
+// change, with a management token it shares with the app (SANDBOX_MANAGEMENT_TOKEN,
+// or generated), and the same Handler receives them (docs/sandbox.md). Sign
+// produces the header a sender sends, so that a receiver can also be exercised
+// with curl or from a test:
 //
 //	sig := webhook.Sign(token, body) // curl -H "SC-Signature: $sig" --data-binary @event.json ...
 //
