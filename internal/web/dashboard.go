@@ -149,9 +149,14 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 			return err
 		}
 		p.History, p.LiveURL = readHistory(r.Context(), log, up.st, id, units, up.now()), liveURL(id)
-		f, err := sessions.takeFlash(r.Context(), sess)
-		if err != nil {
-			return err
+		// A live page's background refresh (live.js) swaps only the tiles and the
+		// history: it must not use up a message meant for the page the user loads next,
+		// such as the outcome of a command just sent.
+		var f flash
+		if r.Header.Get(liveRefreshHeader) == "" {
+			if f, err = sessions.takeFlash(r.Context(), sess); err != nil {
+				return err
+			}
 		}
 		p.basePage = basePage{Title: p.Make + " " + p.Model, SignedIn: true, Units: units, Flash: f}
 		pages.render(w, r, http.StatusOK, "vehicle", p)

@@ -348,6 +348,13 @@ func TestCommands(t *testing.T) {
 			if len(calls) != 1 || calls[0].Method != http.MethodPost || calls[0].Path != "/v2.0/vehicles/"+tc.vehicle+"/"+endpoint || calls[0].Status != status {
 				t.Errorf("calls %+v, want one POST to %s answered %d", calls, endpoint, status)
 			}
+			// An open live page refreshing in the background meanwhile does not use up
+			// the message.
+			bg, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/vehicle/"+tc.vehicle+"?c="+c1, nil)
+			bg.Header.Set("X-Live-Refresh", "1")
+			if r := a.do(bg); r.StatusCode != http.StatusOK || has(r.body, "flash") {
+				t.Errorf("live refresh: %d, flash shown: %v", r.StatusCode, has(r.body, "flash"))
+			}
 			page := a.get("/vehicle/" + tc.vehicle + "?c=" + c1)
 			page.wantStatus(t, http.StatusOK)
 			flash := textOf(page.body, "flash")

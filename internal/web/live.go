@@ -332,3 +332,7 @@ func stillOwns(ctx context.Context, sessions *sessionStore, sess *session, connI
 
 // liveURL is the stream of a vehicle's dashboard.
 func liveURL(id string) string { return "/vehicle/" + url.PathEscape(id) + "/live" }
+
+// liveRefreshHeader marks live.js's background fetches of a dashboard, which leave
+// the session's one-time message for the page the user loads next.
+const liveRefreshHeader = "X-Live-Refresh"

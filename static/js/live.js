@@ -61,7 +61,7 @@
       return;
     }
     busy = true;
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html", "X-Live-Refresh": "1" } })
       .then(function (resp) {
         // An error page (a vehicle asleep, say) keeps what is shown; the next change tries again.
         return resp.ok ? resp.text().then(swap) : null;
