@@ -506,6 +506,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			Static:         static.FS,
 			Now:            o.now,
 			LiveHeartbeat:  o.heartbeat,
+			// Webhooks on, signed with rigManagementToken (postWebhook).
+			ManagementTokens: []string{rigManagementToken},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -524,6 +526,10 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	t.Cleanup(srv.Close)
 	return r
 }
+
+// rigManagementToken is the application management token the rig's app checks
+// webhook signatures with.
+const rigManagementToken = "rig-management-token-0123456789abcdef"
 
 // swapHandler serves the handler last set: a restart of the app in one line.
 type swapHandler struct{ h atomic.Pointer[http.Handler] }

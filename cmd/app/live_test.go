@@ -16,8 +16,10 @@ import (
 
 	"smartcargo/internal/pgtest"
 	"smartcargo/internal/smartcar"
+	"smartcargo/internal/smartcar/webhook"
 	"smartcargo/internal/sse"
 	"smartcargo/internal/store"
+	"smartcargo/internal/web"
 )
 
 // liveWait bounds each wait on a live stream.
@@ -194,9 +196,34 @@ func TestLiveShutdown(t *testing.T) {
 	}
 }
 
+// postWebhook posts a signed VEHICLE_STATE webhook (payload 4.0) with the vehicle's
+// battery level to the app at origin, as Smartcar does, and wants it accepted.
+func postWebhook(t *testing.T, origin, vehicleID string, percent float64) {
+	t.Helper()
+	now := time.Now()
+	body := fmt.Sprintf(`{"eventId":"evt-%d-%d","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":%q},`+
+		`"signals":[{"code":%q,"name":"StateOfCharge","group":"TractionBattery","body":{"value":%g,"unit":"percent"},`+
+		`"meta":{"retrievedAt":%d}}]},"triggers":[{"type":"SIGNAL_UPDATED","signal":{"code":%q}}],`+
+		`"meta":{"version":"4.0","webhookId":"wh-1","webhookName":"rig","deliveryId":"d-%d","deliveredAt":%d,"mode":"TEST"}}`,
+		now.UnixNano(), eventSeq.Add(1), vehicleID, smartcar.SignalStateOfCharge, percent, now.UnixMilli(),
+		smartcar.SignalStateOfCharge, eventSeq.Add(1), now.UnixMilli())
+	req, _ := http.NewRequest(http.MethodPost, origin+web.WebhookPath, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("SC-Signature", webhook.Sign(rigManagementToken, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /webhooks: %s %s", resp.Status, answer)
+	}
+}
+
 // TestLiveTwoInstancesPostgres: two app instances on one PostgreSQL, each with its own
-// store (pool and LISTEN connection): an event recorded through the first instance's
-// store reaches a dashboard's stream open on the second, and only that vehicle's.
+// store (pool and LISTEN connection): a webhook posted to the first instance reaches
+// a dashboard's stream open on the second, and only that vehicle's.
 func TestLiveTwoInstancesPostgres(t *testing.T) {
 	c := pgtest.Start(t)
 	dsn := c.NewDatabase(t)
@@ -213,13 +240,13 @@ func TestLiveTwoInstancesPostgres(t *testing.T) {
 		t.Fatalf("%d vehicles, want 2", len(links))
 	}
 	first, second := u.openStream(t, other, links[0]), u.openStream(t, other, links[1])
-	recordEvent(t, r.store, batteryEvent(vehicleOf(links[0]), 60))
+	postWebhook(t, r.URL, vehicleOf(links[0]), 60)
 	if ev := first.next(false); ev.Type != "changed" || ev.Data != vehicleOf(links[0]) {
 		t.Errorf("the stream on the other instance: %+v, want changed %s", ev, vehicleOf(links[0]))
 	}
 	// In order: had the first vehicle's change reached the second stream, it would
 	// come before this one.
-	recordEvent(t, r.store, batteryEvent(vehicleOf(links[1]), 61))
+	postWebhook(t, r.URL, vehicleOf(links[1]), 61)
 	if ev := second.next(false); ev.Type != "changed" || ev.Data != vehicleOf(links[1]) {
 		t.Errorf("the second vehicle's stream: %+v, want changed %s only", ev, vehicleOf(links[1]))
 	}
