@@ -27,9 +27,8 @@ const liveWait = 15 * time.Second
 
 // stream is an open live stream of a dashboard, read in the background.
 type stream struct {
-	t      *testing.T
-	events chan sse.Event
-	errc   chan error
+	t *testing.T
+	*sse.Stream
 }
 
 // openStream opens the live stream of the dashboard at dashboard (an absolute URL) on
@@ -56,59 +55,29 @@ func (u *user) openStream(t *testing.T, origin, dashboard string) *stream {
 		resp.Body.Close()
 		t.Fatalf("GET %s: %s %s", req.URL, resp.Status, resp.Header.Get("Content-Type"))
 	}
-	s := &stream{t: t, events: make(chan sse.Event, 1000), errc: make(chan error, 1)}
-	go func() {
-		defer resp.Body.Close()
-		r := sse.NewReader(resp.Body)
-		for {
-			ev, err := r.Next()
-			if err != nil {
-				s.errc <- err
-				return
-			}
-			select {
-			case s.events <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	s := &stream{t: t, Stream: sse.Follow(resp.Body)}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
 // next returns the next message; comments too when comments is set.
 func (s *stream) next(comments bool) sse.Event {
 	s.t.Helper()
-	deadline := time.After(liveWait)
-	for {
-		select {
-		case ev := <-s.events:
-			if ev.Type == "" && !ev.Comment || ev.Comment && !comments {
-				continue
-			}
-			return ev
-		case err := <-s.errc:
-			s.t.Fatalf("the stream ended: %v", err)
-		case <-deadline:
-			s.t.Fatalf("nothing on the stream within %s", liveWait)
-		}
+	ev, err := s.Next(liveWait, comments)
+	if err != nil {
+		s.t.Fatalf("the stream, waiting %s for its next message: %v", liveWait, err)
 	}
+	return ev
 }
 
 // ended waits for the end of the stream and returns its error (io.EOF for a clean end).
 func (s *stream) ended() error {
 	s.t.Helper()
-	deadline := time.After(liveWait)
-	for {
-		select {
-		case <-s.events:
-		case err := <-s.errc:
-			return err
-		case <-deadline:
-			s.t.Fatalf("the stream did not end within %s", liveWait)
-			return nil
-		}
+	err := s.Ended(liveWait)
+	if errors.Is(err, sse.ErrTimeout) {
+		s.t.Fatalf("the stream did not end within %s", liveWait)
 	}
+	return err
 }
 
 var eventSeq atomic.Int64

@@ -5,8 +5,11 @@ package sse
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Event is one dispatched event, or a comment line (a heartbeat).
@@ -76,4 +79,86 @@ func (r *Reader) Next() (Event, error) {
 		return Event{}, err
 	}
 	return Event{}, io.EOF
+}
+
+// Stream reads a stream in the background, so that a caller can wait for its next
+// event with a bound: what tests and cmd/bench need to follow a live page.
+type Stream struct {
+	// events carries what was read, in order, and is closed at the end, after
+	// which err says how the stream ended.
+	events chan Event
+	err    error
+	done   chan struct{}
+	once   sync.Once
+	body   io.Closer
+}
+
+// Follow reads body until it ends or Close is called.
+func Follow(body io.ReadCloser) *Stream {
+	s := &Stream{events: make(chan Event, 1000), done: make(chan struct{}), body: body}
+	go func() {
+		defer close(s.events)
+		r := NewReader(body)
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				s.err = err
+				return
+			}
+			select {
+			case s.events <- ev:
+			case <-s.done:
+				s.err = io.ErrClosedPipe
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// ErrTimeout is Next's and Ended's answer when the wait ran out.
+var ErrTimeout = errors.New("sse: nothing within the wait")
+
+// Next returns the next event (comments too when comments is set; an event without a
+// type, such as a bare retry, never), the stream's end once everything before it was
+// returned (io.EOF for a clean one), or ErrTimeout after wait.
+func (s *Stream) Next(wait time.Duration, comments bool) (Event, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				return Event{}, s.err
+			}
+			if ev.Comment && comments || !ev.Comment && ev.Type != "" {
+				return ev, nil
+			}
+		case <-deadline.C:
+			return Event{}, ErrTimeout
+		}
+	}
+}
+
+// Ended waits up to wait for the stream to end, skipping what it still sends, and
+// returns how it ended (io.EOF for a clean end) or ErrTimeout.
+func (s *Stream) Ended(wait time.Duration) error {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		select {
+		case _, ok := <-s.events:
+			if !ok {
+				return s.err
+			}
+		case <-deadline.C:
+			return ErrTimeout
+		}
+	}
+}
+
+// Close stops reading and closes the body.
+func (s *Stream) Close() error {
+	s.once.Do(func() { close(s.done) })
+	return s.body.Close()
 }

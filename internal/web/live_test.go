@@ -23,11 +23,9 @@ const liveWait = 10 * time.Second
 
 // liveStream is an open GET /vehicle/{id}/live, read event by event.
 type liveStream struct {
-	t      *testing.T
-	resp   *http.Response
-	events chan sse.Event
-	errc   chan error
-	cancel context.CancelFunc
+	t    *testing.T
+	resp *http.Response
+	*sse.Stream
 }
 
 // openLive opens the vehicle's stream in the browser b and checks it is one.
@@ -60,25 +58,8 @@ func startLive(t *testing.T, b *testApp, vehicleID string) *http.Response {
 }
 
 func readLive(t *testing.T, resp *http.Response) *liveStream {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &liveStream{t: t, resp: resp, events: make(chan sse.Event, 100), errc: make(chan error, 1), cancel: cancel}
-	go func() {
-		defer resp.Body.Close()
-		r := sse.NewReader(resp.Body)
-		for {
-			ev, err := r.Next()
-			if err != nil {
-				s.errc <- err
-				return
-			}
-			select {
-			case s.events <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); resp.Body.Close() })
+	s := &liveStream{t: t, resp: resp, Stream: sse.Follow(resp.Body)}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -86,35 +67,21 @@ func readLive(t *testing.T, resp *http.Response) *liveStream {
 // skipped).
 func (s *liveStream) next() sse.Event {
 	s.t.Helper()
-	deadline := time.After(liveWait)
-	for {
-		select {
-		case ev := <-s.events:
-			if ev.Comment || ev.Type == "" {
-				continue
-			}
-			return ev
-		case err := <-s.errc:
-			s.t.Fatalf("the stream ended: %v", err)
-		case <-deadline:
-			s.t.Fatalf("no event within %s", liveWait)
-		}
+	ev, err := s.Next(liveWait, false)
+	if err != nil {
+		s.t.Fatalf("the stream, waiting %s for its next event: %v", liveWait, err)
 	}
+	return ev
 }
 
 // ended waits for the stream to end and returns how.
 func (s *liveStream) ended() error {
 	s.t.Helper()
-	deadline := time.After(liveWait)
-	for {
-		select {
-		case <-s.events:
-		case err := <-s.errc:
-			return err
-		case <-deadline:
-			s.t.Fatalf("the stream did not end within %s", liveWait)
-		}
+	err := s.Ended(liveWait)
+	if errors.Is(err, sse.ErrTimeout) {
+		s.t.Fatalf("the stream did not end within %s", liveWait)
 	}
+	return err
 }
 
 // otherBrowser is another browser (its own cookies) on the same app.
@@ -248,8 +215,7 @@ func TestLiveBounds(t *testing.T) {
 	}
 
 	// A stream the client closes frees its place once the server sees it end.
-	open[0].cancel()
-	open[0].resp.Body.Close()
+	open[0].Close()
 	deadline := time.Now().Add(liveWait)
 	for {
 		resp := startLive(t, e.testApp, id)
