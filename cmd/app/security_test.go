@@ -278,21 +278,7 @@ func TestSecurityRedirectURIExactMatch(t *testing.T) {
 	// token trades code at the token endpoint as the app would, with redirect.
 	token := func(t *testing.T, code, redirect string) (int, string) {
 		t.Helper()
-		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}
-		req, _ := http.NewRequest(http.MethodPost, r.SandboxURL+"/oauth/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(r.Client.ID, r.Client.Secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body struct {
-			Error       string `json:"error"`
-			AccessToken string `json:"access_token"`
-		}
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body.Error
+		return postToken(t, r, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}})
 	}
 	// code walks Connect for the registered redirect URI and returns a fresh code.
 	code := func(t *testing.T) string {

@@ -1039,21 +1039,28 @@ func testSCUserID(t *testing.T, b backend) {
 	}
 }
 
-// testMigrateSCUserID: a database of schema 1 gets sc_user_id at Open, filled in for
-// the users keyed by Smartcar's id and empty for the app's placeholders, and the
-// migration goes down again.
-func testMigrateSCUserID(t *testing.T, b backend) {
-	url := b.newURL(t)
-	postgres := !strings.HasPrefix(url, "sqlite://")
+// rawDB opens the database at url (a store URL) without the store, for migration
+// tests, with goose's dialect for it; closed with the test.
+func rawDB(t *testing.T, url string) (*sql.DB, goose.Dialect) {
+	t.Helper()
 	driver, dsn, dialect := "sqlite", strings.TrimPrefix(url, "sqlite://"), goose.DialectSQLite3
-	if postgres {
+	if !strings.HasPrefix(url, "sqlite://") {
 		driver, dsn, dialect = "pgx", url, goose.DialectPostgres
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db, dialect
+}
+
+// testMigrateSCUserID: a database of schema 1 gets sc_user_id at Open, filled in for
+// the users keyed by Smartcar's id and empty for the app's placeholders, and the
+// migration goes down again.
+func testMigrateSCUserID(t *testing.T, b backend) {
+	url := b.newURL(t)
+	db, dialect := rawDB(t, url)
 	ctx := t.Context()
 	initial, err := migrationFiles.ReadFile("migrations/00001_initial.sql")
 	if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -544,16 +543,7 @@ func testEventEncryption(t *testing.T, b backend) {
 // its rows, and the migration goes down again.
 func testMigrateWebhookEvents(t *testing.T, b backend) {
 	url := b.newURL(t)
-	postgres := !strings.HasPrefix(url, "sqlite://")
-	driver, dsn, dialect := "sqlite", strings.TrimPrefix(url, "sqlite://"), goose.DialectSQLite3
-	if postgres {
-		driver, dsn, dialect = "pgx", url, goose.DialectPostgres
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dialect := rawDB(t, url)
 	ctx := t.Context()
 	v2 := fstest.MapFS{}
 	for _, name := range []string{"00001_initial.sql", "00002_sc_user_id.sql"} {
