@@ -96,10 +96,6 @@ func handleCommand(log *slog.Logger, up *upstream, sessions *sessionStore, data 
 		if err != nil {
 			return err
 		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
-		}
 		pct := 0
 		if cmd.percent {
 			if pct, err = formPercent(r); err != nil {
@@ -263,10 +259,6 @@ func handleDisconnectConfirm(log *slog.Logger, up *upstream, sessions *sessionSt
 		if err != nil {
 			return err
 		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
-		}
 		id := chi.URLParam(r, "id")
 		var (
 			attrs  *smartcar.Attributes
@@ -314,10 +306,6 @@ func handleDisconnect(log *slog.Logger, up *upstream, sessions *sessionStore) ha
 		sess, conns, err := loadConnections(w, r, sessions)
 		if err != nil {
 			return err
-		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
 		}
 		id := chi.URLParam(r, "id")
 		if r.PostFormValue("confirm") != "yes" {

@@ -98,10 +98,6 @@ func handleDashboard(log *slog.Logger, up *upstream, sessions *sessionStore, pag
 		if err != nil {
 			return err
 		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
-		}
 		id := chi.URLParam(r, "id")
 		units := sess.Units
 		var (

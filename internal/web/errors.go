@@ -70,7 +70,12 @@ type errorResponder struct {
 // handle adapts a handlerFunc to net/http.
 func (e *errorResponder) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := h(w, r)
+		switch {
+		case err == nil:
+		case errors.Is(err, errSignedOut):
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		default:
 			e.serveError(w, r, err)
 		}
 	}

@@ -186,10 +186,6 @@ func handleLive(log *slog.Logger, b *broadcaster, up *upstream, sessions *sessio
 		if err != nil {
 			return err
 		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
-		}
 		ctx := r.Context()
 		id := chi.URLParam(r, "id")
 		connID := owningConnection(ctx, up, conns, id)

@@ -73,10 +73,6 @@ func handleVehicles(log *slog.Logger, up *upstream, sessions *sessionStore, page
 		if err != nil {
 			return err
 		}
-		if len(conns) == 0 {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return nil
-		}
 		page := 1
 		if v := r.URL.Query().Get("page"); v != "" {
 			n, err := strconv.Atoi(v)
@@ -104,7 +100,7 @@ func handleVehicles(log *slog.Logger, up *upstream, sessions *sessionStore, page
 
 // loadConnections is the per-request helper of the pages that need the user's
 // vehicles: the session and its connections, whose clients (upstream.client) save
-// their own refreshed tokens.
+// their own refreshed tokens. A session without any is errSignedOut.
 func loadConnections(w http.ResponseWriter, r *http.Request, sessions *sessionStore) (*session, []store.Connection, error) {
 	sess, err := sessions.load(w, r)
 	if err != nil {
@@ -114,8 +110,15 @@ func loadConnections(w http.ResponseWriter, r *http.Request, sessions *sessionSt
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(conns) == 0 {
+		return nil, nil, errSignedOut
+	}
 	return sess, conns, nil
 }
+
+// errSignedOut is loadConnections' answer for a session with no connected vehicle:
+// the handlers' wrapper (errorResponder.handle) sends the browser to /login.
+var errSignedOut = errors.New("web: no vehicle connected in this session")
 
 // forget deletes a connection whose tokens Smartcar refused: nobody can use it again.
 func (u *upstream) forget(ctx context.Context, log *slog.Logger, connID string) {
