@@ -20,16 +20,24 @@ import (
 
 type loginPage struct {
 	basePage
-	// ConnectURL starts Smartcar Connect with a fresh state.
-	ConnectURL string
 	// Connected is whether the session already has a connection.
 	Connected bool
 	// Reason explains why the user landed here (e.g. the session expired).
 	Reason string
 
-	// state is the state inside ConnectURL, the only part that differs between two
-	// views of the page by the same kind of visitor.
+	// link and state make ConnectURL; the state is the only part that differs between
+	// two views of the page by the same kind of visitor.
+	link  *connectLink
 	state string
+}
+
+// ConnectURL starts Smartcar Connect with the page's fresh state. It is built only
+// when the page is rendered in full: a spliced view never needs it.
+func (p loginPage) ConnectURL() string {
+	if p.link == nil {
+		return ""
+	}
+	return p.link.with(p.state)
 }
 
 // SpliceToken lets the renderer reuse one rendering of the page for every visitor in
@@ -46,7 +54,6 @@ func (p *loginPage) SpliceToken() string {
 // renderer's cache key).
 func (p *loginPage) WithSpliceToken(token string) any {
 	c := *p
-	c.ConnectURL = strings.Replace(p.ConnectURL, p.state, token, 1)
 	c.state = token
 	return c
 }
@@ -85,10 +92,10 @@ func handleLogin(link *connectLink, sessions *sessionStore, pages *renderer) han
 // and whether its cookie was refused, with state in its Connect URL.
 func newLoginPage(link *connectLink, connected bool, units string, f flash, rejected bool, state string) *loginPage {
 	p := &loginPage{
-		basePage:   basePage{Title: "Connect your vehicle", SignedIn: connected, Units: units, Flash: f},
-		ConnectURL: link.with(state),
-		Connected:  connected,
-		state:      state,
+		basePage:  basePage{Title: "Connect your vehicle", SignedIn: connected, Units: units, Flash: f},
+		Connected: connected,
+		link:      link,
+		state:     state,
 	}
 	if rejected {
 		p.Reason = "Your session could not be read (it may have expired), so please connect again."

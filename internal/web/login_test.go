@@ -31,11 +31,11 @@ func TestLoginPageSplicedMatchesFullRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	newcomer := func(state string) *loginPage {
-		return &loginPage{basePage: basePage{Title: "Connect your vehicle"}, ConnectURL: link.with(state), state: state}
+		return &loginPage{basePage: basePage{Title: "Connect your vehicle"}, link: link, state: state}
 	}
 	signedIn := func(state string) *loginPage {
 		return &loginPage{basePage: basePage{Title: "Connect your vehicle", SignedIn: true, Units: "imperial"},
-			ConnectURL: link.with(state), Connected: true, state: state}
+			link: link, Connected: true, state: state}
 	}
 	req := mustRequest(t, "GET", "/login")
 	for name, build := range map[string]func(string) *loginPage{"newcomer": newcomer, "signed in": signedIn} {

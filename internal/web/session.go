@@ -71,11 +71,13 @@ type session struct {
 // sessionStore keeps sessions in the store, named by a signed and encrypted cookie.
 type sessionStore struct {
 	cookies *sessions.CookieStore
-	// pendingCodecs sign connectCookie, one per session hash key (the first signs):
-	// integrity only, since a state is no secret from the browser that carries it.
-	pendingCodecs []securecookie.Codec
-	st            store.Store
-	now           func() time.Time
+	// pending signs connectCookie with the session hash keys: integrity only, since a
+	// state is no secret from the browser that carries it.
+	connectSigner *cookieSigner
+	// connectAttrs is connectCookie's Set-Cookie attributes after Max-Age, built once.
+	connectAttrs string
+	st           store.Store
+	now          func() time.Time
 }
 
 // newSessionStore returns sessions kept in st, their cookies sealed with keys; now is
@@ -109,14 +111,17 @@ func newSessionStore(st store.Store, keys [][]byte, secure bool, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	var pending []securecookie.Codec
+	var hashKeys [][]byte
 	for i := 0; i < len(keys); i += 2 {
-		sc := securecookie.New(keys[i], nil)
-		sc.SetSerializer(securecookie.NopEncoder{})
-		sc.MaxAge(int(stateLifetime / time.Second))
-		pending = append(pending, sc)
+		hashKeys = append(hashKeys, keys[i])
 	}
-	return &sessionStore{cookies: c, pendingCodecs: pending, st: st, now: now}, nil
+	// The same attributes as the session cookie's (http.Cookie.String's order).
+	attrs := "; HttpOnly"
+	if secure {
+		attrs += "; Secure"
+	}
+	attrs += "; SameSite=Lax"
+	return &sessionStore{cookies: c, connectSigner: newCookieSigner(connectCookie, hashKeys), connectAttrs: attrs, st: st, now: now}, nil
 }
 
 // load reads the session of r. No cookie gives an empty session; a cookie that fails
@@ -302,8 +307,8 @@ func (s *sessionStore) cookieStates(r *http.Request) []pendingState {
 	if err != nil {
 		return nil
 	}
-	var raw []byte
-	if securecookie.DecodeMulti(connectCookie, c.Value, &raw, s.pendingCodecs...) != nil {
+	raw, ok := s.connectSigner.verify(c.Value)
+	if !ok {
 		return nil
 	}
 	// "state expiry state expiry ...": states are base64url, expiries Unix seconds.
@@ -320,13 +325,12 @@ func (s *sessionStore) cookieStates(r *http.Request) []pendingState {
 }
 
 // writeCookieStates sends connectCookie with states, or deletes it if there are none;
-// it lives as long as the last of them from now.
+// it lives as long as the last of them from now. The header is written directly, not
+// with http.SetCookie: this runs on every newcomer's /login, and the value (base64url
+// and '.') and the attributes (built once) need none of its checks.
 func (s *sessionStore) writeCookieStates(w http.ResponseWriter, states []pendingState, now time.Time) error {
-	opts := s.cookies.Options
-	c := &http.Cookie{Name: connectCookie, Path: "/", HttpOnly: true, Secure: opts.Secure, SameSite: opts.SameSite}
 	if len(states) == 0 {
-		c.MaxAge = -1
-		http.SetCookie(w, c)
+		w.Header().Add("Set-Cookie", connectCookie+"=; Path=/; Max-Age=0"+s.connectAttrs)
 		return nil
 	}
 	buf := make([]byte, 0, len(states)*40)
@@ -340,13 +344,14 @@ func (s *sessionStore) writeCookieStates(w http.ResponseWriter, states []pending
 		buf = strconv.AppendInt(buf, p.expires.Unix(), 10)
 		last = maxTime(last, p.expires)
 	}
-	v, err := s.pendingCodecs[0].Encode(connectCookie, buf)
-	if err != nil {
-		return fmt.Errorf("save connect cookie: %w", err)
-	}
-	c.Value = v
-	c.MaxAge = max(1, int(last.Sub(now)/time.Second)+1)
-	http.SetCookie(w, c)
+	maxAge := max(1, int(last.Sub(now)/time.Second)+1)
+	var arr [512]byte // the whole header for maxCookieStates states, on the stack
+	h := append(arr[:0], connectCookie+"="...)
+	h = s.connectSigner.appendSigned(h, buf)
+	h = append(h, "; Path=/; Max-Age="...)
+	h = strconv.AppendInt(h, int64(maxAge), 10)
+	h = append(h, s.connectAttrs...)
+	w.Header().Add("Set-Cookie", string(h))
 	return nil
 }
 

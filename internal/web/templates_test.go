@@ -21,7 +21,7 @@ func TestEveryPageRenders(t *testing.T) {
 		want []string
 	}{
 		{"login", &loginPage{}, []string{`id="connect-button"`}},
-		{"login", &loginPage{basePage: full, ConnectURL: "https://connect.example/oauth/authorize?a=1&b=2", Connected: true, Reason: "r"},
+		{"login", &loginPage{basePage: full, link: &connectLink{before: "https://connect.example/oauth/authorize?a=1&b=2"}, Connected: true, Reason: "r"},
 			[]string{`href="https://connect.example/oauth/authorize?a=1&amp;b=2"`, `id="login-reason"`, "Connect another vehicle", "flash &lt;b&gt;text&lt;/b&gt;", `id="logout-button"`}},
 		{"vehicles", &vehiclesPage{}, []string{"No vehicles are connected yet"}},
 		{"vehicles", &vehiclesPage{basePage: full, Vehicles: []vehicleRow{{ID: "v1", Make: "TESLA", Model: "Model 3", Year: 2022}}},
