@@ -250,3 +250,23 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 }
+
+// Any parameters get an answer or a refusal of one field, never a panic (no input may
+// become a 500).
+func FuzzCompatibility(f *testing.F) {
+	f.Add("5YJXCDE22HF068739", "read_odometer read_fuel", "US", "", "", "US", "TESLA", "BEV")
+	f.Add("0SCAUDI037A5ADB1C", "read_battery", "de", "test", "fuel", "europe", "audi bmw", "")
+	f.Add("wauafafl1gn014882", "", "", "simulated", "", "", "", "HEV")
+	tab := New(testCatalog())
+	f.Fuzz(func(t *testing.T, vin, scope, country, mode, level, region, mk, typ string) {
+		for _, err := range []error{
+			func() error { _, err := tab.CheckVIN(VINQuery{vin, scope, country, mode, level}); return err }(),
+			func() error { _, err := tab.Matrix(MatrixQuery{region, scope, mk, typ, mode}); return err }(),
+		} {
+			var inv *Invalid
+			if err != nil && (!errors.As(err, &inv) || inv.Field == "") {
+				t.Fatalf("error %v is not a refusal of a field", err)
+			}
+		}
+	})
+}
