@@ -73,8 +73,8 @@ type VINQuery struct {
 	Mode, Level string
 }
 
-// Modes the SDKs send.
-var modes = []string{"test", "live", "simulated"}
+// modes are the modes the SDKs send.
+func modes() []string { return []string{"test", "live", "simulated"} }
 
 // CheckVIN answers GET /compatibility. Parameters are checked in the order vin, scope,
 // country, mode, test_mode_compatibility_level.
@@ -94,7 +94,7 @@ func (t *Table) CheckVIN(q VINQuery) (Compatibility, error) {
 	if !isCountry(country) {
 		return Compatibility{}, &Invalid{"country", "country must be an ISO 3166-1 alpha-2 country code, such as US"}
 	}
-	if q.Mode != "" && !slices.Contains(modes, q.Mode) {
+	if q.Mode != "" && !slices.Contains(modes(), q.Mode) {
 		return Compatibility{}, &Invalid{"mode", "Field must be one of: [test,live,simulated]"}
 	}
 	if q.Level != "" || q.Mode == "test" {
@@ -242,7 +242,7 @@ func (t *Table) Matrix(q MatrixQuery) (map[string][]MatrixEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Mode != "" && !slices.Contains(modes, q.Mode) {
+	if q.Mode != "" && !slices.Contains(modes(), q.Mode) {
 		return nil, &Invalid{"mode", "Field must be one of: [test,live,simulated]"}
 	}
 
