@@ -2,41 +2,44 @@ package sandbox
 
 import "strings"
 
-// permission is one Smartcar permission with the words the grant screen uses for it.
+// permission is one Smartcar permission with the words the grant screen uses for it
+// and, for one with a v2 endpoint in the sandbox, the feature name the compatibility
+// matrix lists for it (Smartcar's matrix says "EV battery", "Lock & unlock").
 type permission struct {
 	Name  string
 	Words string
+	Label string
 }
 
 // permissions lists the permissions the sandbox knows, in the order the grant screen
 // shows them.
 var permissions = []permission{
-	{"read_vehicle_info", "Know make, model, and year"},
-	{"read_vin", "Read VIN"},
-	{"read_odometer", "Retrieve total distance traveled"},
-	{"read_location", "Access the vehicle's location"},
-	{"read_fuel", "Read fuel tank level"},
-	{"read_battery", "Read EV battery's capacity and state of charge"},
-	{"read_charge", "Know whether the vehicle is charging"},
-	{"control_charge", "Start or stop the vehicle's charging"},
-	{"read_engine_oil", "Read engine oil health"},
-	{"read_tires", "Read tire pressure"},
-	{"read_security", "Know whether the vehicle is locked or unlocked"},
-	{"control_security", "Lock or unlock the vehicle"},
-	{"control_navigation", "Send commands to the vehicle's navigation system"},
-	{"read_service_history", "Read the vehicle's service records"},
-	{"read_diagnostics", "Read the vehicle's diagnostic information"},
-	{"read_alerts", "Read alerts from the vehicle"},
-	{"read_charge_locations", "Know the locations where the vehicle charges"},
-	{"read_charge_records", "Read charging records"},
-	{"read_charge_events", "Know when charging starts and stops"},
-	{"read_climate", "Read the climate control settings"},
-	{"control_climate", "Change the climate control settings"},
-	{"read_compass", "Know the direction the vehicle is heading"},
-	{"read_extended_vehicle_info", "Read the vehicle's configuration"},
-	{"read_speedometer", "Know the vehicle's speed"},
-	{"read_thermometer", "Read temperatures from the vehicle"},
-	{"read_user_profile", "Read the connected account's profile"},
+	{"read_vehicle_info", "Know make, model, and year", "Vehicle info"},
+	{"read_vin", "Read VIN", "VIN"},
+	{"read_odometer", "Retrieve total distance traveled", "Odometer"},
+	{"read_location", "Access the vehicle's location", "Location"},
+	{"read_fuel", "Read fuel tank level", "Fuel tank"},
+	{"read_battery", "Read EV battery's capacity and state of charge", "EV battery"},
+	{"read_charge", "Know whether the vehicle is charging", "EV charging status"},
+	{"control_charge", "Start or stop the vehicle's charging", "EV start & stop charge"},
+	{"read_engine_oil", "Read engine oil health", "Engine oil life"},
+	{"read_tires", "Read tire pressure", "Tire pressure"},
+	{"read_security", "Know whether the vehicle is locked or unlocked", "Lock status"},
+	{"control_security", "Lock or unlock the vehicle", "Lock & unlock"},
+	{"control_navigation", "Send commands to the vehicle's navigation system", "Navigation"},
+	{"read_service_history", "Read the vehicle's service records", "Service history"},
+	{"read_diagnostics", "Read the vehicle's diagnostic information", "Diagnostics"},
+	{"read_alerts", "Read alerts from the vehicle", ""},
+	{"read_charge_locations", "Know the locations where the vehicle charges", ""},
+	{"read_charge_records", "Read charging records", ""},
+	{"read_charge_events", "Know when charging starts and stops", ""},
+	{"read_climate", "Read the climate control settings", ""},
+	{"control_climate", "Change the climate control settings", ""},
+	{"read_compass", "Know the direction the vehicle is heading", ""},
+	{"read_extended_vehicle_info", "Read the vehicle's configuration", ""},
+	{"read_speedometer", "Know the vehicle's speed", ""},
+	{"read_thermometer", "Read temperatures from the vehicle", ""},
+	{"read_user_profile", "Read the connected account's profile", ""},
 }
 
 // defaultScope is granted when the authorize URL carries no scope. Real Connect then

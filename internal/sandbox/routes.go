@@ -59,6 +59,10 @@ func (s *server) routes() chi.Router {
 	// v99999999.99 working like the latest).
 	r.Route("/{version:v[0-9]+\\.[0-9]+}", func(r chi.Router) {
 		r.Use(s.journaled, s.apiBodyLimit, s.scripted, s.chaos)
+		// The Compatibility API (compat_api.go), with client credentials.
+		compatTable := newCompatTable()
+		r.Get("/compatibility", s.api(s.handleCompatibility(compatTable)))
+		r.Get("/compatibility/matrix", s.api(s.handleCompatibilityMatrix(compatTable)))
 		r.With(s.bearer).Get("/user", s.api(s.handleUser))
 		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {

@@ -67,34 +67,47 @@ func (c *call) dist(km float64) float64 {
 	return round(km, 1)
 }
 
+// vehicleRoute is one data or command endpoint under /vehicles/{id}.
+type vehicleRoute struct {
+	Method, Path string
+	endpoint
+}
+
+// vehicleRoutesTable lists the endpoints under /vehicles/{id}: the routes, and what the
+// compatibility API says each permission reaches (compat.go), come from it.
+func vehicleRoutesTable() []vehicleRoute {
+	return []vehicleRoute{
+		{http.MethodGet, "/vin", endpoint{Permission: "read_vin", Static: true, Data: true, Handle: handleVIN}},
+		{http.MethodGet, "/odometer", endpoint{Permission: "read_odometer", Data: true, Handle: handleOdometer}},
+		{http.MethodGet, "/location", endpoint{Permission: "read_location", Data: true, Handle: handleLocation}},
+		{http.MethodGet, "/fuel", endpoint{Permission: "read_fuel", Feature: featureFuel, Data: true, Handle: handleFuel}},
+		{http.MethodGet, "/battery", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBattery}},
+		{http.MethodGet, "/battery/capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBatteryCapacity}},
+		{http.MethodGet, "/battery/nominal_capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleNominalCapacity}},
+		{http.MethodGet, "/charge", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleCharge}},
+		{http.MethodPost, "/charge", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleChargeAction}},
+		{http.MethodGet, "/charge/limit", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleChargeLimit}},
+		{http.MethodPost, "/charge/limit", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleSetChargeLimit}},
+		{http.MethodGet, "/engine/oil", endpoint{Permission: "read_engine_oil", Feature: featureFuel, Data: true, Handle: handleEngineOil}},
+		{http.MethodGet, "/tires/pressure", endpoint{Permission: "read_tires", Data: true, Handle: handleTires}},
+		{http.MethodGet, "/security", endpoint{Permission: "read_security", Data: true, Handle: handleSecurity}},
+		{http.MethodPost, "/security", endpoint{Permission: "control_security", Handle: handleSecurityAction}},
+		{http.MethodPost, "/navigation/destination", endpoint{Permission: "control_navigation", Handle: handleDestination}},
+		{http.MethodGet, "/service/history", endpoint{Permission: "read_service_history", Data: true, Handle: handleServiceHistory}},
+		{http.MethodGet, "/diagnostics/system_status", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleSystemStatus}},
+		{http.MethodGet, "/diagnostics/dtcs", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleDTCs}},
+		{http.MethodGet, "/permissions", endpoint{Static: true, Handle: handlePermissions}},
+		{http.MethodPost, "/batch", endpoint{Static: true, Handle: handleBatch}},
+		{http.MethodDelete, "/application", endpoint{Static: true, Handle: handleDisconnect}},
+		{http.MethodPost, "/webhooks/{webhookID}", endpoint{Static: true, Handle: handleSubscribe}},
+	}
+}
+
 // vehicleRoutes adds the data and command endpoints under /vehicles/{id}.
 func (s *server) vehicleRoutes(r chi.Router) {
-	get := func(path string, e endpoint) { r.Get(path, s.vehicleEndpoint(e)) }
-	post := func(path string, e endpoint) { r.Post(path, s.vehicleEndpoint(e)) }
-
-	get("/vin", endpoint{Permission: "read_vin", Static: true, Data: true, Handle: handleVIN})
-	get("/odometer", endpoint{Permission: "read_odometer", Data: true, Handle: handleOdometer})
-	get("/location", endpoint{Permission: "read_location", Data: true, Handle: handleLocation})
-	get("/fuel", endpoint{Permission: "read_fuel", Feature: featureFuel, Data: true, Handle: handleFuel})
-	get("/battery", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBattery})
-	get("/battery/capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleBatteryCapacity})
-	get("/battery/nominal_capacity", endpoint{Permission: "read_battery", Feature: featureBattery, Data: true, Handle: handleNominalCapacity})
-	get("/charge", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleCharge})
-	post("/charge", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleChargeAction})
-	get("/charge/limit", endpoint{Permission: "read_charge", Feature: featureBattery, Data: true, Handle: handleChargeLimit})
-	post("/charge/limit", endpoint{Permission: "control_charge", Feature: featureBattery, Handle: handleSetChargeLimit})
-	get("/engine/oil", endpoint{Permission: "read_engine_oil", Feature: featureFuel, Data: true, Handle: handleEngineOil})
-	get("/tires/pressure", endpoint{Permission: "read_tires", Data: true, Handle: handleTires})
-	get("/security", endpoint{Permission: "read_security", Data: true, Handle: handleSecurity})
-	post("/security", endpoint{Permission: "control_security", Handle: handleSecurityAction})
-	post("/navigation/destination", endpoint{Permission: "control_navigation", Handle: handleDestination})
-	get("/service/history", endpoint{Permission: "read_service_history", Data: true, Handle: handleServiceHistory})
-	get("/diagnostics/system_status", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleSystemStatus})
-	get("/diagnostics/dtcs", endpoint{Permission: "read_diagnostics", Data: true, Handle: handleDTCs})
-	get("/permissions", endpoint{Static: true, Handle: handlePermissions})
-	post("/batch", endpoint{Static: true, Handle: handleBatch})
-	r.Delete("/application", s.vehicleEndpoint(endpoint{Static: true, Handle: handleDisconnect}))
-	post("/webhooks/{webhookID}", endpoint{Static: true, Handle: handleSubscribe})
+	for _, vr := range vehicleRoutesTable() {
+		r.Method(vr.Method, vr.Path, s.vehicleEndpoint(vr.endpoint))
+	}
 }
 
 // vehicleEndpoint runs the checks every vehicle endpoint shares, in the order
