@@ -119,7 +119,7 @@ func compareConnections(a, b connection) int {
 	return 0
 }
 
-// connections lists what Connect approvals gave the app: each vehicle of the users'
+// connectionsLocked lists what Connect approvals gave the app: each vehicle of the users'
 // latest approvals (the console's users) that is not disconnected, newest first. The
 // caller holds mu.
 func (s *store) connectionsLocked(clientID string) []connection {
