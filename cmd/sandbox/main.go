@@ -94,6 +94,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintf(stdout, "Console and control API: %s/__sandbox/ (%s)\n", origin, consoleAccess(o.AdminToken != ""))
 	printWebhooks(stdout, origin, srv.ManagementToken(), o.ManagementToken == "", len(o.WebhookAllow) > 0)
+	// The other clients' management tokens are always generated (the console shows them too).
+	tokens := srv.ManagementTokens()
+	delete(tokens, o.Clients[0].ID)
+	for _, c := range o.Clients[1:] {
+		if tok, ok := tokens[c.ID]; ok {
+			fmt.Fprintf(stdout, "  management token of client %s: %s\n", c.ID, tok)
+			delete(tokens, c.ID) // the same id twice adds redirect URIs: print it once
+		}
+	}
 	// Printed last: tests and scripts take this line to mean "ready".
 	fmt.Fprintf(stdout, "Smartcar sandbox listening on %s\n", origin)
 

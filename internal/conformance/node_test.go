@@ -81,8 +81,10 @@ func TestNodeSDK(t *testing.T) {
 		"SMARTCAR_CLIENT_ID="+client.ID,
 		"SMARTCAR_CLIENT_SECRET="+client.Secret,
 		"CONFORMANCE_REDIRECT_URI="+redirectURI,
+		// The management API (getConnections, deleteConnections) is on the same origin.
+		"SMARTCAR_MANAGEMENT_API_ORIGIN="+srv.URL,
 		// The application management token: webhooks are signed with it (hashChallenge,
-		// verifyPayload).
+		// verifyPayload), the management API and unsubscribe take it.
 		"CONFORMANCE_MANAGEMENT_TOKEN="+amt,
 	)
 	out := &summaryWriter{w: t.Output()}

@@ -161,7 +161,7 @@ func (b backend) ExpireTokens(vehicleID, accessToken string) (int, error) {
 func (b backend) Clients() []control.Client {
 	out := make([]control.Client, 0, len(b.s.clients))
 	for _, c := range b.s.clients {
-		out = append(out, control.Client{ID: c.ID, RedirectURIs: slices.Clone(c.RedirectURIs)})
+		out = append(out, control.Client{ID: c.ID, RedirectURIs: slices.Clone(c.RedirectURIs), ManagementToken: b.s.amtOf(c.ID)})
 	}
 	slices.SortFunc(out, func(a, b control.Client) int { return strings.Compare(a.ID, b.ID) })
 	return out

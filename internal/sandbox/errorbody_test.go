@@ -99,14 +99,16 @@ func TestErrorPathsCarryRequestID(t *testing.T) {
 	// None of the refused limits was stored: reads, single and in a batch, still work.
 	r := e.api("GET", base+"/charge/limit", token, "")
 	mustStatus(t, r, http.StatusOK)
-	r = e.api("POST", base+"/batch", token, `{"requests":[{"path":"/charge/limit"},{"path":"/nope"},{"path":"../x"}]}`)
+	r = e.api("POST", base+"/batch", token, `{"requests":[{"path":"/charge/limit"},{"path":"/fuel"}]}`)
 	mustStatus(t, r, http.StatusOK)
 	items := batchItems(t, r.Body)
-	if len(items) != 3 || items[0].Code != http.StatusOK {
+	if len(items) != 2 || items[0].Code != http.StatusOK || items[1].Code != http.StatusNotImplemented {
 		t.Fatalf("batch items %+v", items)
 	}
-	for _, it := range items[1:] {
-		checkErrorJSON(t, "batch item "+it.Path, string(it.Body), r.Header.Get("sc-request-id"), it.Code)
+	checkErrorJSON(t, "batch item "+items[1].Path, string(items[1].Body), r.Header.Get("sc-request-id"), items[1].Code)
+	// A path that is no endpoint fails the whole batch, with the same error body.
+	for _, p := range []string{"/nope", "../x", "odometer", "/batch"} {
+		checkErrorBody(t, e.api("POST", base+"/batch", token, `{"requests":[{"path":"/charge/limit"},{"path":"`+p+`"}]}`), http.StatusBadRequest)
 	}
 }
 

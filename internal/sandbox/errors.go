@@ -144,6 +144,15 @@ func errValidation(field, message string) *apiError {
 	return e
 }
 
+// errMalformed is a 400 VALIDATION with a null code, Smartcar's "Request invalid or
+// malformed" (a misspelled path, a missing parameter, an id that names nothing), with
+// the fields at fault in its detail.
+func errMalformed(fields []string, message string) *apiError {
+	e := newAPIError("VALIDATION", "")
+	e.Detail = []errorDetail{{Field: fields, Message: message}}
+	return e
+}
+
 // errTooLarge is 413 for an API body over maxAPIBody. Smartcar documents no error for
 // it; VALIDATION with a null code ("Request invalid or malformed") is the closest
 // documented type, with the status saying what is wrong.

@@ -96,7 +96,19 @@ func webhookTick(speed float64) time.Duration {
 	return max(time.Second, time.Duration(float64(time.Minute)/speed))
 }
 
-// ManagementToken is the application management token: given in
+// ManagementToken is the default client's application management token: given in
 // Options.ManagementToken, or generated (and kept with the state in DataDir).
-// Payloads are signed with it and the management API takes it.
+// Payloads are signed with it and the management APIs take it.
 func (srv *Server) ManagementToken() string { return srv.s.hooks.Token() }
+
+// ManagementTokens are every client's application management tokens, by client id
+// (the default client's is ManagementToken).
+func (srv *Server) ManagementTokens() map[string]string {
+	out := map[string]string{}
+	for _, c := range srv.s.amts {
+		if c.clientID != "" {
+			out[c.clientID] = c.token
+		}
+	}
+	return out
+}

@@ -50,8 +50,10 @@ type snapshot struct {
 	Sims        map[string]*sim.State  `json:"sims"`
 	Journal     []journal.Entry        `json:"journal"`
 	// ManagementToken is kept only when the sandbox generated it.
-	ManagementToken string          `json:"managementToken,omitempty"`
-	Webhooks        *webhooks.State `json:"webhooks,omitempty"`
+	ManagementToken string `json:"managementToken,omitempty"`
+	// ManagementTokens are the other clients' (always generated), by client id.
+	ManagementTokens map[string]string `json:"managementTokens,omitempty"`
+	Webhooks         *webhooks.State   `json:"webhooks,omitempty"`
 }
 
 type snapGrant struct {
@@ -78,11 +80,10 @@ type snapToken struct {
 }
 
 type snapVehicle struct {
-	ChargeLimit    float64  `json:"chargeLimit,omitempty"`
-	HasChargeLimit bool     `json:"hasChargeLimit,omitempty"`
-	Locked         bool     `json:"locked,omitempty"`
-	HasLock        bool     `json:"hasLock,omitempty"`
-	Webhooks       []string `json:"webhooks,omitempty"`
+	ChargeLimit    float64 `json:"chargeLimit,omitempty"`
+	HasChargeLimit bool    `json:"hasChargeLimit,omitempty"`
+	Locked         bool    `json:"locked,omitempty"`
+	HasLock        bool    `json:"hasLock,omitempty"`
 }
 
 // snapshot captures the state under the store's lock.
@@ -95,6 +96,12 @@ func (s *server) snapshot() *snapshot {
 	}
 	if s.generatedToken {
 		snap.ManagementToken = s.hooks.Token()
+	}
+	for _, c := range s.amts[1:] {
+		if snap.ManagementTokens == nil {
+			snap.ManagementTokens = map[string]string{}
+		}
+		snap.ManagementTokens[c.clientID] = c.token
 	}
 	hooks := s.hooks.Export()
 	snap.Webhooks = &hooks
@@ -146,12 +153,7 @@ func (s *server) snapshot() *snapshot {
 	}
 	slices.Sort(snap.Approvals)
 	for id, vs := range st.vehicles {
-		sv := snapVehicle{ChargeLimit: vs.chargeLimit, HasChargeLimit: vs.hasChargeLimit, Locked: vs.locked, HasLock: vs.hasLock}
-		for w := range vs.webhooks {
-			sv.Webhooks = append(sv.Webhooks, w)
-		}
-		slices.Sort(sv.Webhooks)
-		snap.Vehicles[id] = sv
+		snap.Vehicles[id] = snapVehicle{ChargeLimit: vs.chargeLimit, HasChargeLimit: vs.hasChargeLimit, Locked: vs.locked, HasLock: vs.hasLock}
 	}
 	for id, sm := range st.sims {
 		c := *sm
@@ -227,9 +229,6 @@ func (s *server) restore(snap *snapshot) error {
 	for id, sv := range snap.Vehicles {
 		vs := st.vehicleState(id)
 		vs.chargeLimit, vs.hasChargeLimit, vs.locked, vs.hasLock = sv.ChargeLimit, sv.HasChargeLimit, sv.Locked, sv.HasLock
-		for _, w := range sv.Webhooks {
-			vs.webhooks[w] = true
-		}
 	}
 	for id, sm := range snap.Sims {
 		if sm != nil {

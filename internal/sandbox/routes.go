@@ -65,6 +65,10 @@ func (s *server) routes() chi.Router {
 		r.Get("/compatibility/matrix", s.api(s.handleCompatibilityMatrix(compatTable)))
 		r.With(s.bearer).Get("/user", s.api(s.handleUser))
 		r.With(s.bearer).Get("/vehicles", s.api(s.handleVehicles))
+		// Management connections (management.go): Smartcar serves them on its
+		// management origin, which SMARTCAR_MANAGEMENT_API_ORIGIN points here.
+		r.Get("/management/connections", s.api(s.handleGetConnections))
+		r.Delete("/management/connections", s.api(s.handleDeleteConnections))
 		r.Route("/vehicles/{vehicleID}", func(r chi.Router) {
 			// Unsubscribing is authorised by the management token, not the vehicle's.
 			r.Delete("/webhooks/{webhookID}", s.api(s.handleUnsubscribe))

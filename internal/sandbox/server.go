@@ -98,9 +98,11 @@ type Options struct {
 	// loopback listeners.
 	AdminToken string
 
-	// ManagementToken is the application management token: the webhook management
-	// API (/v3/webhooks) takes it and every webhook payload is signed with it. Empty
-	// generates one (kept in DataDir); Server.ManagementToken tells it.
+	// ManagementToken is the default client's (the first registered) application
+	// management token: the webhook management API (/v3/webhooks), the v2 management
+	// connections and unsubscribe take it and every webhook payload is signed with it.
+	// Empty generates one (kept in DataDir); Server.ManagementToken tells it. Every
+	// other client gets a generated one (Server.ManagementTokens).
 	ManagementToken string
 	// WebhookAllow lists the hosts, IP addresses and CIDR prefixes webhook callbacks
 	// may reach besides loopback; without it the sandbox calls back only to this
@@ -190,7 +192,10 @@ type server struct {
 	v3    *apiv3.Handler
 	// generatedToken: the management token was generated, so the snapshot keeps it.
 	generatedToken bool
-	control        *control.Control
+	// amts are the clients' application management tokens, the default client's
+	// (the webhook sender's) first (management.go).
+	amts    []clientAMT
+	control *control.Control
 	// persist saves the state in the background (nil: in memory only).
 	persist *persister
 	clients map[string]Client
@@ -322,6 +327,7 @@ func newServer(o Options) (*server, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	var errs []error
+	var order []string // client ids as registered: the first is the default client
 	for _, c := range o.Clients {
 		if c.ID == "" || c.Secret == "" {
 			errs = append(errs, fmt.Errorf("sandbox: client %q: id and secret are required", c.ID))
@@ -343,6 +349,7 @@ func newServer(o Options) (*server, error) {
 		}
 		c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
 		s.clients[c.ID] = c
+		order = append(order, c.ID)
 	}
 	if o.SimSpeed < 0 || o.SimSpeed > 100000 || math.IsNaN(o.SimSpeed) {
 		errs = append(errs, errors.New("sandbox: SimSpeed must be between 0 and 100000"))
@@ -416,6 +423,17 @@ func newServer(o Options) (*server, error) {
 		token = newID()
 	}
 	s.generatedToken = o.ManagementToken == ""
+	// The default client (the first registered) has that token; the others get their
+	// own, generated and kept with the state like it.
+	var kept map[string]string
+	if snap != nil {
+		kept = snap.ManagementTokens
+	}
+	def := ""
+	if len(order) > 0 {
+		def, order = order[0], order[1:]
+	}
+	s.amts = managementTokens(def, token, order, kept)
 	if s.hooks, err = webhooks.New(webhooks.Options{Token: token, Backend: hooksBackend{s}, Allow: o.WebhookAllow,
 		Timeout: o.WebhookTimeout, RetryBase: o.WebhookRetryBase, MaxAttempts: o.WebhookAttempts,
 		Tick: webhookTick(o.SimSpeed), Logger: s.log}); err != nil {

@@ -398,7 +398,6 @@ type vehicleState struct {
 	hasChargeLimit bool
 	locked         bool
 	hasLock        bool
-	webhooks       map[string]bool
 }
 
 func (s *store) vehicleState(id string) *vehicleState {
@@ -407,7 +406,7 @@ func (s *store) vehicleState(id string) *vehicleState {
 	}
 	vs, ok := s.vehicles[id]
 	if !ok {
-		vs = &vehicleState{webhooks: map[string]bool{}}
+		vs = &vehicleState{}
 		s.vehicles[id] = vs
 	}
 	return vs
@@ -439,16 +438,4 @@ func (s *store) setLockState(id string, locked bool) {
 	defer s.mu.Unlock()
 	vs := s.vehicleState(id)
 	vs.locked, vs.hasLock = locked, true
-}
-
-func (s *store) subscribe(vehicleID, webhookID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.vehicleState(vehicleID).webhooks[webhookID] = true
-}
-
-func (s *store) unsubscribe(vehicleID, webhookID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.vehicleState(vehicleID).webhooks, webhookID)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"smartcargo/internal/sandbox/sim"
+	"smartcargo/internal/sandbox/webhooks"
 )
 
 // Unit systems (§5).
@@ -688,19 +690,21 @@ func handleDisconnect(c *call) (any, error) {
 	}{"success"}, nil
 }
 
+// handleSubscribe is POST /vehicles/{id}/webhooks/{webhookId}, with the vehicle's
+// token. The id must name one of the app's webhooks (the v3 management API's
+// registry, which is the default client's): anything else is 400 VALIDATION with a
+// null code, as Smartcar answers a bogus id. The vehicle gets its first delivery and
+// then its changes.
 func handleSubscribe(c *call) (any, error) {
-	id := chi.URLParam(c.r, "webhookID")
-	if !isUUID(id) {
-		return nil, errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
+	id := strings.ToLower(chi.URLParam(c.r, "webhookID"))
+	if !c.s.ownsWebhooks(c.g.ClientID) || !c.s.hooks.Known(id) {
+		return nil, errNotAWebhook()
 	}
-	id = strings.ToLower(id)
-	c.s.store.subscribe(c.v.ID, id)
-	if c.s.hooks.Known(id) {
-		// A webhook registered through the management API: the vehicle gets its first
-		// delivery and then its changes.
-		if _, err := c.s.hooks.Subscribe(id, c.v.ID); err != nil {
-			return nil, errValidation("webhook_id", err.Error())
+	if _, err := c.s.hooks.Subscribe(id, c.v.ID); err != nil {
+		if errors.Is(err, webhooks.ErrNotFound) {
+			return nil, errNotAWebhook() // deleted meanwhile
 		}
+		return nil, errValidation("webhook_id", err.Error())
 	}
 	return struct {
 		WebhookID string `json:"webhookId"`
@@ -708,29 +712,35 @@ func handleSubscribe(c *call) (any, error) {
 	}{id, c.v.ID}, nil
 }
 
-// handleUnsubscribe is DELETE /vehicles/{id}/webhooks/{webhookId}. It is authorised
-// with the application management token: exactly the sandbox's for a webhook
-// registered through the management API; any non-empty bearer for another webhook id
-// (one only the v2 subscribe route has seen, which delivers nothing).
+// errNotAWebhook refuses a webhook id that names none of the app's webhooks.
+func errNotAWebhook() *apiError {
+	return errMalformed([]string{"webhook_id"}, "webhook_id must be the id of one of this application's webhooks")
+}
+
+// ownsWebhooks reports whether a client's webhooks are the sender's: the default
+// client's (per-client webhook registries are not emulated).
+func (s *server) ownsWebhooks(clientID string) bool { return s.amts[0].clientID == clientID }
+
+// handleUnsubscribe is DELETE /vehicles/{id}/webhooks/{webhookId}, authorised with
+// the application management token (Bearer), which is checked before anything else:
+// a wrong one is 401 AUTHENTICATION whatever the ids. Then the vehicle id must be a
+// UUID and the webhook one of the app's; a vehicle that was not subscribed is
+// unsubscribed all the same.
 func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	clientID, ok := s.bearerAMT(r)
+	if !ok {
 		return errAuthentication()
 	}
-	known := s.hooks.Known(strings.ToLower(chi.URLParam(r, "webhookID")))
-	if known && !s.hooks.Authorized(r) {
-		return errAuthentication()
-	}
-	vid, wid := chi.URLParam(r, "vehicleID"), chi.URLParam(r, "webhookID")
+	note(r.Context()).clientID = clientID
+	vid, wid := strings.ToLower(chi.URLParam(r, "vehicleID")), strings.ToLower(chi.URLParam(r, "webhookID"))
 	if !isUUID(vid) {
 		return errValidation("vehicle_id", "vehicle_id must be a UUID")
 	}
-	if !isUUID(wid) {
-		return errValidation("webhook_id", "webhook_id must be the UUID of a webhook")
+	if !s.ownsWebhooks(clientID) || !s.hooks.Known(wid) {
+		return errNotAWebhook()
 	}
-	s.store.unsubscribe(strings.ToLower(vid), strings.ToLower(wid))
-	if known {
-		s.hooks.Unsubscribe(strings.ToLower(wid), strings.ToLower(vid))
+	if _, err := s.hooks.Unsubscribe(wid, vid); err != nil {
+		return errNotAWebhook() // deleted meanwhile
 	}
 	writeJSON(w, r, s.log, http.StatusOK, struct {
 		Status string `json:"status"`
@@ -766,18 +776,33 @@ func handleBatch(c *call) (any, error) {
 		return nil, errValidation("requests", fmt.Sprintf("requests must hold 1 to %d items", maxBatch))
 	}
 	prefix := strings.TrimSuffix(strings.SplitN(c.r.URL.Path, "/batch", 2)[0], "/")
+	// A path that is no vehicle endpoint (a misspelling such as /LOCATIONNNNNNNN)
+	// fails the whole batch, as the Python SDK's e2e suite expects; an endpoint the
+	// vehicle or the grant cannot serve fails only its item.
+	for i, req := range body.Requests {
+		if !c.s.vehicleEndpointPath(prefix, req.Path) {
+			return nil, errMalformed([]string{"requests"},
+				fmt.Sprintf("requests[%d].path %q is not a vehicle endpoint such as /odometer", i, req.Path))
+		}
+	}
 	items := make([]batchItem, 0, len(body.Requests))
 	for _, req := range body.Requests {
-		p := req.Path
-		if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "batch") {
-			items = append(items, c.s.batchError(c.r, p, errValidation("path", "path must be a vehicle endpoint such as /odometer")))
-			continue
-		}
-		items = append(items, c.s.batchCall(c.r, prefix+p, p))
+		items = append(items, c.s.batchCall(c.r, prefix+req.Path, req.Path))
 	}
 	return struct {
 		Responses []batchItem `json:"responses"`
 	}{items}, nil
+}
+
+// vehicleEndpointPath reports whether a batch path (with its query, if any) is a GET
+// endpoint of the vehicle under prefix (/v2.0/vehicles/{id}) on the sandbox's router.
+func (s *server) vehicleEndpointPath(prefix, p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "batch") {
+		return false
+	}
+	p, _, _ = strings.Cut(p, "?")
+	rt, ok := s.mux.(chi.Routes)
+	return ok && rt.Match(chi.NewRouteContext(), http.MethodGet, strings.TrimSuffix(prefix+p, "/"))
 }
 
 // batchCall runs one GET through the router and records it.

@@ -347,11 +347,16 @@ func TestUnsubscribeUsesManagementToken(t *testing.T) {
 	e := newSandboxEnv(t, nil)
 	c, tok := e.connect("someone@example.com", "TESLA")
 	vehicle := e.vehicles()[0].ID
-	const amt = "amt-0123456789abcdef"
+	const amt = testManagementToken // the sandbox takes only the app's
+	hook, err := smartcar.NewManagement(e.srv.Client(), e.srv.URL, amt).
+		CreateWebhook(e.ctx, smartcar.NewWebhook{Name: "v2", CallbackURI: e.srv.URL + "/no-receiver"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Disconnect(e.ctx, vehicle); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Unsubscribe(e.ctx, vehicle, "5c1b0f9e-7a1d-4c8e-9f55-3b7e2a6d0c41", amt); err != nil {
+	if _, err := c.Unsubscribe(e.ctx, vehicle, hook.ID, amt); err != nil {
 		t.Fatal(err)
 	}
 	var auths []string

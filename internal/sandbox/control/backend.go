@@ -128,10 +128,12 @@ type Profile struct {
 	Description string `json:"description"`
 }
 
-// Client is a registered app (without its secret).
+// Client is a registered app (without its secret), with its application
+// management token (the console is the sandbox's dashboard).
 type Client struct {
-	ID           string   `json:"id"`
-	RedirectURIs []string `json:"redirectUris"`
+	ID              string   `json:"id"`
+	RedirectURIs    []string `json:"redirectUris"`
+	ManagementToken string   `json:"managementToken"`
 }
 
 // User is one Connect approval: a login's grant to an app.
