@@ -59,10 +59,12 @@ func (s *server) journaled(next http.Handler) http.Handler {
 			// Answered before the vehicle was looked at (a scripted fault): the path names it.
 			n.vehicleID = vehicleInPath(r.URL.Path)
 		}
+		// The header maps are kept, not copied: net/http makes both for this request
+		// alone and changes neither once the handler has returned.
 		s.journal.AddRaw(journal.Entry{
 			Time: s.now(), ClientID: n.clientID, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
 			VehicleID: n.vehicleID, Status: status, Duration: time.Since(start), RequestID: requestID(ctx),
-		}, r.Header.Clone(), r.Header.Get("Content-Type"), body.Bytes(), w.Header().Clone(), cw.body.Bytes())
+		}, r.Header, r.Header.Get("Content-Type"), body.Bytes(), w.Header(), cw.body.Bytes())
 	})
 }
 
