@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"smartcargo/internal/config"
+	"smartcargo/internal/logtext"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
@@ -100,7 +101,7 @@ func start(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil, err
 	}
 	out := newBufferedLog(stdout, logFlushEvery)
-	log := slog.New(flushOnWarn{slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}), out})
+	log := slog.New(flushOnWarn{logtext.New(out, &slog.HandlerOptions{Level: slog.LevelInfo}), out})
 
 	if *addr == "" {
 		*addr = net.JoinHostPort("localhost", strconv.Itoa(cfg.Port))

@@ -19,6 +19,7 @@ import (
 
 	"smartcargo/internal/connectwalk"
 	"smartcargo/internal/htmlpage"
+	"smartcargo/internal/logtext"
 	"smartcargo/internal/sandbox"
 	"smartcargo/internal/smartcar"
 	"smartcargo/internal/store"
@@ -67,9 +68,9 @@ func newBenchAppOn(b *testing.B, databaseURL string, configure ...func(*web.Opti
 	timed := &timedStore{Store: st}
 	ep := smartcar.Endpoint{ConnectOrigin: up.URL, AuthOrigin: up.URL, APIOrigin: up.URL}
 	o := web.Options{
-		// Formatted like production, written nowhere: the cost of the access log
+		// Formatted as in production (internal/logtext), written nowhere: the cost of the access log
 		// without the cost of the terminal.
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(logtext.New(io.Discard, nil)),
 		Smartcar: smartcar.Config{
 			ClientID: "bench-client", ClientSecret: "bench-secret",
 			RedirectURL: redirect,
