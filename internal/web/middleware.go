@@ -49,15 +49,41 @@ func (g *requestIDs) next() string {
 	return string(strconv.AppendUint(b, g.n.Add(1), 10))
 }
 
-// requestID gives every request its id. It is stored under chi's RequestIDKey, so
-// middleware.GetReqID reads it in every handler.
-func requestID(ids *requestIDs) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := context.WithValue(r.Context(), middleware.RequestIDKey, ids.next())
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
+// withRequestContext runs every request through mux with its id and chi's routing
+// context in one context value, made by one copy of the request. The id is stored
+// under chi's RequestIDKey, so middleware.GetReqID reads it in every handler. chi
+// would otherwise copy the request once more for its routing context; finding one
+// already there (as a sub-router does), it uses it. The routing contexts are pooled
+// as chi pools its own.
+func withRequestContext(ids *requestIDs, mux *chi.Mux) http.Handler {
+	routing := sync.Pool{New: func() any { return chi.NewRouteContext() }}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx := routing.Get().(*chi.Context)
+		rctx.Reset()
+		rctx.Routes = mux
+		ctx := &requestContext{Context: r.Context(), id: ids.next(), routing: rctx}
+		mux.ServeHTTP(w, r.WithContext(ctx))
+		routing.Put(rctx)
+	})
+}
+
+// requestContext is a request's context with its id and routing context. It passes
+// everything else to its parent, cancellation included (the standard library sees
+// the parent's Done channel through it, so no goroutine is started to follow it).
+type requestContext struct {
+	context.Context
+	id      string
+	routing *chi.Context
+}
+
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case middleware.RequestIDKey:
+		return c.id
+	case chi.RouteCtxKey:
+		return c.routing
 	}
+	return c.Context.Value(key)
 }
 
 // maxClientRequestID bounds the client's X-Request-Id kept in the access log.

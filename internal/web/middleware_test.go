@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -16,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"smartcargo/internal/htmlpage"
 )
@@ -258,5 +263,38 @@ func TestCancelledRequestLogged(t *testing.T) {
 	a.get("/healthz")
 	if ok := logs.lines(`msg="http request"`, "path=/healthz ", "status=200"); len(ok) != 1 || strings.Contains(ok[0], "cancelled") {
 		t.Errorf("healthz lines: %q", ok)
+	}
+}
+
+// TestRequestContext: the one context value a request gets carries its id and chi's
+// routing context, passes other values through, and is cancelled with the request.
+func TestRequestContext(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "outer"))
+	var seen context.Context
+	mux := chi.NewRouter()
+	mux.Get("/v/{id}", func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Context()
+		if got := chi.URLParam(r, "id"); got != "42" {
+			t.Errorf("URL param %q", got)
+		}
+		if got := middleware.GetReqID(r.Context()); !strings.HasPrefix(got, "test-") {
+			t.Errorf("request id %q", got)
+		}
+		if got := r.Context().Value(key{}); got != "outer" {
+			t.Errorf("parent's value %v", got)
+		}
+	})
+	ids := &requestIDs{prefix: "test-"}
+	h := withRequestContext(ids, mux)
+	for range 2 { // the second request reuses the pooled routing context
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v/42", nil).WithContext(parent))
+	}
+	child, stop := context.WithCancel(seen)
+	defer stop()
+	cancel()
+	<-child.Done() // cancellation reaches contexts made from it
+	if !errors.Is(seen.Err(), context.Canceled) {
+		t.Errorf("request context error %v", seen.Err())
 	}
 }

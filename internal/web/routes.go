@@ -40,7 +40,6 @@ func addRoutes(d routeDeps) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(
-		requestID(newRequestIDs()),
 		accessLog(d.log, d.now),
 		recoverToErrorPage(e),
 		securityHeaders(d.secure),
@@ -81,7 +80,8 @@ func addRoutes(d routeDeps) http.Handler {
 	r.Get("/vehicle/{id}/live", h(handleLive(d.log, d.live, d.up, d.sessions, d.pages, d.liveHeartbeat)))
 
 	r.Get("/static/*", staticFiles(d.static, notFound))
-	return r
+	// Every request gets its id before the middleware above (withRequestContext).
+	return withRequestContext(newRequestIDs(), r)
 }
 
 // staticFiles serves the files of fsys under /static/. A directory, or a name that is
