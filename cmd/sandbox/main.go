@@ -125,15 +125,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// printWebhooks shows where webhooks are managed and the management token that
-// signs them. A generated token is printed (it is a local sandbox's); a given one is
-// not repeated.
+// printWebhooks shows where webhooks and connections are managed and the management
+// token that authorises both and signs the webhooks. A generated token is printed (it
+// is a local sandbox's); a given one is not repeated.
 func printWebhooks(w io.Writer, origin, token string, generated, allowList bool) {
 	reach := "loopback callbacks only"
 	if allowList {
 		reach = "loopback and the --webhook-allow list"
 	}
-	fmt.Fprintf(w, "Webhooks: management API %s/v3/webhooks (%s)\n", origin, reach)
+	fmt.Fprintf(w, "Management API: webhooks %s/v3/webhooks (%s), connections %s/v2.0/management/connections\n", origin, reach, origin)
 	if generated {
 		fmt.Fprintf(w, "  export SMARTCAR_MANAGEMENT_API_ORIGIN=%s\n  export SMARTCAR_MANAGEMENT_TOKEN=%s   (generated; --management-token sets one)\n", origin, token)
 	}

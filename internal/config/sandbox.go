@@ -104,7 +104,7 @@ func sandboxSettings() []sandboxSetting {
 			func(rd *reader, env string, sb *Sandbox) { sb.SimSpeed = rd.simSpeed(env) }},
 		{"SANDBOX_ADMIN_TOKEN", "admin-token", "`token` required by the console and control API under /__sandbox/, which then answer on any address (default: loopback only, no token)", "",
 			func(rd *reader, env string, sb *Sandbox) { _, sb.AdminToken = rd.get(env, "") }},
-		{"SANDBOX_MANAGEMENT_TOKEN", "management-token", "application management `token`: the webhook management API (/v3/webhooks) takes it and every webhook payload is signed with it (default: generated, kept in the data directory)", "",
+		{"SANDBOX_MANAGEMENT_TOKEN", "management-token", "application management `token` of the default client: the management APIs (/v3/webhooks, /v2.0/management/connections) take it and every webhook payload is signed with it (default: generated, kept in the data directory)", "",
 			func(rd *reader, env string, sb *Sandbox) { _, sb.ManagementToken = rd.get(env, "") }},
 		{"SANDBOX_WEBHOOK_ALLOW", "webhook-allow", "comma-separated `hosts` and CIDR prefixes webhook callbacks may reach besides loopback (default: loopback only)", "",
 			func(rd *reader, env string, sb *Sandbox) {
