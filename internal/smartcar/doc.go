@@ -10,8 +10,8 @@
 //
 // The package never reads the environment and never logs. Network access goes
 // through the *http.Client found in the context under oauth2.HTTPClient (token
-// calls, and the base transport of Config.Client and Config.V3Client) or the one
-// given to NewClient or NewV3Client.
+// calls, the Compatibility API, and the base transport of Config.Client and
+// Config.V3Client) or the one given to NewClient, NewV3Client or NewManagement.
 //
 // Typical use in a web handler:
 //
@@ -62,6 +62,26 @@
 //	resp, err := api.Batch(ctx, id, []string{smartcar.PathOdometer, smartcar.PathFuel})
 //	odo, err := resp.Odometer()
 //	fuel, err := resp.Fuel() // a COMPATIBILITY *Error for an electric vehicle
+//
+// # Compatibility
+//
+// Config.Compatibility (by VIN) and Config.CompatibilityMatrix (by region, make,
+// type and scope) ask Smartcar's Compatibility API on the application's behalf,
+// authorised with ClientID and ClientSecret; no user is involved:
+//
+//	c, err := conf.Compatibility(ctx, vin, []string{"read_battery"}, smartcar.Country("DE"))
+//	m, err := conf.CompatibilityMatrix(ctx, smartcar.RegionUS, smartcar.MatrixMakes("TESLA"))
+//
+// An incompatible vehicle is an answer (Compatible false, with its Reason); in test
+// mode TestModeLevel decides it whatever the VIN.
+//
+// # Management
+//
+// Management calls the management APIs with the application management token: the
+// v3 webhooks and their subscriptions (CreateWebhook, Subscribe, ...) and the v2.0
+// connections, the vehicles users connected, a page at a time (ConnectionPage), as
+// an iterator over every page (Connections) or deleted by vehicle or user
+// (DeleteConnections, after which their tokens no longer reach them).
 //
 // # API v3
 //

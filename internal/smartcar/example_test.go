@@ -377,3 +377,65 @@ func ExampleV3Client_Lock() {
 	// Output:
 	// security-lock SUCCESS sync
 }
+
+func ExampleConfig_Compatibility() {
+	srv, conf, err := startSandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	// An application call: the client id and secret authorise it, on the
+	// *http.Client stored in the context, if any.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: 10 * time.Second})
+
+	// A 2017 Tesla Model X: can it give its battery and its fuel tank?
+	c, err := conf.Compatibility(ctx, "5YJXCDE22HF068739", []string{"read_battery", "read_fuel"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("compatible:", c.Compatible)
+	for _, capability := range c.Capabilities {
+		if capability.Capable {
+			fmt.Println(capability.Endpoint, "capable")
+		} else {
+			fmt.Println(capability.Endpoint, "not capable:", capability.Reason)
+		}
+	}
+	// Output:
+	// compatible: true
+	// /battery capable
+	// /battery/capacity capable
+	// /battery/nominal_capacity capable
+	// /fuel not capable: VEHICLE_NOT_CAPABLE
+}
+
+func ExampleManagement_Connections() {
+	srv, conf, err := startV3Sandbox(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// A user connects one vehicle; Connect's redirect names the user.
+	_, vehicleID, userID := exampleV3(ctx, conf, "0SCTESL0000000001@bev.smartcar.com", "TESLA")
+
+	// With Smartcar: smartcar.DefaultManagementOrigin and the application
+	// management token of the Dashboard.
+	mgmt := smartcar.NewManagement(&http.Client{Timeout: 10 * time.Second}, srv.URL, testManagementToken)
+	for c, err := range mgmt.Connections(ctx, smartcar.ConnectionFilter{UserID: userID}, 0) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(c.VehicleID == vehicleID, c.Mode, !c.ConnectedAt.IsZero())
+	}
+
+	// Disconnect the vehicle: its tokens no longer reach it.
+	gone, err := mgmt.DeleteConnections(ctx, smartcar.ConnectionFilter{VehicleID: vehicleID})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("deleted:", len(gone), gone[0].UserID == userID)
+	// Output:
+	// true test true
+	// deleted: 1 true
+}

@@ -130,3 +130,58 @@ func FuzzDecodeSignal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAppAnswers throws arbitrary bodies at the decoders of the application's
+// calls: the Compatibility API (by VIN and the matrix) and the management
+// connections (a page, and what DeleteConnections answers). Whatever the input they
+// must not panic, must fail exactly when the body is not a JSON object, and must
+// hand out empty lists rather than nil ones, so callers can range and compare.
+//
+// The seeds in testdata/fuzz/FuzzDecodeAppAnswers are the bodies of the sandbox's
+// golden files of these routes; they run in every go test.
+func FuzzDecodeAppAnswers(f *testing.F) {
+	f.Add([]byte(`{"compatible":true,"reason":null,"capabilities":[{"permission":"read_odometer","endpoint":"/odometer","capable":true,"reason":null}]}`))
+	f.Add([]byte(`{"connections":[{"userId":"u","vehicleId":"v","connectedAt":"2025-03-14T15:10:26.000Z","mode":"test"}],"paging":{"cursor":null}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var o map[string]json.RawMessage
+		isObject := json.Unmarshal(body, &o) == nil && o != nil
+
+		c, err := decodeCompatibility(body)
+		if (err == nil) != isObject {
+			t.Fatalf("decodeCompatibility: error %v for a body that is an object: %v", err, isObject)
+		}
+		if err == nil {
+			if c.Capabilities == nil {
+				t.Error("decodeCompatibility: nil Capabilities")
+			}
+			if string(bytes.TrimSpace(o["compatible"])) == "true" && !c.Compatible {
+				t.Error(`"compatible": true decoded as false`)
+			}
+		}
+
+		m, err := decodeMatrix(body)
+		if (err == nil) != isObject {
+			t.Fatalf("decodeMatrix: error %v for a body that is an object: %v", err, isObject)
+		}
+		if err == nil {
+			if m.Makes == nil {
+				t.Error("decodeMatrix: nil Makes")
+			}
+			for mk, models := range m.Makes {
+				for _, mod := range models {
+					if mod.Endpoints == nil || mod.Permissions == nil {
+						t.Errorf("decodeMatrix: %s %+v has a nil list", mk, mod)
+					}
+				}
+			}
+		}
+
+		p, err := decodeConnections(body)
+		if (err == nil) != isObject {
+			t.Fatalf("decodeConnections: error %v for a body that is an object: %v", err, isObject)
+		}
+		if err == nil && p.Connections == nil {
+			t.Error("decodeConnections: nil Connections")
+		}
+	})
+}

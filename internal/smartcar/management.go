@@ -2,6 +2,7 @@ package smartcar
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,21 +14,42 @@ import (
 // their subscriptions), whose paths are under /v3.
 const DefaultManagementOrigin = "https://management.api.smartcar.com"
 
-// Management calls Smartcar's v3 management API: the application's webhooks and the
-// vehicles subscribed to them. Every call is authorised with the application
-// management token (Smartcar Dashboard, Configuration), not a user's token. It has
-// Client's behaviour: every refusal is an *Error, a short 429 is retried once, a
-// timeout wraps ErrTimeout. It is safe for concurrent use.
+// DefaultManagementV2Origin is the origin of Smartcar's v2.0 management API (the
+// application's connections, /v2.0/management/connections): another host than the
+// v3 one, as the official SDKs have it.
+const DefaultManagementV2Origin = "https://management.smartcar.com"
+
+// Management calls Smartcar's management APIs: the v3 webhooks and the vehicles
+// subscribed to them, and the v2.0 connections (which vehicles users connected).
+// Every call is authorised with the application management token (Smartcar
+// Dashboard, Configuration), not a user's token. It has Client's behaviour: every
+// refusal is an *Error, a short 429 is retried once, a timeout wraps ErrTimeout. It
+// is safe for concurrent use.
 type Management struct {
-	c    *Client
+	c    *Client // v3: webhooks
+	v2   *Client // v2.0: connections
 	auth RequestOption
+	// basic is the v2.0 authorisation, Basic base64("default:" + token).
+	basic RequestOption
 }
 
-// NewManagement returns a client of the management API at origin (scheme://host[:port],
+// NewManagement returns a client of the management APIs at origin (scheme://host[:port],
 // DefaultManagementOrigin for Smartcar's) authorised with the application management
-// token. hc's Timeout bounds each request; nil means http.DefaultClient.
+// token. The v2.0 connections go to DefaultManagementV2Origin when origin is
+// DefaultManagementOrigin, else to origin too: an emulator such as the sandbox
+// serves both on one origin. hc's Timeout bounds each request; nil means
+// http.DefaultClient.
 func NewManagement(hc *http.Client, origin, managementToken string) *Management {
-	return &Management{c: NewClient(hc, origin), auth: WithHeader("Authorization", "Bearer "+managementToken)}
+	v2 := origin
+	if strings.TrimRight(origin, "/") == DefaultManagementOrigin {
+		v2 = DefaultManagementV2Origin
+	}
+	return &Management{
+		c:     NewClient(hc, origin),
+		v2:    NewClient(hc, v2),
+		auth:  WithHeader("Authorization", "Bearer "+managementToken),
+		basic: WithHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("default:"+managementToken))),
+	}
 }
 
 // Webhook statuses (Webhook.Status).
