@@ -443,7 +443,7 @@ func (r *report) findings() []string {
 		}
 	}
 	if ex := medianRPS(r.Login["express"]); ex > 0 && app > 0 {
-		fs = append(fs, fmt.Sprintf("The Express tutorial serves `/login` at %.0f req/s, %.1f× fewer than the app, while the app also encrypts a session per request and the tutorial sets no cookie at all.", ex, app/ex))
+		fs = append(fs, fmt.Sprintf("The Express tutorial serves `/login` at %.0f req/s, %.1f× fewer than the app, while the app also signs a Connect cookie holding the fresh state and the tutorial sets no cookie at all.", ex, app/ex))
 	}
 	lat := r.Opts.Latency
 	if r.LatencyHonoured && lat > 0 {
