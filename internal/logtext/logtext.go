@@ -34,7 +34,9 @@ func New(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	return &handler{text: slog.NewTextHandler(lw, opts), level: level, out: lw}
+	h := &handler{text: slog.NewTextHandler(lw, opts), level: level, out: lw}
+	h.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	return h
 }
 
 // lockedWriter makes the fast path's writes and the TextHandler's one sequence, as a
@@ -54,6 +56,7 @@ type handler struct {
 	text  slog.Handler // everything the fast path does not take
 	level slog.Leveler
 	out   *lockedWriter
+	bufs  sync.Pool // of *[]byte, line buffers
 	// Most lines of a second share its text, and most lines the message of the one
 	// before (the access log's "http request", which is quoted): both are kept
 	// formatted.
@@ -71,9 +74,7 @@ type secondText struct {
 
 type messageText struct{ msg, text string }
 
-// bufs holds line buffers; one that grew past maxPooled is dropped.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
-
+// maxPooled bounds the line buffers kept for reuse; a larger one is dropped.
 const maxPooled = 4 << 10
 
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
@@ -83,10 +84,10 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler { return h.text.WithAtt
 func (h *handler) WithGroup(name string) slog.Handler { return h.text.WithGroup(name) }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	bp := bufs.Get().(*[]byte)
+	bp := h.bufs.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooled {
-			bufs.Put(bp)
+			h.bufs.Put(bp)
 		}
 	}()
 	b, ok := h.appendRecord((*bp)[:0], r)
