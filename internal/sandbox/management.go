@@ -169,11 +169,8 @@ func (s *store) deleteConnections(clientID, userID, vehicleID string) []connecti
 	hit := func(g *grant, c connection) bool { return g.ClientID == clientID && g.UserID == c.UserID }
 	revoke := func(g *grant) {
 		for _, c := range gone {
-			if hit(g, c) && slices.ContainsFunc(g.Vehicles, func(v *vehicle) bool { return v.ID == c.VehicleID }) {
-				if g.revoked == nil {
-					g.revoked = map[string]bool{}
-				}
-				g.revoked[c.VehicleID] = true
+			if hit(g, c) && g.hasVehicle(c.VehicleID) {
+				g.disconnect(c.VehicleID)
 			}
 		}
 	}

@@ -175,11 +175,8 @@ func (s *server) restore(snap *snapshot) error {
 			v := v
 			g.Vehicles = append(g.Vehicles, &v)
 		}
-		if len(sg.Revoked) > 0 {
-			g.revoked = map[string]bool{}
-			for _, id := range sg.Revoked {
-				g.revoked[id] = true
-			}
+		for _, id := range sg.Revoked {
+			g.disconnect(id) // not shared yet: no lock needed
 		}
 		grants[i] = g
 	}

@@ -34,6 +34,19 @@ type grant struct {
 	revoked map[string]bool // vehicle id → disconnected; guarded by store.mu
 }
 
+// hasVehicle reports whether the grant names the vehicle, disconnected or not.
+func (g *grant) hasVehicle(id string) bool {
+	return slices.ContainsFunc(g.Vehicles, func(v *vehicle) bool { return v.ID == id })
+}
+
+// disconnect marks the vehicle disconnected from the grant. The caller holds store.mu.
+func (g *grant) disconnect(id string) {
+	if g.revoked == nil {
+		g.revoked = map[string]bool{}
+	}
+	g.revoked[id] = true
+}
+
 // authCode is an issued authorization code.
 type authCode struct {
 	Grant       *grant
@@ -145,7 +158,7 @@ func (s *store) revokeTokens(vehicleID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	reaches := func(g *grant) bool {
-		return !g.revoked[vehicleID] && slices.ContainsFunc(g.Vehicles, func(v *vehicle) bool { return v.ID == vehicleID })
+		return !g.revoked[vehicleID] && g.hasVehicle(vehicleID)
 	}
 	n := 0
 	for k, at := range s.access {
@@ -371,10 +384,7 @@ func (s *store) grantedVehicle(g *grant, id string) (*vehicle, bool) {
 func (s *store) revoke(g *grant, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if g.revoked == nil {
-		g.revoked = map[string]bool{}
-	}
-	g.revoked[id] = true
+	g.disconnect(id)
 }
 
 // approved reports whether this user already approved this scope for this client.
